@@ -6,6 +6,7 @@ export default defineConfig({
     include: ['main/**/*.test.ts', 'renderer/**/*.test.ts', 'e2e/**/*.test.ts', 'bench/**/*.test.ts'],
     // Separate processes: the Dawn GPU device and native addons are safest outside shared worker threads.
     pool: 'forks',
+    reporters: ['default', './e2e/summary-reporter.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
