@@ -47,9 +47,37 @@ export interface RecentProject {
   openedAt: string;
 }
 
+/** What the host was asked to open at start (browser mode `serve --open <path>`, Electron argv). */
+export interface InitialOpen {
+  kind: 'scene' | 'project';
+  path: string;
+}
+
+export interface AppInfo {
+  version: string;
+  host: 'electron' | 'browser' | 'memory';
+  /** The UI opens this on load (scene.open or project.open), then forgets it. */
+  initialOpen?: InitialOpen;
+}
+
+/** The answer to a request that starts a long job: progress/result/error arrive as JobEvents. */
+export interface JobStarted {
+  jobId: string;
+}
+
+/** Result event payload of 'project.verifySource'. */
+export interface SourceCheck {
+  path: string;
+  /** sha256 recorded when the project was created. */
+  expected: string;
+  /** sha256 of the file now, or null when it is missing. */
+  actual: string | null;
+  ok: boolean;
+}
+
 /** Request methods: params and result per method. */
 export interface ApiMethods {
-  'app.info': { params: Record<string, never>; result: { version: string; host: 'electron' | 'browser' | 'memory' } };
+  'app.info': { params: Record<string, never>; result: AppInfo };
   /** Read a scene file (no project) and make it available to the viewport. */
   'scene.open': { params: { path: string }; result: OpenedScene };
   /** Create a project folder from a scene file or a 3DGS training output folder, and open it. */
@@ -59,7 +87,17 @@ export interface ApiMethods {
   'project.recent': { params: Record<string, never>; result: RecentProject[] };
   /** Native dialogs in Electron; in browser mode the UI asks for a path instead (result null). */
   'dialog.openPath': { params: { kind: 'scene' | 'project' | 'folder' }; result: string | null };
+  /** Stop a running job; its error event then carries code CANCELLED. A finished or unknown job is a no-op. */
   'job.cancel': { params: { jobId: string }; result: null };
+  /** Forget the open scene (and its blob); no-op when nothing is open. */
+  'scene.close': { params: Record<string, never>; result: null };
+  /**
+   * Bytes behind a blob URL (the `<id>` of /blob/<id> or app://blob/<id>), sent as one binary frame,
+   * never JSON. For hosts where the renderer cannot fetch the URL itself.
+   */
+  'blob.get': { params: { id: string }; result: Uint8Array };
+  /** Job: re-hash the project's source scene and compare with the checksum stored at creation. */
+  'project.verifySource': { params: Record<string, never>; result: JobStarted };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -82,5 +120,26 @@ export type JobEvent =
 /** What a client can call: the typed surface preload exposes as window.saga. */
 export interface SagaApi {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  /** Subscribe to job events from every job of this host; returns the unsubscribe function. */
   onJobEvent(listener: (event: JobEvent) => void): () => void;
 }
+
+/** Every method name, for hosts that check a request's method before dispatch (preload, validation). */
+export const API_METHOD_NAMES = [
+  'app.info',
+  'scene.open',
+  'scene.close',
+  'project.create',
+  'project.open',
+  'project.close',
+  'project.recent',
+  'project.verifySource',
+  'dialog.openPath',
+  'job.cancel',
+  'blob.get',
+] as const satisfies readonly ApiMethod[];
+
+// Compile-time check that the list above names every method exactly.
+type MissingMethods = Exclude<ApiMethod, (typeof API_METHOD_NAMES)[number]>;
+const allMethodsListed: MissingMethods extends never ? true : MissingMethods = true;
+void allMethodsListed;

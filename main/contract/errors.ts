@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   // command line and API input
   'BAD_ARGUMENT',
   'UNAUTHORIZED',
+  'DISCONNECTED',
   // projects
   'PROJECT_NOT_FOUND',
   'PROJECT_EXISTS',

@@ -1,0 +1,327 @@
+/**
+ * A small RPC over a Transport. Text frames are JSON RpcMessages; a request whose result is bytes is
+ * answered with one binary frame (8-byte header: magic, request id; then the bytes), so scene data
+ * never becomes JSON. Long work is a job: the handler returns { jobId } at once and the server pushes
+ * JobEvents (progress, result, error) to every attached client; 'job.cancel' aborts the job's signal.
+ * Imported by the renderer and preload too: no Node imports here.
+ */
+import type { ApiMethods, JobEvent, JobProgress, JobStarted } from './api.ts';
+import { SagaError, toSagaError, type SagaErrorData } from './errors.ts';
+import { asBytes, type Frame, type Transport } from './transport.ts';
+
+/** Any map from method name to { params, result }; ApiMethods is one. */
+export type MethodMap<M> = { [K in keyof M]: { params: unknown; result: unknown } };
+
+export type RpcMessage =
+  | { type: 'request'; id: number; method: string; params: unknown }
+  | { type: 'response'; id: number; ok: true; result: unknown }
+  | { type: 'response'; id: number; ok: false; error: SagaErrorData }
+  | { type: 'job'; event: JobEvent };
+
+/** 'SAGB' little-endian: marks a binary response frame. */
+const BINARY_MAGIC = 0x42474153;
+const BINARY_HEADER = 8;
+
+export function encodeBinaryResponse(id: number, bytes: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(BINARY_HEADER + bytes.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, BINARY_MAGIC, true);
+  view.setUint32(4, id, true);
+  frame.set(bytes, BINARY_HEADER);
+  return frame;
+}
+
+export function decodeBinaryResponse(frame: Uint8Array): { id: number; bytes: Uint8Array } | undefined {
+  if (frame.byteLength < BINARY_HEADER) return undefined;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (view.getUint32(0, true) !== BINARY_MAGIC) return undefined;
+  return { id: view.getUint32(4, true), bytes: frame.subarray(BINARY_HEADER) };
+}
+
+function parseMessage(text: string): RpcMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // A frame that is not JSON is not ours (or is corrupt); the caller drops it and reports it.
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || !('type' in value)) return undefined;
+  return value as RpcMessage;
+}
+
+function isErrorData(v: unknown): v is SagaErrorData {
+  return typeof v === 'object' && v !== null && typeof (v as SagaErrorData).code === 'string' && typeof (v as SagaErrorData).message === 'string';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: SagaError) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export interface RpcClientOptions {
+  /** Reject a call that got no answer in this time (default: none; jobs cover long work). */
+  timeoutMs?: number;
+  /** Where frames that cannot be understood are reported (default: console.warn). */
+  onProtocolError?: (message: string) => void;
+}
+
+export class RpcClient<M extends MethodMap<M> = ApiMethods> {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly jobListeners = new Set<(event: JobEvent) => void>();
+  private readonly onProtocolError: (message: string) => void;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: RpcClientOptions = {},
+  ) {
+    this.onProtocolError = options.onProtocolError ?? ((m) => console.warn(`saga rpc client: ${m}`));
+    transport.onFrame((frame) => this.receive(frame));
+    transport.onClose((reason) => this.failAll(reason));
+  }
+
+  call<K extends keyof M & string>(method: K, params: M[K]['params']): Promise<M[K]['result']> {
+    if (this.transport.closed) {
+      return Promise.reject(disconnected('the connection is closed'));
+    }
+    const id = this.nextId++;
+    return new Promise<M[K]['result']>((resolve, reject) => {
+      const entry: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      if (this.options.timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new SagaError('INTERNAL', `The app did not answer '${method}' within ${this.options.timeoutMs} ms. Try again; restart the app if it keeps happening.`, { method }));
+        }, this.options.timeoutMs);
+      }
+      this.pending.set(id, entry);
+      try {
+        this.transport.send(JSON.stringify({ type: 'request', id, method, params } satisfies RpcMessage));
+      } catch (e) {
+        this.settle(id);
+        reject(toSagaError(e));
+      }
+    });
+  }
+
+  /** Subscribe to job events; returns the unsubscribe function. */
+  onJobEvent(listener: (event: JobEvent) => void): () => void {
+    this.jobListeners.add(listener);
+    return () => this.jobListeners.delete(listener);
+  }
+
+  close(): void {
+    this.transport.close();
+    this.failAll('closed by the client');
+  }
+
+  private settle(id: number): Pending | undefined {
+    const entry = this.pending.get(id);
+    if (!entry) return undefined;
+    this.pending.delete(id);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    return entry;
+  }
+
+  private receive(frame: Frame): void {
+    if (typeof frame !== 'string') {
+      const bin = decodeBinaryResponse(asBytes(frame));
+      if (!bin) return this.onProtocolError('dropped a binary frame without the SAGB header');
+      const entry = this.settle(bin.id);
+      if (!entry) return this.onProtocolError(`dropped a binary answer to unknown request ${bin.id}`);
+      entry.resolve(bin.bytes);
+      return;
+    }
+    const msg = parseMessage(frame);
+    if (!msg) return this.onProtocolError('dropped a text frame that is not an RPC message');
+    if (msg.type === 'job') {
+      for (const l of [...this.jobListeners]) l(msg.event);
+      return;
+    }
+    if (msg.type !== 'response') return this.onProtocolError(`dropped an unexpected '${msg.type}' message`);
+    const entry = this.settle(msg.id);
+    if (!entry) return this.onProtocolError(`dropped an answer to unknown request ${msg.id}`);
+    if (msg.ok) entry.resolve(msg.result);
+    else entry.reject(isErrorData(msg.error) ? SagaError.fromJSON(msg.error) : new SagaError('INTERNAL', 'The app sent a malformed error.'));
+  }
+
+  private failAll(reason: string): void {
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(disconnected(reason));
+  }
+}
+
+function disconnected(reason: string): SagaError {
+  return new SagaError('DISCONNECTED', `Lost the connection to the SAGA Studio backend (${reason}). Reload the page or restart the app.`, { reason });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+export type JobReporter = (progress: JobProgress) => void;
+
+export type JobWork<R> = (signal: AbortSignal, report: JobReporter) => Promise<R>;
+
+/** Runs long work off the request path and turns its life into JobEvents. */
+export class JobRunner {
+  private nextId = 1;
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly emit: (event: JobEvent) => void) {}
+
+  /** Start `work` on the next turn (so the caller can return the id before any event arrives). */
+  start<R>(kind: string, work: JobWork<R>): JobStarted {
+    const jobId = `${kind}-${this.nextId++}`;
+    const controller = new AbortController();
+    this.running.set(jobId, controller);
+    const report: JobReporter = (progress) => {
+      if (this.running.has(jobId)) this.emit({ jobId, kind: 'progress', progress });
+    };
+    setTimeout(() => {
+      const run = async () => {
+        controller.signal.throwIfAborted();
+        return work(controller.signal, report);
+      };
+      run().then(
+        (result) => {
+          this.running.delete(jobId);
+          if (controller.signal.aborted) this.emit({ jobId, kind: 'error', error: cancelled(kind).toJSON() });
+          else this.emit({ jobId, kind: 'result', result });
+        },
+        (e: unknown) => {
+          this.running.delete(jobId);
+          const err = controller.signal.aborted && !(e instanceof SagaError && e.code !== 'CANCELLED') ? cancelled(kind) : toSagaError(e);
+          this.emit({ jobId, kind: 'error', error: err.toJSON() });
+        },
+      );
+    }, 0);
+    return { jobId };
+  }
+
+  cancel(jobId: string): void {
+    this.running.get(jobId)?.abort();
+  }
+
+  cancelAll(): void {
+    for (const c of this.running.values()) c.abort();
+  }
+
+  get activeJobIds(): string[] {
+    return [...this.running.keys()];
+  }
+}
+
+function cancelled(kind: string): SagaError {
+  return new SagaError('CANCELLED', `The ${kind} job was cancelled.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+export interface RequestContext {
+  jobs: JobRunner;
+}
+
+export type Handler<P, R> = (params: P, ctx: RequestContext) => Promise<R> | R;
+
+/** One handler per method; 'job.cancel' is built into the server. */
+export type Handlers<M extends MethodMap<M>> = {
+  [K in Exclude<keyof M, 'job.cancel'>]: Handler<M[K]['params'], M[K]['result']>;
+};
+
+export interface RpcServerOptions {
+  /** Throws SagaError('BAD_ARGUMENT') when a request's params do not fit its method. */
+  validate?: (method: string, params: unknown) => void;
+  /** Where frames that cannot be understood are reported (default: console.warn). */
+  onProtocolError?: (message: string) => void;
+}
+
+export class RpcServer<M extends MethodMap<M> = ApiMethods> {
+  readonly jobs: JobRunner;
+  private readonly connections = new Set<Transport>();
+  private readonly onProtocolError: (message: string) => void;
+
+  constructor(
+    private readonly handlers: Handlers<M>,
+    private readonly options: RpcServerOptions = {},
+  ) {
+    this.onProtocolError = options.onProtocolError ?? ((m) => console.warn(`saga rpc server: ${m}`));
+    this.jobs = new JobRunner((event) => this.broadcast({ type: 'job', event }));
+  }
+
+  /** Serve requests arriving on `transport` until it closes. Returns a detach function. */
+  attach(transport: Transport): () => void {
+    this.connections.add(transport);
+    const offFrame = transport.onFrame((frame) => {
+      void this.receive(transport, frame);
+    });
+    const offClose = transport.onClose(() => this.connections.delete(transport));
+    return () => {
+      offFrame();
+      offClose();
+      this.connections.delete(transport);
+    };
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stop every job and close every connection. */
+  close(): void {
+    this.jobs.cancelAll();
+    for (const t of [...this.connections]) t.close();
+    this.connections.clear();
+  }
+
+  private broadcast(msg: RpcMessage): void {
+    const text = JSON.stringify(msg);
+    for (const t of this.connections) {
+      if (!t.closed) t.send(text);
+    }
+  }
+
+  private async receive(transport: Transport, frame: Frame): Promise<void> {
+    if (typeof frame !== 'string') return this.onProtocolError('dropped a binary frame from a client');
+    const msg = parseMessage(frame);
+    if (!msg || msg.type !== 'request' || typeof msg.id !== 'number' || typeof msg.method !== 'string') {
+      return this.onProtocolError('dropped a text frame that is not an RPC request');
+    }
+    const { id, method, params } = msg;
+    let result: unknown;
+    try {
+      result = await this.dispatch(method, params);
+    } catch (e) {
+      const error = toSagaError(e);
+      if (error.code === 'INTERNAL') this.onProtocolError(`'${method}' failed: ${String((error.cause as Error | undefined)?.stack ?? error.message)}`);
+      return this.reply(transport, { type: 'response', id, ok: false, error: error.toJSON() });
+    }
+    if (result instanceof Uint8Array) {
+      if (!transport.closed) transport.send(encodeBinaryResponse(id, result));
+      return;
+    }
+    this.reply(transport, { type: 'response', id, ok: true, result: result ?? null });
+  }
+
+  private async dispatch(method: string, params: unknown): Promise<unknown> {
+    this.options.validate?.(method, params);
+    if (method === 'job.cancel') {
+      const jobId = (params as { jobId?: unknown } | null)?.jobId;
+      if (typeof jobId !== 'string') throw new SagaError('BAD_ARGUMENT', "'job.cancel' needs a jobId string.");
+      this.jobs.cancel(jobId);
+      return null;
+    }
+    if (!Object.prototype.hasOwnProperty.call(this.handlers, method)) {
+      throw new SagaError('BAD_ARGUMENT', `Unknown request '${method}'. The app and its window may be from different versions: restart the app.`, { method });
+    }
+    const handler = (this.handlers as unknown as Record<string, Handler<unknown, unknown>>)[method]!;
+    return handler(params ?? {}, { jobs: this.jobs });
+  }
+
+  private reply(transport: Transport, msg: RpcMessage): void {
+    if (!transport.closed) transport.send(JSON.stringify(msg));
+  }
+}

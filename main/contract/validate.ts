@@ -1,0 +1,78 @@
+/**
+ * Checks a request's params where it enters main (any transport): right types, required fields
+ * present, no unknown fields, path strings non-empty and free of NUL bytes. A renderer is not
+ * trusted to send what the types say. No Node imports: preload may use it too.
+ */
+import { API_METHOD_NAMES, type ApiMethod, type ApiParams } from './api.ts';
+import { SagaError } from './errors.ts';
+
+type FieldSpec =
+  | { kind: 'path'; optional?: boolean }
+  | { kind: 'string'; optional?: boolean; maxLength?: number }
+  | { kind: 'enum'; values: readonly string[]; optional?: boolean };
+
+type ParamsSchema<M extends ApiMethod> = { [K in keyof ApiParams<M>]-?: FieldSpec };
+
+/** Longest path we accept: far above any real OS limit, low enough to stop abuse. */
+const MAX_PATH = 4096;
+
+const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
+  'app.info': {},
+  'scene.open': { path: { kind: 'path' } },
+  'scene.close': {},
+  'project.create': { dir: { kind: 'path' }, source: { kind: 'path' }, images: { kind: 'path', optional: true } },
+  'project.open': { dir: { kind: 'path' } },
+  'project.close': {},
+  'project.recent': {},
+  'project.verifySource': {},
+  'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },
+  'job.cancel': { jobId: { kind: 'string', maxLength: 200 } },
+  'blob.get': { id: { kind: 'string', maxLength: 200 } },
+};
+
+function bad(method: string, message: string, field?: string): SagaError {
+  return new SagaError('BAD_ARGUMENT', `Request '${method}': ${message}`, field === undefined ? { method } : { method, field });
+}
+
+function checkField(method: string, name: string, spec: FieldSpec, value: unknown): void {
+  if (typeof value !== 'string') throw bad(method, `'${name}' must be a string.`, name);
+  switch (spec.kind) {
+    case 'path':
+      if (value.length === 0) throw bad(method, `'${name}' is empty: give a file or folder path.`, name);
+      if (value.includes('\0')) throw bad(method, `'${name}' contains a NUL character, which no path can hold.`, name);
+      if (value.length > MAX_PATH) throw bad(method, `'${name}' is longer than ${MAX_PATH} characters.`, name);
+      return;
+    case 'string':
+      if (value.length === 0) throw bad(method, `'${name}' is empty.`, name);
+      if (spec.maxLength !== undefined && value.length > spec.maxLength) throw bad(method, `'${name}' is longer than ${spec.maxLength} characters.`, name);
+      return;
+    case 'enum':
+      if (!spec.values.includes(value)) throw bad(method, `'${name}' must be one of ${spec.values.join(', ')}.`, name);
+      return;
+  }
+}
+
+export function isApiMethod(method: string): method is ApiMethod {
+  return (API_METHOD_NAMES as readonly string[]).includes(method);
+}
+
+/** Throws SagaError('BAD_ARGUMENT') unless `params` fits `method`. */
+export function validateRequest(method: string, params: unknown): void {
+  if (!isApiMethod(method)) throw bad(method, 'no such request. The window and the app may be from different versions: restart the app.');
+  // Requests without params may send {} or omit them (undefined/null) alike.
+  const p = params ?? {};
+  if (typeof p !== 'object' || Array.isArray(p)) throw bad(method, 'params must be an object.');
+  const schema = SCHEMAS[method] as Record<string, FieldSpec>;
+  const record = p as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!Object.prototype.hasOwnProperty.call(schema, key)) throw bad(method, `unknown field '${key}'.`, key);
+  }
+  for (const [name, spec] of Object.entries(schema)) {
+    const value = record[name];
+    if (value === undefined) {
+      if (spec.optional) continue;
+      throw bad(method, `'${name}' is required.`, name);
+    }
+    checkField(method, name, spec, value);
+  }
+}
