@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import type { JobEvent } from './api.ts';
+import { SagaError } from './errors.ts';
+import { RpcClient, RpcServer, decodeBinaryResponse, encodeBinaryResponse, type Handlers } from './rpc.ts';
+import { memoryTransportPair } from './transports/memory.ts';
+
+/** A small method map standing in for ApiMethods, so the RPC layer is tested on its own. */
+interface TestMethods {
+  'math.add': { params: { a: number; b: number }; result: number };
+  'file.fail': { params: { path: string }; result: null };
+  'blob.get': { params: { size: number }; result: Uint8Array };
+  'work.count': { params: { to: number; stepMs: number }; result: { jobId: string } };
+  'job.cancel': { params: { jobId: string }; result: null };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+const handlers: Handlers<TestMethods> = {
+  'math.add': ({ a, b }) => a + b,
+  'file.fail': ({ path }) => {
+    throw new SagaError('FILE_NOT_FOUND', `No file at ${path}. Check the path.`, { path });
+  },
+  'blob.get': ({ size }) => Uint8Array.from({ length: size }, (_, i) => i & 255),
+  'work.count': ({ to, stepMs }, { jobs }) =>
+    jobs.start('count', async (signal, report) => {
+      for (let i = 1; i <= to; i++) {
+        await sleep(stepMs, signal);
+        report({ stage: 'counting', done: i, total: to });
+      }
+      return { counted: to };
+    }),
+};
+
+function connect() {
+  const [clientSide, serverSide] = memoryTransportPair();
+  const server = new RpcServer<TestMethods>(handlers, { onProtocolError: () => {} });
+  server.attach(serverSide);
+  const client = new RpcClient<TestMethods>(clientSide);
+  return { server, client, clientSide };
+}
+
+function eventsUntilDone(client: RpcClient<TestMethods>, jobId: string): Promise<JobEvent[]> {
+  return new Promise((resolve) => {
+    const seen: JobEvent[] = [];
+    const off = client.onJobEvent((e) => {
+      if (e.jobId !== jobId) return;
+      seen.push(e);
+      if (e.kind !== 'progress') {
+        off();
+        resolve(seen);
+      }
+    });
+  });
+}
+
+describe('RPC over the in-memory transport', () => {
+  it('answers calls with typed results, concurrently and in any order', async () => {
+    const { client } = connect();
+    const results = await Promise.all([client.call('math.add', { a: 2, b: 3 }), client.call('math.add', { a: -1, b: 0.5 })]);
+    expect(results).toEqual([5, -0.5]);
+  });
+
+  it('rejects with the SagaError the handler threw, code and details intact', async () => {
+    const { client } = connect();
+    const err = await client.call('file.fail', { path: '/nowhere.ply' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SagaError);
+    expect((err as SagaError).code).toBe('FILE_NOT_FOUND');
+    expect((err as SagaError).message).toContain('/nowhere.ply');
+    expect((err as SagaError).details).toEqual({ path: '/nowhere.ply' });
+  });
+
+  it('turns unknown methods into BAD_ARGUMENT', async () => {
+    const [c, s] = memoryTransportPair();
+    new RpcServer<TestMethods>(handlers).attach(s);
+    const client = new RpcClient<{ 'no.such': { params: object; result: null } }>(c);
+    await expect(client.call('no.such', {})).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+
+  it('sends byte results as one binary frame, not JSON', async () => {
+    const { client, clientSide } = connect();
+    const frames: string[] = [];
+    clientSide.onFrame((f) => frames.push(typeof f === 'string' ? 'text' : 'binary'));
+    const bytes = await client.call('blob.get', { size: 1000 });
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(bytes.length).toBe(1000);
+    expect(bytes[999]).toBe(999 & 255);
+    expect(frames).toEqual(['binary']);
+  });
+
+  it('pushes job progress then the result', async () => {
+    const { client } = connect();
+    const { jobId } = await client.call('work.count', { to: 3, stepMs: 1 });
+    const events = await eventsUntilDone(client, jobId);
+    expect(events.map((e) => e.kind)).toEqual(['progress', 'progress', 'progress', 'result']);
+    expect(events[2]).toMatchObject({ kind: 'progress', progress: { stage: 'counting', done: 3, total: 3 } });
+    expect(events[3]).toMatchObject({ kind: 'result', result: { counted: 3 } });
+  });
+
+  it('cancels a running job: the job ends with a CANCELLED error event', async () => {
+    const { client, server } = connect();
+    const { jobId } = await client.call('work.count', { to: 1000, stepMs: 5 });
+    const done = eventsUntilDone(client, jobId);
+    await new Promise<void>((resolve) => {
+      const off = client.onJobEvent((e) => {
+        if (e.jobId === jobId && e.kind === 'progress') {
+          off();
+          resolve();
+        }
+      });
+    });
+    await client.call('job.cancel', { jobId });
+    const events = await done;
+    const last = events.at(-1)!;
+    expect(last.kind).toBe('error');
+    expect(last.kind === 'error' && last.error.code).toBe('CANCELLED');
+    expect(events.length).toBeLessThan(1000);
+    expect(server.jobs.activeJobIds).toEqual([]);
+    // Cancelling a finished job is harmless.
+    await expect(client.call('job.cancel', { jobId })).resolves.toBeNull();
+  });
+
+  it('rejects pending and later calls with DISCONNECTED when the channel closes', async () => {
+    const { client, clientSide } = connect();
+    const { jobId } = await client.call('work.count', { to: 1, stepMs: 1 });
+    expect(jobId).toMatch(/^count-/);
+    const pending = client.call('math.add', { a: 1, b: 1 });
+    clientSide.close();
+    await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    await expect(client.call('math.add', { a: 1, b: 1 })).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+
+  it('runs the validator before the handler', async () => {
+    const [c, s] = memoryTransportPair();
+    const server = new RpcServer<TestMethods>(handlers, {
+      validate: (method, params) => {
+        if (method === 'math.add' && typeof (params as { a: unknown }).a !== 'number') throw new SagaError('BAD_ARGUMENT', 'a must be a number');
+      },
+    });
+    server.attach(s);
+    const client = new RpcClient<TestMethods>(c);
+    await expect(client.call('math.add', { a: 'x' as unknown as number, b: 1 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+});
+
+describe('binary frame header', () => {
+  it('round-trips the request id and bytes, and rejects frames without the magic', () => {
+    const frame = encodeBinaryResponse(4_000_000_000, new Uint8Array([7, 8, 9]));
+    const back = decodeBinaryResponse(frame)!;
+    expect(back.id).toBe(4_000_000_000);
+    expect([...back.bytes]).toEqual([7, 8, 9]);
+    expect(decodeBinaryResponse(new Uint8Array(12))).toBeUndefined();
+  });
+});
