@@ -52,6 +52,10 @@ export interface GaussianScene {
     path?: string;
     /** The PLY vertex properties in file order, when read from an INRIA PLY. */
     plyProperties?: { name: string; type: PlyScalarType }[];
+    /** Set when read with `nonFinite: 'report'`: Gaussians holding NaN/Inf values (firstRow -1 if none). */
+    nonFinite?: { count: number; firstRow: number };
+    /** SPZ only: the scene was trained with antialiasing (Mip-Splatting style). */
+    antialiased?: boolean;
   };
 }
 

@@ -1,0 +1,127 @@
+/**
+ * Options and checks shared by every scene reader: what to do with NaN/Inf values, progress,
+ * cancellation and the size limit that keeps a corrupt count from allocating gigabytes.
+ */
+import { SagaError } from '../contract/errors.ts';
+import type { JobProgress } from '../contract/api.ts';
+import type { GaussianScene } from './gaussians.ts';
+
+export type NonFinitePolicy = 'reject' | 'keep' | 'report';
+
+export interface ReadOptions {
+  /**
+   * NaN or infinite values: 'reject' (default) throws NON_FINITE_VALUES naming the count and first
+   * row; 'keep' returns them untouched without checking; 'report' returns them and records the
+   * count in `scene.source.nonFinite`.
+   */
+  nonFinite?: NonFinitePolicy;
+  onProgress?: (progress: JobProgress) => void;
+  signal?: AbortSignal;
+  /** Refuse scenes with more Gaussians than this (TOO_LARGE). Default {@link DEFAULT_MAX_SPLATS}. */
+  maxSplats?: number;
+}
+
+/** 64M Gaussians of SH degree 3 take about 15 GB decoded: beyond what this app can hold. */
+export const DEFAULT_MAX_SPLATS = 64 * 1024 * 1024;
+
+export function where(path: string | undefined): string {
+  return path ? `${path}: ` : '';
+}
+
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new SagaError('CANCELLED', 'Reading the scene was cancelled.');
+}
+
+export function checkSplatCount(count: number, options: ReadOptions | undefined, path: string | undefined): void {
+  if (count === 0) {
+    throw new SagaError('EMPTY_SCENE', `${where(path)}the file holds no Gaussians. Choose a trained scene with at least one splat.`, { path });
+  }
+  const max = options?.maxSplats ?? DEFAULT_MAX_SPLATS;
+  if (count > max) {
+    throw new SagaError(
+      'TOO_LARGE',
+      `${where(path)}the file declares ${count.toLocaleString('en-US')} Gaussians, more than the ${max.toLocaleString('en-US')} this app can load. Decimate the scene (for example with SuperSplat) and try again.`,
+      { path, count, max },
+    );
+  }
+}
+
+function scanArray(a: Float32Array, stride: number, rowFlags: Uint8Array | undefined): number {
+  let bad = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
+    if (v - v !== 0) {
+      bad++;
+      if (rowFlags) rowFlags[(i / stride) | 0] = 1;
+    }
+  }
+  return bad;
+}
+
+/** Counts the Gaussians (rows) holding at least one NaN or infinite float value; -1 row if none. */
+export function countNonFinite(scene: GaussianScene): { count: number; firstRow: number } {
+  const n = scene.count;
+  const arrays: [Float32Array, number][] = [
+    [scene.positions, 3], [scene.scales, 3], [scene.rotations, 4], [scene.opacities, 1], [scene.sh0, 3],
+  ];
+  if (scene.shRest.length > 0) arrays.push([scene.shRest, scene.shRest.length / n]);
+  // Fast pass without bookkeeping: almost every real file is clean.
+  let any = 0;
+  for (const [a, s] of arrays) any += scanArray(a, s, undefined);
+  let extrasBad = false;
+  for (const e of scene.extras) {
+    if (e.data instanceof Float32Array || e.data instanceof Float64Array) {
+      for (let i = 0; i < e.data.length; i++) if (e.data[i]! - e.data[i]! !== 0) { extrasBad = true; break; }
+    }
+  }
+  if (any === 0 && !extrasBad) return { count: 0, firstRow: -1 };
+  const flags = new Uint8Array(n);
+  for (const [a, s] of arrays) scanArray(a, s, flags);
+  for (const e of scene.extras) {
+    if (e.data instanceof Float32Array || e.data instanceof Float64Array) {
+      for (let i = 0; i < e.data.length; i++) if (e.data[i]! - e.data[i]! !== 0) flags[i] = 1;
+    }
+  }
+  let count = 0;
+  let firstRow = -1;
+  for (let i = 0; i < n; i++) {
+    if (flags[i]) {
+      if (firstRow < 0) firstRow = i;
+      count++;
+    }
+  }
+  return { count, firstRow };
+}
+
+/** Applies the non-finite policy to a freshly read scene (throws, records, or does nothing). */
+export function applyNonFinitePolicy(scene: GaussianScene, options: ReadOptions | undefined, path: string | undefined): void {
+  const policy = options?.nonFinite ?? 'reject';
+  if (policy === 'keep') return;
+  const { count, firstRow } = countNonFinite(scene);
+  if (policy === 'report') {
+    scene.source = { ...(scene.source ?? { format: 'ply' }), nonFinite: { count, firstRow } };
+    return;
+  }
+  if (count > 0) {
+    throw new SagaError(
+      'NON_FINITE_VALUES',
+      `${where(path)}${count.toLocaleString('en-US')} of ${scene.count.toLocaleString('en-US')} Gaussians hold NaN or infinite values (first at row ${firstRow}). Open it with non-finite values kept or reported (CLI: --non-finite keep), or clean the scene in its training tool.`,
+      { path, count, firstRow },
+    );
+  }
+}
+
+/** Reports progress at most every few percent so callers are not flooded. */
+export function progressReporter(options: ReadOptions | undefined, stage: string, total: number): (done: number) => void {
+  const cb = options?.onProgress;
+  if (!cb) return () => {};
+  let last = -1;
+  const step = Math.max(1, Math.floor(total / 50));
+  return (done: number) => {
+    if (done === total || done - last >= step) {
+      last = done;
+      cb({ stage, done, total });
+    }
+  };
+}
