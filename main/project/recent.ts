@@ -1,0 +1,62 @@
+/**
+ * The recent-projects list, kept as JSON in a user-data folder the host passes in (Electron's
+ * app.getPath('userData'), or a folder of the browser-mode server). No Electron import here.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { RecentProject } from '../contract/api.ts';
+
+export const RECENT_FILE = 'recent-projects.json';
+
+export class RecentProjects {
+  private readonly path: string;
+
+  constructor(
+    private readonly userDataDir: string,
+    private readonly limit = 12,
+    private readonly warn: (message: string) => void = (m) => console.warn(m),
+  ) {
+    this.path = join(userDataDir, RECENT_FILE);
+  }
+
+  list(): RecentProject[] {
+    if (!existsSync(this.path)) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (e) {
+      // A damaged list only costs the user their recents: keep a copy for inspection and start over.
+      const aside = `${this.path}.damaged`;
+      renameSync(this.path, aside);
+      this.warn(`Recent projects list was unreadable (${e instanceof Error ? e.message : String(e)}); moved it to ${aside}.`);
+      return [];
+    }
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (p): p is RecentProject => typeof p === 'object' && p !== null && typeof p.dir === 'string' && typeof p.name === 'string' && typeof p.openedAt === 'string',
+    );
+  }
+
+  /** Put `dir` first (it was just opened), dropping older duplicates and entries past the limit. */
+  touch(dir: string, name: string, openedAt = new Date().toISOString()): RecentProject[] {
+    const abs = resolve(dir);
+    const next = [{ dir: abs, name, openedAt }, ...this.list().filter((p) => p.dir !== abs)].slice(0, this.limit);
+    this.save(next);
+    return next;
+  }
+
+  remove(dir: string): RecentProject[] {
+    const abs = resolve(dir);
+    const next = this.list().filter((p) => p.dir !== abs);
+    this.save(next);
+    return next;
+  }
+
+  private save(list: RecentProject[]): void {
+    mkdirSync(this.userDataDir, { recursive: true });
+    const tmp = `${this.path}.tmp-${randomBytes(6).toString('hex')}`;
+    writeFileSync(tmp, JSON.stringify(list, null, 2));
+    renameSync(tmp, this.path);
+  }
+}
