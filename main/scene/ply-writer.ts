@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { SagaError } from '../contract/errors.ts';
 import { type GaussianScene, type PlyScalarType, shRestPerChannel } from './gaussians.ts';
 import { PLY_TYPE_SIZE } from './ply-header.ts';
-import { type PropertyTarget, standardTarget } from './ply.ts';
+import { type PropertyTarget, type WordRun, standardTarget, wordRuns } from './ply.ts';
 import { writeAll, writeFileAtomic } from './atomic-write.ts';
 
 export interface PlyWriteProperty {
@@ -109,7 +109,8 @@ function setterFor(type: PlyScalarType): Setter {
 export class PlyRowEncoder {
   readonly rowBytes: number;
   private readonly offsets: number[] = [];
-  private readonly wordSrc: Uint32Array[] | undefined;
+  /** Word runs (dst = the scene array the words come from, srcWord = word offset in the PLY row). */
+  private readonly runs: WordRun[] | undefined;
   private readonly setters: Setter[];
 
   constructor(private readonly targets: PropertyTarget[]) {
@@ -125,25 +126,34 @@ export class PlyRowEncoder {
       (t.type === 'float' && t.array instanceof Float32Array) ||
       (t.type === 'int' && t.array instanceof Int32Array) ||
       (t.type === 'uint' && t.array instanceof Uint32Array));
-    this.wordSrc = wordOk ? targets.map((t) => new Uint32Array(t.array.buffer, t.array.byteOffset, t.array.byteLength >>> 2)) : undefined;
+    this.runs = wordOk ? wordRuns(targets, this.offsets) : undefined;
     this.setters = targets.map((t) => setterFor(t.type));
   }
 
   /** Writes rows firstRow..firstRow+rows into `out` (4-byte aligned, at least rows * rowBytes long). */
   encodeRows(out: Uint8Array, firstRow: number, rows: number): void {
-    if (this.wordSrc) {
+    if (this.runs) {
       const words = new Uint32Array(out.buffer, out.byteOffset, (rows * this.rowBytes) >>> 2);
       const rowWords = this.rowBytes >>> 2;
-      for (let p = 0; p < this.targets.length; p++) {
-        const t = this.targets[p]!;
-        const src = this.wordSrc[p]!;
-        const s = t.stride;
-        let si = firstRow * s + t.offset;
-        let di = this.offsets[p]! >>> 2;
-        for (let r = 0; r < rows; r++) {
-          words[di] = src[si]!;
-          si += s;
-          di += rowWords;
+      // Run by run, row-major: each output row range is written sequentially (see PlyRowDecoder).
+      for (const run of this.runs) {
+        const src = run.dst;
+        const s = run.stride;
+        const len = run.length;
+        let si = firstRow * s + run.offset;
+        let di = run.srcWord;
+        if (len === 1) {
+          for (let r = 0; r < rows; r++) {
+            words[di] = src[si]!;
+            si += s;
+            di += rowWords;
+          }
+        } else {
+          for (let r = 0; r < rows; r++) {
+            for (let k = 0; k < len; k++) words[di + k] = src[si + k]!;
+            si += s;
+            di += rowWords;
+          }
         }
       }
       return;

@@ -139,6 +139,32 @@ function wordView(a: ScalarArray): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.byteLength >>> 2);
 }
 
+/** Consecutive 4-byte properties that land in consecutive slots of one array, copied together. */
+export interface WordRun {
+  dst: Uint32Array;
+  stride: number;
+  offset: number;
+  /** Word index of the run's first property within a PLY row. */
+  srcWord: number;
+  length: number;
+}
+
+/** Groups targets into runs; `byteOffsets[p]` is property p's byte offset within a row. */
+export function wordRuns(targets: PropertyTarget[], byteOffsets: number[]): WordRun[] {
+  const runs: WordRun[] = [];
+  let last: (WordRun & { array: ScalarArray }) | undefined;
+  targets.forEach((t, p) => {
+    const srcWord = byteOffsets[p]! >>> 2;
+    if (last && last.array === t.array && last.stride === t.stride && last.offset + last.length === t.offset && last.srcWord + last.length === srcWord) {
+      last.length++;
+      return;
+    }
+    last = { array: t.array, dst: wordView(t.array), stride: t.stride, offset: t.offset, srcWord, length: 1 };
+    runs.push(last);
+  });
+  return runs;
+}
+
 /**
  * Decodes binary vertex rows into the scene planned by {@link planPlyScene}. When every property
  * is a 4-byte scalar stored little endian, rows are copied as 32-bit words per property (exact
@@ -147,7 +173,7 @@ function wordView(a: ScalarArray): Uint32Array {
 export class PlyRowDecoder {
   readonly rowBytes: number;
   private readonly wordPath: boolean;
-  private readonly wordDst: Uint32Array[] = [];
+  private readonly runs: WordRun[] = [];
   private readonly getters: Getter[];
   private readonly offsets: number[];
   private scratch: Uint32Array | undefined;
@@ -163,7 +189,7 @@ export class PlyRowDecoder {
     // The word path needs the destination to be 4-byte too: a float property can only land in a
     // Float32Array (standard field or float extra), an int in Int32Array, a uint in Uint32Array.
     this.wordPath = littleEndian === HOST_LITTLE_ENDIAN && littleEndian && targets.every((t) => isWord(t.type) && t.array.BYTES_PER_ELEMENT === 4);
-    if (this.wordPath) for (const t of targets) this.wordDst.push(wordView(t.array));
+    if (this.wordPath) this.runs = wordRuns(targets, this.offsets);
     this.getters = targets.map((t) => getterFor(t.type, littleEndian));
   }
 
@@ -202,16 +228,33 @@ export class PlyRowDecoder {
 
   private decodeWords(words: Uint32Array, firstRow: number, rows: number): void {
     const rowWords = this.rowBytes >>> 2;
-    for (let p = 0; p < this.targets.length; p++) {
-      const t = this.targets[p]!;
-      const dst = this.wordDst[p]!;
-      const s = t.stride;
-      let di = firstRow * s + t.offset;
-      let si = this.offsets[p]! >>> 2;
-      for (let r = 0; r < rows; r++) {
-        dst[di] = words[si]!;
-        di += s;
-        si += rowWords;
+    const runs = this.runs;
+    // Runs are copied block by block: a block of rows (about 128 KB) stays in cache while each run
+    // (x y z, the 45 f_rest values, ...) is copied from it, so the chunk is fetched from memory once
+    // rather than once per property, which kept a per-property decoder memory-bound.
+    const block = Math.max(1, Math.floor(32768 / rowWords));
+    for (let b0 = 0; b0 < rows; b0 += block) {
+      const b1 = Math.min(rows, b0 + block);
+      for (let q = 0; q < runs.length; q++) {
+        const run = runs[q]!;
+        const dst = run.dst;
+        const s = run.stride;
+        const len = run.length;
+        let di = (firstRow + b0) * s + run.offset;
+        let si = b0 * rowWords + run.srcWord;
+        if (len === 1) {
+          for (let r = b0; r < b1; r++) {
+            dst[di] = words[si]!;
+            di += s;
+            si += rowWords;
+          }
+        } else {
+          for (let r = b0; r < b1; r++) {
+            for (let k = 0; k < len; k++) dst[di + k] = words[si + k]!;
+            di += s;
+            si += rowWords;
+          }
+        }
       }
     }
   }
