@@ -1,0 +1,216 @@
+/**
+ * The host-agnostic backend: one object implementing every ApiMethods request on top of scene IO
+ * and the project store. The browser-mode WebSocket server, the Electron main process and the
+ * in-memory transport all serve it through createBackendServer(). Host specifics (blob URLs,
+ * native dialogs, where user data lives) are passed in.
+ */
+import { stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { AppInfo, ApiMethods, InitialOpen, OpenedScene, ProjectInfo, SourceCheck } from '../contract/api.ts';
+import { SagaError } from '../contract/errors.ts';
+import { RpcServer, type Handlers } from '../contract/rpc.ts';
+import { validateRequest } from '../contract/validate.ts';
+import { sha256File } from '../project/checksum.ts';
+import { RecentProjects } from '../project/recent.ts';
+import { resolveProjectSource, summarizeScene } from '../project/source.ts';
+import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
+import type { GaussianScene } from '../scene/gaussians.ts';
+import { encodeScene, readScene } from '../scene/io.ts';
+
+export interface BackendOptions {
+  host: AppInfo['host'];
+  /** Where the recent-projects list lives. */
+  userDataDir: string;
+  /** The URL the renderer fetches a blob from (browser: /blob/<id>?token=..., Electron: app://blob/<id>). */
+  blobUrl: (id: string) => string;
+  /** What the UI should open on load (serve --open, Electron argv). */
+  initialOpen?: InitialOpen;
+  /** Native open dialog (Electron); absent in browser mode, where the UI asks for a path. */
+  openPathDialog?: (kind: 'scene' | 'project' | 'folder') => Promise<string | null>;
+}
+
+export interface BlobEntry {
+  bytes: Uint8Array;
+  contentType: string;
+  /** File name the bytes would have on disk (the viewer's loader picks its parser by extension). */
+  fileName: string;
+}
+
+/**
+ * The scene re-encoded for the viewport: INRIA binary PLY with SH degree 0 and no extra
+ * properties, rows in the source order (viewer index i = PLY row i). Degree 0 keeps the bytes a
+ * quarter of a degree-3 file; the viewport does not evaluate higher bands.
+ */
+export function encodeViewerPly(scene: GaussianScene): Uint8Array {
+  return encodeScene(
+    {
+      count: scene.count,
+      positions: scene.positions,
+      scales: scene.scales,
+      rotations: scene.rotations,
+      opacities: scene.opacities,
+      shDegree: 0,
+      sh0: scene.sh0,
+      shRest: new Float32Array(0),
+      extras: [],
+    },
+    'ply',
+  );
+}
+
+/** Decide whether a path names a project folder or a scene (file or training output folder). */
+export function classifyOpenPath(path: string): InitialOpen {
+  const abs = resolve(path);
+  return { kind: isProjectDir(abs) ? 'project' : 'scene', path: abs };
+}
+
+interface OpenState {
+  scene: GaussianScene;
+  opened: OpenedScene;
+  blobId: string;
+}
+
+export class SagaBackend {
+  private current: OpenState | undefined;
+  private project: Project | undefined;
+  private readonly blobs = new Map<string, BlobEntry>();
+  private readonly recent: RecentProjects;
+  /** Opening and creating run one at a time: they replace the shared current scene/project. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: BackendOptions) {
+    this.recent = new RecentProjects(options.userDataDir);
+  }
+
+  /** Bytes behind a blob id, for the host's /blob route or app:// protocol. */
+  blob(id: string): BlobEntry | undefined {
+    return this.blobs.get(id);
+  }
+
+  /** The scene currently open, for engine work in the same process. */
+  get openScene(): GaussianScene | undefined {
+    return this.current?.scene;
+  }
+
+  get openProject(): Project | undefined {
+    return this.project;
+  }
+
+  handlers(): Handlers<ApiMethods> {
+    return {
+      'app.info': () => ({ version: APP_VERSION, host: this.options.host, ...(this.options.initialOpen ? { initialOpen: this.options.initialOpen } : {}) }),
+      'scene.open': ({ path }) => this.serial(() => this.openSceneFile(resolve(path))),
+      'scene.close': () => this.serial(async () => {
+        this.closeAll();
+        return null;
+      }),
+      'project.create': ({ dir, source, images }) => this.serial(() => this.createProjectFrom(resolve(dir), source, images)),
+      'project.open': ({ dir }) => this.serial(() => this.openProjectDir(resolve(dir))),
+      'project.close': () => this.serial(async () => {
+        this.closeAll();
+        return null;
+      }),
+      'project.recent': () => this.recent.list(),
+      'project.verifySource': (_params, { jobs }) => {
+        const project = this.project;
+        if (!project) throw new SagaError('BAD_ARGUMENT', 'No project is open. Open or create a project first.');
+        const { scenePath, checksum } = project.sceneSource();
+        return jobs.start('verify-source', async (signal, report): Promise<SourceCheck> => {
+          let actual: string | null;
+          try {
+            actual = await sha256File(scenePath, { signal, onProgress: report });
+          } catch (e) {
+            if (e instanceof SagaError && e.code === 'FILE_NOT_FOUND') actual = null;
+            else throw e;
+          }
+          return { path: scenePath, expected: checksum, actual, ok: actual === checksum };
+        });
+      },
+      'dialog.openPath': ({ kind }) => (this.options.openPathDialog ? this.options.openPathDialog(kind) : null),
+      'blob.get': ({ id }) => {
+        const blob = this.blobs.get(id);
+        if (!blob) throw new SagaError('FILE_NOT_FOUND', 'That scene data is no longer available (another scene was opened since). Open the scene again.', { id });
+        return blob.bytes;
+      },
+    };
+  }
+
+  /** Close the project and forget the scene; used on shutdown too. */
+  closeAll(): void {
+    this.project?.close();
+    this.project = undefined;
+    if (this.current) this.blobs.delete(this.current.blobId);
+    this.current = undefined;
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch((e: unknown) => {
+      // The caller receives this error through `run`; the queue only needs to move on.
+      void e;
+    });
+    return run;
+  }
+
+  /** Make `scene` the open one and publish its viewer bytes under a fresh blob id. */
+  private publish(scene: GaussianScene, path: string): OpenedScene {
+    const bytes = encodeViewerPly(scene);
+    const blobId = randomUUID();
+    if (this.current) this.blobs.delete(this.current.blobId);
+    this.blobs.set(blobId, { bytes, contentType: 'application/octet-stream', fileName: 'scene.ply' });
+    const opened: OpenedScene = { summary: summarizeScene(scene, path), url: this.options.blobUrl(blobId), urlFormat: 'ply' };
+    this.current = { scene, opened, blobId };
+    return opened;
+  }
+
+  private async openSceneFile(path: string): Promise<OpenedScene> {
+    // Read first: a bad file leaves whatever was open untouched.
+    const scene = await readScene(path);
+    this.closeAll();
+    return this.publish(scene, path);
+  }
+
+  private async createProjectFrom(dir: string, sourcePath: string, images: string | undefined): Promise<{ project: ProjectInfo; scene: OpenedScene }> {
+    const resolved = await resolveProjectSource(sourcePath, images ? { images } : {});
+    const project = createProject(dir, { source: resolved.source });
+    this.closeAll();
+    this.project = project;
+    const info = project.info();
+    this.recent.touch(project.dir, info.name);
+    return { project: info, scene: this.publish(resolved.scene, resolved.source.scenePath) };
+  }
+
+  private async openProjectDir(dir: string): Promise<{ project: ProjectInfo; scene: OpenedScene }> {
+    const project = openProject(dir);
+    try {
+      const source = project.sceneSource();
+      let size: number | undefined;
+      try {
+        size = (await stat(source.scenePath)).size;
+      } catch (e) {
+        throw new SagaError('FILE_NOT_FOUND', `The project's scene ${source.scenePath} is missing. Put the file back (or restore it from a backup) and open the project again.`, { path: source.scenePath }, { cause: e });
+      }
+      if (size !== source.bytes) {
+        throw new SagaError('SIZE_MISMATCH', `The project's scene ${source.scenePath} changed since the project was created (${size} bytes, was ${source.bytes}). Restore the original file: the project's edits refer to its rows.`, { path: source.scenePath, size, expected: source.bytes });
+      }
+      const scene = await readScene(source.scenePath);
+      if (scene.count !== source.count) {
+        throw new SagaError('SIZE_MISMATCH', `The project's scene ${source.scenePath} now holds ${scene.count} Gaussians, not ${source.count}. Restore the original file.`, { path: source.scenePath });
+      }
+      this.closeAll();
+      this.project = project;
+      const info = project.info();
+      this.recent.touch(project.dir, info.name);
+      return { project: info, scene: this.publish(scene, source.scenePath) };
+    } catch (e) {
+      if (this.project !== project) project.close();
+      throw e;
+    }
+  }
+}
+
+/** An RPC server for `backend` that validates every request before dispatch. */
+export function createBackendServer(backend: SagaBackend): RpcServer<ApiMethods> {
+  return new RpcServer<ApiMethods>(backend.handlers(), { validate: validateRequest });
+}

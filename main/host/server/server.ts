@@ -1,0 +1,247 @@
+/**
+ * Browser mode: a Node HTTP server on 127.0.0.1 that serves the built renderer (out/renderer) and
+ * speaks the API over a WebSocket at /rpc. A random token guards everything: the page URL carries
+ * it (?token=...), the page's answer sets it as a SameSite=Strict cookie so the page's own asset,
+ * worker and blob requests carry it too, and the WebSocket upgrade must present it. Requests without
+ * it get 401, with a wrong one 403. Responses are cross-origin isolated (COOP/COEP: the splat
+ * viewer needs SharedArrayBuffer) and carry a strict CSP. Scene bytes are served at /blob/<id>.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { SagaBackend, classifyOpenPath, createBackendServer } from '../backend.ts';
+import { wsServerTransport } from './ws-transport.ts';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "img-src 'self' data: blob:",
+  "connect-src 'self' ws://127.0.0.1:*",
+  "style-src 'self' 'unsafe-inline'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  // The page URL holds the token: never send it on in a Referer header.
+  'Referrer-Policy': 'no-referrer',
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.ply': 'application/octet-stream',
+  '.splat': 'application/octet-stream',
+};
+
+const TOKEN_COOKIE = 'saga_token';
+
+export interface ServerOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** The built renderer (electron-vite's out/renderer). */
+  rendererDir?: string;
+  /** A scene file, training output folder or project folder the UI opens on load. */
+  open?: string;
+  /** Where the recent-projects list lives (default ~/.local/share/saga-studio or $XDG_DATA_HOME). */
+  userDataDir?: string;
+  /** Use this token instead of a random one (tests that need a known value). */
+  token?: string;
+}
+
+export interface RunningServer {
+  /** The page URL with its token: what a person opens. */
+  url: string;
+  /** The origin, e.g. http://127.0.0.1:5173. */
+  origin: string;
+  port: number;
+  token: string;
+  backend: SagaBackend;
+  close(): Promise<void>;
+}
+
+export function defaultUserDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'saga-studio');
+}
+
+export function defaultRendererDir(): string {
+  return resolve(import.meta.dirname, '../../../out/renderer');
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(req: IncomingMessage): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === TOKEN_COOKIE) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+/** 'ok' when the request carries the token (query or cookie), else the HTTP status to refuse with. */
+function checkToken(req: IncomingMessage, url: URL, token: string): 'ok' | 401 | 403 {
+  const given = url.searchParams.get('token') ?? cookieToken(req);
+  if (given === undefined || given === null || given === '') return 401;
+  return sameToken(given, token) ? 'ok' : 403;
+}
+
+/** Only our own origin may talk to us (stops DNS rebinding and other sites' pages). */
+function hostAllowed(req: IncomingMessage, port: number): boolean {
+  const host = req.headers.host;
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}
+
+function originAllowed(req: IncomingMessage, port: number): boolean {
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+}
+
+function send(res: ServerResponse, status: number, body: string | Uint8Array, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', ...(typeof body === 'string' ? { 'Content-Type': 'text/plain; charset=utf-8' } : {}), ...headers, 'Content-Length': String(body.length) });
+  res.end(body);
+}
+
+const REFUSED: Record<401 | 403, string> = {
+  401: 'SAGA Studio: this request has no access token. Open the exact URL that `npm run serve` printed (it ends in ?token=...).\n',
+  403: 'SAGA Studio: wrong access token. Open the exact URL that the running `npm run serve` printed; a restarted server has a new token.\n',
+};
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const rendererDir = resolve(options.rendererDir ?? defaultRendererDir());
+  let port = options.port ?? 0;
+  let origin = '';
+  const backend = new SagaBackend({
+    host: 'browser',
+    userDataDir: options.userDataDir ?? defaultUserDataDir(),
+    blobUrl: (id) => `${origin}/blob/${id}?token=${encodeURIComponent(token)}`,
+    ...(options.open ? { initialOpen: classifyOpenPath(options.open) } : {}),
+  });
+  const rpc = createBackendServer(backend);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+
+  async function serveStatic(res: ServerResponse, pathname: string, head: boolean): Promise<void> {
+    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    const file = normalize(join(rendererDir, relative));
+    if (file !== rendererDir && !file.startsWith(rendererDir + sep)) return send(res, 404, 'Not found.\n');
+    let body: Buffer;
+    try {
+      if (!(await stat(file)).isFile()) return send(res, 404, 'Not found.\n');
+      body = await readFile(file);
+    } catch (e) {
+      const code = e instanceof Error && 'code' in e ? String(e.code) : '';
+      if (code !== 'ENOENT') return send(res, 500, `Cannot read ${relative}: ${e instanceof Error ? e.message : String(e)}\n`);
+      if (relative === 'index.html') {
+        return send(res, 503, `SAGA Studio: the renderer is not built (no ${file}). Run \`npm run build\`, then start the server again.\n`);
+      }
+      return send(res, 404, 'Not found.\n');
+    }
+    const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream' };
+    if (relative === 'index.html') {
+      headers['Set-Cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+    }
+    if (head) {
+      res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', ...headers, 'Content-Length': String(body.length) });
+      res.end();
+      return;
+    }
+    send(res, 200, body, headers);
+  }
+
+  const http = createServer((req, res) => {
+    void (async () => {
+      if (!hostAllowed(req, port)) return send(res, 403, 'SAGA Studio answers only on 127.0.0.1.\n');
+      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      const access = checkToken(req, url, token);
+      if (access !== 'ok') return send(res, access, REFUSED[access]);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Only GET and HEAD; the API is on the WebSocket.\n', { Allow: 'GET, HEAD' });
+      const blobMatch = /^\/blob\/([A-Za-z0-9-]{1,100})$/.exec(url.pathname);
+      if (blobMatch) {
+        const blob = backend.blob(blobMatch[1]!);
+        if (!blob) return send(res, 404, 'That scene data is no longer available: open the scene again.\n');
+        if (req.method === 'HEAD') {
+          res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': blob.contentType, 'Content-Length': String(blob.bytes.length) });
+          res.end();
+          return;
+        }
+        return send(res, 200, blob.bytes, { 'Content-Type': blob.contentType, 'Content-Disposition': `inline; filename="${blob.fileName}"` });
+      }
+      if (url.pathname === '/rpc') return send(res, 426, 'This is the WebSocket endpoint.\n', { Upgrade: 'websocket' });
+      await serveStatic(res, url.pathname, req.method === 'HEAD');
+    })().catch((e: unknown) => {
+      // A failure while answering must not take the server down; the request gets a 500.
+      console.error(`saga-studio serve: ${req.method} ${req.url}: ${e instanceof Error ? e.stack : String(e)}`);
+      if (!res.headersSent) send(res, 500, 'Internal error; see the server log.\n');
+      else res.destroy();
+    });
+  });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (!hostAllowed(req, port) || !originAllowed(req, port)) return refuse(403, 'Forbidden');
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
+    const access = checkToken(req, url, token);
+    if (access !== 'ok') return refuse(access, access === 401 ? 'Unauthorized' : 'Forbidden');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      rpc.attach(wsServerTransport(ws));
+    });
+  });
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    http.once('error', rejectListen);
+    http.listen(port, '127.0.0.1', () => {
+      http.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  const address = http.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  port = address.port;
+  origin = `http://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${origin}/?token=${encodeURIComponent(token)}`,
+    origin,
+    port,
+    token,
+    backend,
+    close: () => {
+      closing ??= new Promise<void>((resolveClose) => {
+        rpc.close();
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        backend.closeAll();
+        http.close(() => resolveClose());
+        http.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
