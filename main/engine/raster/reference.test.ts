@@ -16,7 +16,7 @@ describe('reference rasterizer', () => {
     // Alpha equals the sum of blending weights (1 - T = sum alpha_i T_i).
     const sumW = new Float64Array(64 * 48);
     forEachContribution(scene, camera, {}, (pixel, _g, w) => {
-      sumW[pixel] += w;
+      sumW[pixel] = sumW[pixel]! + w;
     });
     let maxDiff = 0;
     for (let p = 0; p < sumW.length; p++) maxDiff = Math.max(maxDiff, Math.abs(sumW[p]! - out.alpha[p]!));

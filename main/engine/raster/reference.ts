@@ -318,7 +318,7 @@ export function renderReference(scene: GaussianScene, camera: Camera, options: R
       acc[1]! += w * c[1];
       acc[2]! += w * c[2];
       accDepth += w * p.depth;
-      if (feats) for (let k = 0; k < C; k++) accF[k] += w * feats[i * C + k]!;
+      if (feats) for (let k = 0; k < C; k++) accF[k] = accF[k]! + w * feats[i * C + k]!;
     },
     (pixel, T) => {
       color[pixel * 3] = acc[0]! + T * bg[0];
@@ -355,7 +355,7 @@ export function backwardReference(
   }
   const grad = new Float64Array(scene.count * C);
   blend(scene, cam, (pixel, i, w) => {
-    for (let k = 0; k < C; k++) grad[i * C + k] += w * gradFeatures[pixel * C + k]!;
+    for (let k = 0; k < C; k++) grad[i * C + k] = grad[i * C + k]! + w * gradFeatures[pixel * C + k]!;
   });
   return Float32Array.from(grad);
 }

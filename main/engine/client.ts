@@ -1,0 +1,139 @@
+/**
+ * EngineClient: the Node-side handle on the GPU engine. The Dawn device lives in a worker thread
+ * (main/host/engine-worker.ts); this class only posts typed messages, so the calling thread may
+ * block (reference renders, file IO) without endangering the device.
+ */
+import { Worker } from 'node:worker_threads';
+import { SagaError, type SagaErrorData } from '../contract/errors.ts';
+import type { Camera } from '../scene/camera.ts';
+import type { GaussianScene } from '../scene/gaussians.ts';
+import type { RenderOptions, RenderOutput } from './raster/reference.ts';
+import type { RasterTimings } from './raster/rasterizer.ts';
+
+export type ViewOptions = Pick<RenderOptions, 'width' | 'height' | 'background' | 'shDegree'>;
+
+/** Requests the worker understands, each with its result type. */
+export interface EngineRequests {
+  init: { args: Record<string, never>; result: { adapter: string } };
+  loadScene: { args: { scene: GaussianScene }; result: { count: number } };
+  setFeatures: { args: { features: Float32Array; dim: number }; result: null };
+  render: { args: { camera: Camera; options: RenderOptions }; result: RenderOutput };
+  prepareView: { args: { camera: Camera; options: ViewOptions }; result: { view: number; contributions: number; image: RenderOutput } };
+  forwardFeatures: { args: { view: number; features?: Float32Array }; result: Float32Array };
+  backwardFeatures: { args: { view: number; grad: Float32Array; keepOnGpu?: boolean }; result: Float32Array };
+  releaseView: { args: { view: number }; result: null };
+  timings: { args: Record<string, never>; result: RasterTimings };
+}
+
+export type EngineRequestType = keyof EngineRequests;
+
+export interface EngineRequestMessage<T extends EngineRequestType = EngineRequestType> {
+  id: number;
+  type: T;
+  args: EngineRequests[T]['args'];
+}
+
+export type EngineResponseMessage =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: SagaErrorData };
+
+export interface EngineStartOptions {
+  /** Fail with NO_GPU_ADAPTER instead of waiting forever if the worker cannot start (ms). */
+  timeoutMs?: number;
+}
+
+export class EngineClient {
+  private nextId = 1;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closed = false;
+  adapter = '';
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: EngineResponseMessage) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(SagaError.fromJSON(msg.error));
+    });
+    worker.on('error', (e) => this.failAll(new SagaError('ENGINE_CRASHED', `The GPU engine crashed: ${e.message}. Restart the command.`, undefined, { cause: e })));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.failAll(new SagaError('ENGINE_CRASHED', `The GPU engine stopped unexpectedly (exit code ${code}). Restart the command.`));
+    });
+  }
+
+  /** Starts the engine worker and its GPU device. */
+  static async start(_options: EngineStartOptions = {}): Promise<EngineClient> {
+    // A tiny bootstrap registers tsx inside the worker: on Node 20, `--import tsx` in execArgv does
+    // not reach a worker whose entry is a .ts file.
+    const entry = new URL('../host/engine-worker.ts', import.meta.url).href;
+    const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    const worker = new Worker(bootstrap, { eval: true });
+    const client = new EngineClient(worker);
+    try {
+      const { adapter } = await client.call('init', {});
+      client.adapter = adapter;
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  private failAll(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  call<T extends EngineRequestType>(type: T, args: EngineRequests[T]['args'], transfer: ArrayBuffer[] = []): Promise<EngineRequests[T]['result']> {
+    if (this.closed) return Promise.reject(new SagaError('ENGINE_CRASHED', 'The GPU engine was closed.'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const message: EngineRequestMessage<T> = { id, type, args };
+      this.worker.postMessage(message, transfer);
+    });
+  }
+
+  /** Uploads a scene (extras are not sent: the renderer does not need them). */
+  loadScene(scene: GaussianScene): Promise<{ count: number }> {
+    const { extras: _extras, source: _source, ...rest } = scene;
+    return this.call('loadScene', { scene: { ...rest, extras: [] } });
+  }
+
+  setFeatures(features: Float32Array, dim: number): Promise<null> {
+    return this.call('setFeatures', { features, dim });
+  }
+
+  render(camera: Camera, options: RenderOptions = {}): Promise<RenderOutput> {
+    return this.call('render', { camera, options });
+  }
+
+  /** Caches a view's blending weights for repeated feature forward/backward (training). */
+  prepareView(camera: Camera, options: ViewOptions = {}): Promise<{ view: number; contributions: number; image: RenderOutput }> {
+    return this.call('prepareView', { camera, options });
+  }
+
+  forwardFeatures(view: number, features?: Float32Array): Promise<Float32Array> {
+    return this.call('forwardFeatures', { view, features });
+  }
+
+  backwardFeatures(view: number, grad: Float32Array, keepOnGpu = false): Promise<Float32Array> {
+    return this.call('backwardFeatures', { view, grad, keepOnGpu });
+  }
+
+  releaseView(view: number): Promise<null> {
+    return this.call('releaseView', { view });
+  }
+
+  timings(): Promise<RasterTimings> {
+    return this.call('timings', {});
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new SagaError('CANCELLED', 'The GPU engine was closed.'));
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,741 @@
+/**
+ * The WebGPU Gaussian rasterizer. Works on an injected GPUDevice (Dawn in a Node worker, or
+ * Chromium's navigator.gpu), so it never creates devices itself. The math matches reference.ts.
+ *
+ * Pipeline per view: project (per scene chunk) -> CPU prefix sum of tiles touched -> duplicate
+ * (tile, depth, Gaussian) keys -> bitonic sort -> per-tile ranges -> per-tile blend.
+ * Training path: prepareView() additionally collects every (pixel, Gaussian, weight) contribution
+ * into per-pixel lists and their transpose (per-Gaussian lists), so a training step's feature
+ * forward and backward are two gathers with no re-blending (geometry is frozen in SAGA).
+ *
+ * Buffers bigger than the device's maxStorageBufferBindingSize are avoided by splitting: the scene
+ * is uploaded in chunks, features are stored by 4-channel group (one binding per group), and the
+ * contribution lists of a view are split into bands of tile rows.
+ */
+import { SagaError } from '../../contract/errors.ts';
+import type { Camera } from '../../scene/camera.ts';
+import { shRestPerChannel, type GaussianScene } from '../../scene/gaussians.ts';
+import { scaleCamera, TILE_SIZE, type RenderOptions, type RenderOutput } from './reference.ts';
+
+/** Reads a WGSL file of native-shaders/ by name (e.g. 'project.wgsl'): fs in Node, fetch in a page. */
+export type ShaderSource = (name: string) => Promise<string>;
+
+const GAUSSIAN_FLOATS = 14;
+const WG = 256;
+const MAX_GROUPS = 65535;
+
+interface SceneChunk {
+  first: number;
+  count: number;
+  gaussians: GPUBuffer;
+  shRest: GPUBuffer;
+}
+
+interface Band {
+  /** First pixel and end pixel of the band (whole tile rows). */
+  start: number;
+  end: number;
+  entries: number;
+  pixelOffsets: GPUBuffer;
+  pixelEntries: GPUBuffer;
+  gaussianOffsets: GPUBuffer;
+  gaussianEntries: GPUBuffer;
+}
+
+/** A view prepared for repeated feature forward/backward passes (blending weights cached on the GPU). */
+export interface PreparedView {
+  readonly camera: Camera;
+  readonly width: number;
+  readonly height: number;
+  /** Total (pixel, Gaussian) contributions cached. */
+  readonly contributions: number;
+  /** Colour, alpha and depth of the view (computed while preparing). */
+  readonly image: RenderOutput;
+  destroy(): void;
+}
+
+interface PreparedViewInternal extends PreparedView {
+  bands: Band[];
+  pixelsPadded: number;
+  destroyed: boolean;
+}
+
+interface Pipelines {
+  project: GPUComputePipeline;
+  duplicate: GPUComputePipeline;
+  padKeys: GPUComputePipeline;
+  tileRanges: GPUComputePipeline;
+  sortGlobal: GPUComputePipeline;
+  sortLocal: GPUComputePipeline;
+  sortLayout: GPUBindGroupLayout;
+  rasterize: GPUComputePipeline;
+  collect: GPUComputePipeline;
+  gather: GPUComputePipeline;
+  transpose: GPUComputePipeline;
+}
+
+/** Per-step timings (ms) of the last call, for the benchmark. */
+export interface RasterTimings {
+  [stage: string]: number;
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Workgroup counts (x, y) for `groups` workgroups within the per-dimension limit. */
+function grid(groups: number): [number, number] {
+  if (groups <= MAX_GROUPS) return [Math.max(1, groups), 1];
+  return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS)];
+}
+
+export class GaussianRasterizer {
+  readonly device: GPUDevice;
+  private readonly pipelines: Pipelines;
+  private readonly maxBinding: number;
+  private chunks: SceneChunk[] = [];
+  private count = 0;
+  private countPadded = 0;
+  private shDegree = 0;
+  private restPer = 0;
+  private projMean?: GPUBuffer;
+  private projConic?: GPUBuffer;
+  private projColor?: GPUBuffer;
+  private tilesTouched?: GPUBuffer;
+  private featureDim = 0;
+  private featureGroups = 0;
+  private features?: GPUBuffer;
+  private gradients?: GPUBuffer;
+  private pool = new Map<string, GPUBuffer>();
+  /** Timings of the last render/prepareView/forward/backward, in milliseconds. */
+  timings: RasterTimings = {};
+
+  private constructor(device: GPUDevice, pipelines: Pipelines) {
+    this.device = device;
+    this.pipelines = pipelines;
+    this.maxBinding = device.limits.maxStorageBufferBindingSize;
+  }
+
+  static async create(device: GPUDevice, loadShader: ShaderSource): Promise<GaussianRasterizer> {
+    const [project, duplicate, sort, rasterize, features] = await Promise.all(
+      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl'].map(loadShader),
+    );
+    device.pushErrorScope('validation');
+    const module = (code: string, label: string) => device.createShaderModule({ code, label });
+    const mProject = module(project!, 'project');
+    const mDuplicate = module(duplicate!, 'duplicate');
+    const mSort = module(sort!, 'sort');
+    const mRaster = module(rasterize!, 'rasterize');
+    const mFeatures = module(features!, 'features');
+    const auto = (m: GPUShaderModule, entryPoint: string) =>
+      device.createComputePipelineAsync({ layout: 'auto', compute: { module: m, entryPoint }, label: entryPoint });
+    const sortLayout = device.createBindGroupLayout({
+      entries: [
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 16 } },
+        { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+      ],
+    });
+    const sortPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [sortLayout] });
+    const sortPipeline = (entryPoint: string) =>
+      device.createComputePipelineAsync({ layout: sortPipelineLayout, compute: { module: mSort, entryPoint }, label: entryPoint });
+    const [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9] = await Promise.all([
+      auto(mProject, 'project'),
+      auto(mDuplicate, 'duplicate'),
+      auto(mDuplicate, 'padKeys'),
+      auto(mDuplicate, 'tileRanges'),
+      sortPipeline('globalStep'),
+      sortPipeline('localSteps'),
+      auto(mRaster, 'rasterize'),
+      auto(mRaster, 'collect'),
+      auto(mFeatures, 'gather'),
+      auto(mFeatures, 'transpose'),
+    ]);
+    const error = await device.popErrorScope();
+    if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
+    return new GaussianRasterizer(device, {
+      project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, sortGlobal: p4, sortLocal: p5,
+      rasterize: p6, collect: p7, gather: p8, transpose: p9, sortLayout,
+    });
+  }
+
+  get gaussianCount(): number {
+    return this.count;
+  }
+
+  /** Uploads the scene once (geometry, opacity, SH); replaces any previous scene and features. */
+  loadScene(scene: GaussianScene): void {
+    this.releaseScene();
+    const n = scene.count;
+    if (n === 0) throw new SagaError('EMPTY_SCENE', 'The scene has no Gaussians to render.');
+    this.count = n;
+    this.countPadded = align(n, 16);
+    if (this.countPadded * 16 > this.maxBinding) {
+      throw new SagaError(
+        'TOO_LARGE',
+        `The scene has ${n} Gaussians; this GPU renders at most ${Math.floor(this.maxBinding / 16)}. Decimate the scene first.`,
+      );
+    }
+    this.shDegree = scene.shDegree;
+    this.restPer = shRestPerChannel(scene.shDegree);
+    const bytesPerGaussian = Math.max(GAUSSIAN_FLOATS * 4, 3 * this.restPer * 4);
+    const chunkSize = Math.max(WG, Math.floor(this.maxBinding / bytesPerGaussian / WG) * WG);
+    for (let first = 0; first < n; first += chunkSize) {
+      const count = Math.min(chunkSize, n - first);
+      const packed = new Float32Array(count * GAUSSIAN_FLOATS);
+      for (let k = 0; k < count; k++) {
+        const i = first + k;
+        const o = k * GAUSSIAN_FLOATS;
+        packed[o] = scene.positions[3 * i]!;
+        packed[o + 1] = scene.positions[3 * i + 1]!;
+        packed[o + 2] = scene.positions[3 * i + 2]!;
+        packed[o + 3] = scene.scales[3 * i]!;
+        packed[o + 4] = scene.scales[3 * i + 1]!;
+        packed[o + 5] = scene.scales[3 * i + 2]!;
+        packed[o + 6] = scene.rotations[4 * i]!;
+        packed[o + 7] = scene.rotations[4 * i + 1]!;
+        packed[o + 8] = scene.rotations[4 * i + 2]!;
+        packed[o + 9] = scene.rotations[4 * i + 3]!;
+        packed[o + 10] = scene.opacities[i]!;
+        packed[o + 11] = scene.sh0[3 * i]!;
+        packed[o + 12] = scene.sh0[3 * i + 1]!;
+        packed[o + 13] = scene.sh0[3 * i + 2]!;
+      }
+      const gaussians = this.createBuffer(packed.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'gaussians');
+      this.device.queue.writeBuffer(gaussians, 0, packed);
+      const restFloats = count * 3 * this.restPer;
+      const shRest = this.createBuffer(Math.max(16, restFloats * 4), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'shRest');
+      if (restFloats > 0) {
+        this.device.queue.writeBuffer(shRest, 0, scene.shRest.slice(first * 3 * this.restPer, first * 3 * this.restPer + restFloats));
+      }
+      this.chunks.push({ first, count, gaussians, shRest });
+    }
+    const perGaussian = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.projMean = this.createBuffer(this.countPadded * 16, perGaussian, 'projMean');
+    this.projConic = this.createBuffer(this.countPadded * 16, perGaussian, 'projConic');
+    this.projColor = this.createBuffer(this.countPadded * 16, perGaussian, 'projColor');
+    this.tilesTouched = this.createBuffer(this.countPadded * 4, perGaussian, 'tilesTouched');
+  }
+
+  /**
+   * Uploads per-Gaussian features (N * dim, row-major). They stay on the GPU for render() and the
+   * training path until replaced.
+   */
+  setFeatures(features: Float32Array, dim: number): void {
+    this.requireScene();
+    if (!(dim > 0) || features.length !== this.count * dim) {
+      throw new SagaError('BAD_ARGUMENT', `Features must hold ${this.count} x ${dim} values, got ${features.length}.`);
+    }
+    const groups = Math.ceil(dim / 4);
+    if (groups !== this.featureGroups || !this.features) {
+      this.features?.destroy();
+      this.gradients?.destroy();
+      this.featureGroups = groups;
+      const size = groups * this.countPadded * 16;
+      this.features = this.createBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'features');
+      this.gradients = this.createBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'gradients');
+    }
+    this.featureDim = dim;
+    this.device.queue.writeBuffer(this.features, 0, toGroupMajor(features, this.count, dim, this.countPadded));
+  }
+
+  /** Renders colour, alpha, depth and, with options.features (or features set earlier and featureDim), a feature map. */
+  async render(camera: Camera, options: RenderOptions = {}): Promise<RenderOutput> {
+    this.requireScene();
+    if (options.features) this.setFeatures(options.features, options.featureDim ?? options.features.length / this.count);
+    const wantFeatures = options.features !== undefined || (options.featureDim !== undefined && options.featureDim > 0);
+    if (wantFeatures && !this.features) throw new SagaError('BAD_ARGUMENT', 'No features were given to render.');
+    const t0 = performance.now();
+    const cam = scaleCamera(camera, options.width, options.height);
+    const binned = await this.binView(cam, options);
+    const t1 = performance.now();
+    const image = await this.blendColor(cam, binned, options.background ?? [0, 0, 0]);
+    const t2 = performance.now();
+    if (wantFeatures) {
+      image.features = await this.blendFeatures(cam, binned);
+    }
+    this.timings = { bin: t1 - t0, color: t2 - t1, features: performance.now() - t2 };
+    return image;
+  }
+
+  /**
+   * Prepares a view for training: bins, blends colour, and caches every contribution so that
+   * forwardFeatures/backwardFeatures on this view only redo the feature gathers.
+   */
+  async prepareView(camera: Camera, options: Pick<RenderOptions, 'width' | 'height' | 'background' | 'shDegree'> = {}): Promise<PreparedView> {
+    this.requireScene();
+    const t0 = performance.now();
+    const cam = scaleCamera(camera, options.width, options.height);
+    const binned = await this.binView(cam, options);
+    const t1 = performance.now();
+    const image = await this.blendColor(cam, binned, options.background ?? [0, 0, 0]);
+    const t2 = performance.now();
+    const counts = image.counts;
+    delete (image as Partial<ColorImage>).counts;
+    const { width, height } = cam;
+    const pixels = width * height;
+    // Bands of whole tile rows whose lists fit in one binding (8 bytes per contribution).
+    const rowPixels = TILE_SIZE * width;
+    const maxEntries = Math.floor(this.maxBinding / 8);
+    const bandRanges: [number, number, number][] = [];
+    let bandStart = 0;
+    let bandEntries = 0;
+    for (let row = 0; row * rowPixels < pixels; row++) {
+      const start = row * rowPixels;
+      const end = Math.min(pixels, start + rowPixels);
+      let rowEntries = 0;
+      for (let p = start; p < end; p++) rowEntries += counts[p]!;
+      if (rowEntries > maxEntries) {
+        throw new SagaError('TOO_LARGE', `A row of tiles has ${rowEntries} contributions, more than this GPU can hold; use a smaller width.`);
+      }
+      if (bandEntries + rowEntries > maxEntries && bandStart < start) {
+        bandRanges.push([bandStart, start, bandEntries]);
+        bandStart = start;
+        bandEntries = 0;
+      }
+      bandEntries += rowEntries;
+    }
+    bandRanges.push([bandStart, pixels, bandEntries]);
+
+    const bands: Band[] = [];
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    for (const [start, end, entries] of bandRanges) {
+      const n = end - start;
+      const pixelOffsetsCpu = new Uint32Array(n + 1);
+      for (let p = 0; p < n; p++) pixelOffsetsCpu[p + 1] = pixelOffsetsCpu[p]! + counts[start + p]!;
+      const pixelOffsets = this.createBuffer(pixelOffsetsCpu.byteLength, storage, 'pixelOffsets');
+      this.device.queue.writeBuffer(pixelOffsets, 0, pixelOffsetsCpu);
+      const pixelEntries = this.createBuffer(Math.max(16, entries * 8), storage, 'pixelEntries');
+      const gaussianCounts = this.pooled('gaussianCounts', this.countPadded * 4, storage);
+      const bandParams = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, start, end, 0, 0]));
+      const encoder = this.device.createCommandEncoder();
+      encoder.clearBuffer(gaussianCounts, 0, this.countPadded * 4);
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(this.pipelines.collect);
+      pass.setBindGroup(0, this.bindGroup(this.pipelines.collect, [
+        bandParams, binned.ranges, binned.keys, this.projMean!, this.projConic!,
+        undefined, undefined, undefined, undefined, pixelOffsets, pixelEntries, gaussianCounts,
+      ], { 2: binned.keysSize, 11: this.countPadded * 4 }));
+      // The kernel takes the tile from workgroup_id, so dispatch every row up to the band's last.
+      pass.dispatchWorkgroups(binned.tilesX, Math.ceil(end / rowPixels));
+      pass.end();
+      this.device.queue.submit([encoder.finish()]);
+      const gaussianCountsCpu = new Uint32Array(await this.readBuffer(gaussianCounts, this.count * 4));
+      const gaussianOffsetsCpu = new Uint32Array(this.count + 1);
+      for (let g = 0; g < this.count; g++) gaussianOffsetsCpu[g + 1] = gaussianOffsetsCpu[g]! + gaussianCountsCpu[g]!;
+      const gaussianOffsets = this.createBuffer(gaussianOffsetsCpu.byteLength, storage, 'gaussianOffsets');
+      this.device.queue.writeBuffer(gaussianOffsets, 0, gaussianOffsetsCpu);
+      const cursors = this.pooled('cursors', this.countPadded * 4, storage);
+      this.device.queue.writeBuffer(cursors, 0, gaussianOffsetsCpu, 0, this.count);
+      const gaussianEntries = this.createBuffer(Math.max(16, entries * 8), storage, 'gaussianEntries');
+      const [gx, gy] = grid(Math.ceil(n / 64));
+      const enc2 = this.device.createCommandEncoder();
+      const pass2 = enc2.beginComputePass();
+      pass2.setPipeline(this.pipelines.transpose);
+      pass2.setBindGroup(0, this.bindGroup(this.pipelines.transpose, [
+        this.uniform(new Uint32Array([n, gx * 64, 0, 0])), undefined, undefined, undefined, undefined,
+        pixelOffsets, pixelEntries, cursors, gaussianEntries,
+      ], { 7: this.countPadded * 4 }));
+      pass2.dispatchWorkgroups(gx, gy);
+      pass2.end();
+      this.device.queue.submit([enc2.finish()]);
+      bands.push({ start, end, entries, pixelOffsets, pixelEntries, gaussianOffsets, gaussianEntries });
+    }
+    await this.device.queue.onSubmittedWorkDone();
+    this.timings = { bin: t1 - t0, color: t2 - t1, collect: performance.now() - t2 };
+    const contributions = bands.reduce((s, b) => s + b.entries, 0);
+    const view: PreparedViewInternal = {
+      camera: cam, width, height, contributions, image, bands,
+      pixelsPadded: align(pixels, 16),
+      destroyed: false,
+      destroy() {
+        if (this.destroyed) return;
+        this.destroyed = true;
+        for (const b of this.bands) {
+          b.pixelOffsets.destroy(); b.pixelEntries.destroy(); b.gaussianOffsets.destroy(); b.gaussianEntries.destroy();
+        }
+      },
+    };
+    return view;
+  }
+
+  /**
+   * The feature map (H * W * featureDim) of a prepared view from the features on the GPU
+   * (pass `features` to upload new ones first).
+   */
+  async forwardFeatures(view: PreparedView, features?: Float32Array): Promise<Float32Array> {
+    const v = this.requireView(view);
+    if (features) this.setFeatures(features, this.featureDim || features.length / this.count);
+    if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before rendering a feature map.');
+    const out = this.pooled('featureMap', this.featureGroups * v.pixelsPadded * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.pipelines.gather);
+    for (const band of v.bands) {
+      const n = band.end - band.start;
+      const [gx, gy] = grid(Math.ceil(n / 64));
+      const params = this.uniform(new Uint32Array([n, gx * 64, 0, 0]));
+      for (let g = 0; g < this.featureGroups; g++) {
+        pass.setBindGroup(0, this.device.createBindGroup({
+          layout: this.pipelines.gather.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: params } },
+            { binding: 1, resource: { buffer: band.pixelOffsets } },
+            { binding: 2, resource: { buffer: band.pixelEntries } },
+            { binding: 3, resource: { buffer: this.features, offset: g * this.countPadded * 16, size: this.countPadded * 16 } },
+            { binding: 4, resource: { buffer: out, offset: (g * v.pixelsPadded + band.start) * 16, size: align(n, 16) * 16 } },
+          ],
+        }));
+        pass.dispatchWorkgroups(gx, gy);
+      }
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    const packed = new Float32Array(await this.readBuffer(out, this.featureGroups * v.pixelsPadded * 16));
+    return fromGroupMajor(packed, v.width * v.height, this.featureDim, v.pixelsPadded);
+  }
+
+  /**
+   * dLoss/dFeatures (N * featureDim) for a prepared view given dLoss/dFeatureMap (H * W * featureDim).
+   * With `keepOnGpu`, the gradient stays in the rasterizer's gradient buffer and an empty array is returned.
+   */
+  async backwardFeatures(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean } = {}): Promise<Float32Array> {
+    const v = this.requireView(view);
+    if (!this.features || !this.gradients) throw new SagaError('BAD_ARGUMENT', 'Set features before the backward pass.');
+    const C = this.featureDim;
+    if (gradFeatureMap.length !== v.width * v.height * C) {
+      throw new SagaError('BAD_ARGUMENT', `The feature-map gradient must hold ${v.height} x ${v.width} x ${C} values.`);
+    }
+    const gradMap = this.pooled('gradMap', this.featureGroups * v.pixelsPadded * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    this.device.queue.writeBuffer(gradMap, 0, toGroupMajor(gradFeatureMap, v.width * v.height, C, v.pixelsPadded));
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.pipelines.gather);
+    const [gx, gy] = grid(Math.ceil(this.count / 64));
+    v.bands.forEach((band, b) => {
+      const params = this.uniform(new Uint32Array([this.count, gx * 64, b > 0 ? 1 : 0, 0]));
+      const n = band.end - band.start;
+      for (let g = 0; g < this.featureGroups; g++) {
+        pass.setBindGroup(0, this.device.createBindGroup({
+          layout: this.pipelines.gather.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: params } },
+            { binding: 1, resource: { buffer: band.gaussianOffsets } },
+            { binding: 2, resource: { buffer: band.gaussianEntries } },
+            { binding: 3, resource: { buffer: gradMap, offset: (g * v.pixelsPadded + band.start) * 16, size: align(n, 16) * 16 } },
+            { binding: 4, resource: { buffer: this.gradients!, offset: g * this.countPadded * 16, size: this.countPadded * 16 } },
+          ],
+        }));
+        pass.dispatchWorkgroups(gx, gy);
+      }
+    });
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    if (options.keepOnGpu) {
+      await this.device.queue.onSubmittedWorkDone();
+      return new Float32Array(0);
+    }
+    const packed = new Float32Array(await this.readBuffer(this.gradients, this.featureGroups * this.countPadded * 16));
+    return fromGroupMajor(packed, this.count, C, this.countPadded);
+  }
+
+  /** The gradient buffer (group-major: group, Gaussian, 4 channels) for GPU-side optimisers. */
+  get gradientBuffer(): GPUBuffer | undefined {
+    return this.gradients;
+  }
+
+  /** The feature buffer (group-major, like gradientBuffer). */
+  get featureBuffer(): GPUBuffer | undefined {
+    return this.features;
+  }
+
+  destroy(): void {
+    this.releaseScene();
+    for (const b of this.pool.values()) b.destroy();
+    this.pool.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private releaseScene(): void {
+    for (const c of this.chunks) {
+      c.gaussians.destroy();
+      c.shRest.destroy();
+    }
+    this.chunks = [];
+    for (const b of [this.projMean, this.projConic, this.projColor, this.tilesTouched, this.features, this.gradients]) b?.destroy();
+    this.projMean = this.projConic = this.projColor = this.tilesTouched = this.features = this.gradients = undefined;
+    this.featureGroups = 0;
+    this.featureDim = 0;
+    this.count = 0;
+  }
+
+  private requireScene(): void {
+    if (this.count === 0 || !this.projMean) throw new SagaError('BAD_ARGUMENT', 'Load a scene before rendering.');
+  }
+
+  private requireView(view: PreparedView): PreparedViewInternal {
+    const v = view as PreparedViewInternal;
+    if (!Array.isArray(v.bands) || v.destroyed) throw new SagaError('BAD_ARGUMENT', 'The prepared view was destroyed or is not from this rasterizer.');
+    return v;
+  }
+
+  private createBuffer(size: number, usage: number, label: string): GPUBuffer {
+    return this.device.createBuffer({ size: align(Math.max(size, 16), 16), usage, label });
+  }
+
+  /** A reusable buffer of at least `size` bytes (grown on demand). */
+  private pooled(name: string, size: number, usage: number): GPUBuffer {
+    const existing = this.pool.get(name);
+    if (existing && existing.size >= size && existing.usage === usage) return existing;
+    existing?.destroy();
+    const buffer = this.createBuffer(Math.max(size, (existing?.size ?? 0) * 1.25), usage, name);
+    this.pool.set(name, buffer);
+    return buffer;
+  }
+
+  private uniform(data: Uint32Array<ArrayBuffer> | Float32Array<ArrayBuffer>): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: align(data.byteLength, 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  private bindGroup(pipeline: GPUComputePipeline, buffers: (GPUBuffer | undefined)[], sizes: Record<number, number> = {}): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    buffers.forEach((buffer, binding) => {
+      if (buffer) entries.push({ binding, resource: sizes[binding] ? { buffer, size: sizes[binding] } : { buffer } });
+    });
+    return this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+  }
+
+  private async readBuffer(source: GPUBuffer, size: number): Promise<ArrayBuffer> {
+    const staging = this.pooled(`staging`, size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(source, 0, staging, 0, align(size, 4));
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ, 0, align(size, 4));
+    const copy = staging.getMappedRange(0, align(size, 4)).slice(0, size);
+    staging.unmap();
+    return copy;
+  }
+
+  /** Project, count, duplicate, sort and range the Gaussians of one view. */
+  private async binView(cam: Camera, options: RenderOptions): Promise<Binned> {
+    const { width, height } = cam;
+    if (!(width > 0 && height > 0 && width <= 16384 && height <= 16384)) {
+      throw new SagaError('BAD_ARGUMENT', `Output size ${width}x${height} is out of range (1 to 16384 pixels per side).`);
+    }
+    const tilesX = Math.ceil(width / TILE_SIZE);
+    const tilesY = Math.ceil(height / TILE_SIZE);
+    const R = cam.rotation;
+    const t = cam.translation;
+    const eye = [
+      -(R[0]! * t[0]! + R[3]! * t[1]! + R[6]! * t[2]!),
+      -(R[1]! * t[0]! + R[4]! * t[1]! + R[7]! * t[2]!),
+      -(R[2]! * t[0]! + R[5]! * t[1]! + R[8]! * t[2]!),
+    ];
+    const degree = Math.max(0, Math.min(this.shDegree, Math.floor(options.shDegree ?? this.shDegree)));
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.pipelines.project);
+    for (const chunk of this.chunks) {
+      const data = new ArrayBuffer(112);
+      const f = new Float32Array(data);
+      const u = new Uint32Array(data);
+      f.set([R[0]!, R[1]!, R[2]!, t[0]!, R[3]!, R[4]!, R[5]!, t[1]!, R[6]!, R[7]!, R[8]!, t[2]!], 0);
+      f.set([cam.fx, cam.fy, cam.cx, cam.cy, eye[0]!, eye[1]!, eye[2]!, 0], 12);
+      u.set([width, height, tilesX, tilesY, chunk.first, chunk.count, degree, this.restPer], 20);
+      const params = this.uniform(f);
+      pass.setBindGroup(0, this.bindGroup(this.pipelines.project, [
+        params, chunk.gaussians, chunk.shRest, this.projMean!, this.projConic!, this.projColor!, this.tilesTouched!,
+      ]));
+      const [gx, gy] = grid(Math.ceil(chunk.count / WG));
+      pass.dispatchWorkgroups(gx, gy);
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    const touched = new Uint32Array(await this.readBuffer(this.tilesTouched!, this.count * 4));
+    // Exclusive prefix sum on the CPU: a few ms for a million Gaussians, and the total is needed here anyway.
+    const offsets = new Uint32Array(this.count);
+    let total = 0;
+    for (let i = 0; i < this.count; i++) {
+      offsets[i] = total;
+      total += touched[i]!;
+    }
+    const sortLength = Math.max(512, nextPow2(total));
+    const keysSize = sortLength * 16;
+    if (keysSize > this.maxBinding) {
+      throw new SagaError('TOO_LARGE', `This view needs ${total} tile entries, more than this GPU can sort at once; render smaller.`);
+    }
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const offsetsBuffer = this.pooled('offsets', this.countPadded * 4, storage);
+    this.device.queue.writeBuffer(offsetsBuffer, 0, offsets);
+    const keys = this.pooled('keys', keysSize, storage);
+    const ranges = this.pooled('ranges', tilesX * tilesY * 8, storage);
+    const params = this.uniform(new Uint32Array([width, height, tilesX, tilesY, this.count, total, 0, 0]));
+    const enc = this.device.createCommandEncoder();
+    enc.clearBuffer(ranges, 0, align(tilesX * tilesY * 8, 4));
+    let p = enc.beginComputePass();
+    p.setPipeline(this.pipelines.duplicate);
+    p.setBindGroup(0, this.bindGroup(this.pipelines.duplicate, [
+      params, this.projMean!, this.projConic!, this.tilesTouched!, offsetsBuffer, keys,
+    ], { 5: keysSize }));
+    let [gx, gy] = grid(Math.ceil(this.count / WG));
+    p.dispatchWorkgroups(gx, gy);
+    p.setPipeline(this.pipelines.padKeys);
+    p.setBindGroup(0, this.bindGroup(this.pipelines.padKeys, [params, undefined, undefined, undefined, undefined, keys], { 5: keysSize }));
+    [gx, gy] = grid(Math.ceil((sortLength - total) / WG));
+    p.dispatchWorkgroups(gx, gy);
+    p.end();
+    this.encodeSort(enc, keys, sortLength);
+    p = enc.beginComputePass();
+    p.setPipeline(this.pipelines.tileRanges);
+    p.setBindGroup(0, this.bindGroup(this.pipelines.tileRanges, [
+      params, undefined, undefined, undefined, undefined, keys, ranges,
+    ], { 5: keysSize }));
+    [gx, gy] = grid(Math.ceil(Math.max(1, total) / WG));
+    p.dispatchWorkgroups(gx, gy);
+    p.end();
+    this.device.queue.submit([enc.finish()]);
+    return { tilesX, tilesY, keys, keysSize, ranges, total };
+  }
+
+  private encodeSort(encoder: GPUCommandEncoder, keys: GPUBuffer, n: number): void {
+    const steps: [number, number][] = [[0, 0]];
+    for (let k = 1024; k <= n; k *= 2) {
+      for (let j = k / 2; j >= 512; j /= 2) steps.push([k, j]);
+      steps.push([k, 0]);
+    }
+    const stride = 256;
+    const data = new Uint32Array((steps.length * stride) / 4);
+    const [gx, gy] = grid(n / 2 / WG);
+    steps.forEach(([k, j], s) => data.set([k, j, gx * WG, 0], (s * stride) / 4));
+    const params = this.uniform(data);
+    const group = this.device.createBindGroup({
+      layout: this.pipelines.sortLayout,
+      entries: [
+        { binding: 0, resource: { buffer: params, size: 16 } },
+        { binding: 1, resource: { buffer: keys, size: n * 16 } },
+      ],
+    });
+    const [lx, ly] = grid(n / 512);
+    const pass = encoder.beginComputePass();
+    steps.forEach(([k, j], s) => {
+      const local = j === 0;
+      pass.setPipeline(local ? this.pipelines.sortLocal : this.pipelines.sortGlobal);
+      pass.setBindGroup(0, group, [s * stride]);
+      if (local) pass.dispatchWorkgroups(lx, ly);
+      else pass.dispatchWorkgroups(gx, gy);
+      void k;
+    });
+    pass.end();
+  }
+
+  private async blendColor(cam: Camera, binned: Binned, background: [number, number, number]): Promise<ColorImage> {
+    const { width, height } = cam;
+    const pixels = width * height;
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    const outPayload = this.pooled('outPayload', pixels * 16, storage);
+    const outT = this.pooled('outT', pixels * 4, storage);
+    const outCount = this.pooled('outCount', pixels * 4, storage);
+    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 0, 0]));
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.pipelines.rasterize);
+    pass.setBindGroup(0, this.bindGroup(this.pipelines.rasterize, [
+      params, binned.ranges, binned.keys, this.projMean!, this.projConic!, this.projColor!, outPayload, outT, outCount,
+    ], { 2: binned.keysSize }));
+    pass.dispatchWorkgroups(binned.tilesX, binned.tilesY);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    const payload = new Float32Array(await this.readBuffer(outPayload, pixels * 16));
+    const T = new Float32Array(await this.readBuffer(outT, pixels * 4));
+    const counts = new Uint32Array(await this.readBuffer(outCount, pixels * 4));
+    const color = new Float32Array(pixels * 3);
+    const alpha = new Float32Array(pixels);
+    const depth = new Float32Array(pixels);
+    for (let p = 0; p < pixels; p++) {
+      const tp = T[p]!;
+      color[3 * p] = payload[4 * p]! + tp * background[0];
+      color[3 * p + 1] = payload[4 * p + 1]! + tp * background[1];
+      color[3 * p + 2] = payload[4 * p + 2]! + tp * background[2];
+      depth[p] = payload[4 * p + 3]!;
+      alpha[p] = 1 - tp;
+    }
+    return { width, height, color, alpha, depth, counts };
+  }
+
+  private async blendFeatures(cam: Camera, binned: Binned): Promise<Float32Array> {
+    const { width, height } = cam;
+    const pixels = width * height;
+    const pixelsPadded = align(pixels, 16);
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    const out = this.pooled('featureOut', this.featureGroups * pixelsPadded * 16, storage);
+    const outT = this.pooled('outT', pixels * 4, storage);
+    const outCount = this.pooled('outCount', pixels * 4, storage);
+    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 0, 0]));
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.pipelines.rasterize);
+    for (let g = 0; g < this.featureGroups; g++) {
+      pass.setBindGroup(0, this.device.createBindGroup({
+        layout: this.pipelines.rasterize.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: params } },
+          { binding: 1, resource: { buffer: binned.ranges } },
+          { binding: 2, resource: { buffer: binned.keys, size: binned.keysSize } },
+          { binding: 3, resource: { buffer: this.projMean! } },
+          { binding: 4, resource: { buffer: this.projConic! } },
+          { binding: 5, resource: { buffer: this.features!, offset: g * this.countPadded * 16, size: this.countPadded * 16 } },
+          { binding: 6, resource: { buffer: out, offset: g * pixelsPadded * 16, size: pixelsPadded * 16 } },
+          { binding: 7, resource: { buffer: outT } },
+          { binding: 8, resource: { buffer: outCount } },
+        ],
+      }));
+      pass.dispatchWorkgroups(binned.tilesX, binned.tilesY);
+    }
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    const packed = new Float32Array(await this.readBuffer(out, this.featureGroups * pixelsPadded * 16));
+    return fromGroupMajor(packed, pixels, this.featureDim, pixelsPadded);
+  }
+}
+
+interface Binned {
+  tilesX: number;
+  tilesY: number;
+  keys: GPUBuffer;
+  keysSize: number;
+  ranges: GPUBuffer;
+  total: number;
+}
+
+interface ColorImage extends RenderOutput {
+  counts: Uint32Array;
+}
+
+/** Row-major items x dim -> group-major (group, item padded, 4 channels), zero padded. */
+export function toGroupMajor(values: Float32Array, items: number, dim: number, itemsPadded: number): Float32Array<ArrayBuffer> {
+  const groups = Math.ceil(dim / 4);
+  const out = new Float32Array(groups * itemsPadded * 4);
+  for (let i = 0; i < items; i++) {
+    const src = i * dim;
+    for (let c = 0; c < dim; c++) out[((c >> 2) * itemsPadded + i) * 4 + (c & 3)] = values[src + c]!;
+  }
+  return out;
+}
+
+/** Inverse of toGroupMajor. */
+export function fromGroupMajor(packed: Float32Array, items: number, dim: number, itemsPadded: number): Float32Array {
+  const out = new Float32Array(items * dim);
+  for (let i = 0; i < items; i++) {
+    const dst = i * dim;
+    for (let c = 0; c < dim; c++) out[dst + c] = packed[((c >> 2) * itemsPadded + i) * 4 + (c & 3)]!;
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+/**
+ * The engine worker thread: holds the Dawn GPU device and the rasterizer, answers EngineClient's
+ * messages one at a time. Heavy synchronous work stays short here (Dawn crashes if this thread's
+ * event loop blocks for long).
+ */
+import { parentPort } from 'node:worker_threads';
+import { SagaError, toSagaError } from '../contract/errors.ts';
+import type { EngineRequestMessage, EngineRequests, EngineRequestType, EngineResponseMessage } from '../engine/client.ts';
+import { requestGpuDevice } from '../engine/gpu/device.ts';
+import { createNodeGpu } from '../engine/gpu/node-gpu.ts';
+import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
+import { GaussianRasterizer, type PreparedView } from '../engine/raster/rasterizer.ts';
+
+if (!parentPort) throw new Error('engine-worker.ts must run as a worker thread');
+const port = parentPort;
+
+let rasterizer: GaussianRasterizer | undefined;
+/** Held for the worker's lifetime: see GpuDeviceHandle. */
+let gpuHandle: Awaited<ReturnType<typeof requestGpuDevice>> | undefined;
+const views = new Map<number, PreparedView>();
+let nextView = 1;
+
+function engine(): GaussianRasterizer {
+  if (!rasterizer) throw new SagaError('INTERNAL', 'The engine was not initialised.');
+  return rasterizer;
+}
+
+function view(id: number): PreparedView {
+  const v = views.get(id);
+  if (!v) throw new SagaError('BAD_ARGUMENT', `No prepared view ${id}; prepare it again.`);
+  return v;
+}
+
+type Handlers = { [T in EngineRequestType]: (args: EngineRequests[T]['args']) => Promise<EngineRequests[T]['result']> };
+
+const handlers: Handlers = {
+  async init() {
+    const gpu = await createNodeGpu();
+    gpuHandle = await requestGpuDevice(gpu);
+    const { device, adapterInfo } = gpuHandle;
+    if (process.env.SAGA_GPU_DEBUG) device.addEventListener('uncapturederror', (e) => {
+      console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
+    });
+    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk);
+    return { adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim() };
+  },
+  async loadScene({ scene }) {
+    for (const v of views.values()) v.destroy();
+    views.clear();
+    engine().loadScene(scene);
+    return { count: scene.count };
+  },
+  async setFeatures({ features, dim }) {
+    engine().setFeatures(features, dim);
+    return null;
+  },
+  async render({ camera, options }) {
+    return engine().render(camera, options);
+  },
+  async prepareView({ camera, options }) {
+    const v = await engine().prepareView(camera, options);
+    const id = nextView++;
+    views.set(id, v);
+    return { view: id, contributions: v.contributions, image: v.image };
+  },
+  async forwardFeatures({ view: id, features }) {
+    return engine().forwardFeatures(view(id), features);
+  },
+  async backwardFeatures({ view: id, grad, keepOnGpu }) {
+    return engine().backwardFeatures(view(id), grad, { keepOnGpu });
+  },
+  async releaseView({ view: id }) {
+    views.get(id)?.destroy();
+    views.delete(id);
+    return null;
+  },
+  async timings() {
+    return engine().timings;
+  },
+};
+
+// One request at a time: the GPU queue is shared and results are read back in order.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (msg: EngineRequestMessage) => {
+  if (process.env.SAGA_GPU_DEBUG) console.error("engine request", msg.type);
+  queue = queue.then(async () => {
+    let response: EngineResponseMessage;
+    const transfer: ArrayBuffer[] = [];
+    try {
+      const handler = handlers[msg.type] as (args: unknown) => Promise<unknown>;
+      if (!handler) throw new SagaError('INTERNAL', `Unknown engine request '${String(msg.type)}'.`);
+      const result = await handler(msg.args);
+      collectBuffers(result, transfer);
+      response = { id: msg.id, ok: true, result };
+    } catch (e) {
+      response = { id: msg.id, ok: false, error: toSagaError(e).toJSON() };
+    }
+    if (process.env.SAGA_GPU_DEBUG) console.error("engine response", msg.type, transfer.length);
+    port.postMessage(response, transfer);
+  });
+});
+
+/** Typed arrays in a result are transferred, not copied (images and gradients can be large). */
+function collectBuffers(value: unknown, out: ArrayBuffer[]): void {
+  if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer && !out.includes(value.buffer) && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) {
+      out.push(value.buffer);
+    }
+    return;
+  }
+  if (value && typeof value === 'object') for (const v of Object.values(value)) collectBuffers(v, out);
+}

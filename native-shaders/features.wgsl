@@ -1,0 +1,48 @@
+// The feature part of a training step on a cached view: weights (alpha * T) were collected once
+// per view, so the forward and backward passes are plain gathers over those lists, four channels
+// (one vec4 group) per dispatch. Both are deterministic: each output is summed by one thread in a
+// fixed order over its list (see `transpose` for the one source of run-to-run variation).
+
+struct Params {
+  count: vec4<u32>,   // items (pixels in band, or Gaussians), rowThreads, accumulate (backward), 0
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> offsets: array<u32>;        // items + 1
+@group(0) @binding(2) var<storage, read> entries: array<vec2<u32>>;  // index, weight bits
+@group(0) @binding(3) var<storage, read> values: array<vec4<f32>>;   // one channel group, by index
+@group(0) @binding(4) var<storage, read_write> result: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let item = gid.x + gid.y * params.count.y;
+  if (item >= params.count.x) { return; }
+  var acc = vec4<f32>(0.0);
+  let end = offsets[item + 1u];
+  for (var e = offsets[item]; e < end; e++) {
+    let entry = entries[e];
+    acc += bitcast<f32>(entry.y) * values[entry.x];
+  }
+  if (params.count.z != 0u) { acc += result[item]; }
+  result[item] = acc;
+}
+
+// Builds the per-Gaussian (transposed) lists from the per-pixel lists, one thread per pixel with a
+// per-Gaussian cursor. The order inside a Gaussian's list depends on thread timing, so backward
+// sums may differ in the last float bits between runs (about 1e-7 relative).
+@group(0) @binding(5) var<storage, read> pixelOffsets: array<u32>;
+@group(0) @binding(6) var<storage, read> pixelEntries: array<vec2<u32>>;
+@group(0) @binding(7) var<storage, read_write> cursors: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read_write> gaussianEntries: array<vec2<u32>>;
+
+@compute @workgroup_size(64)
+fn transpose(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let p = gid.x + gid.y * params.count.y;
+  if (p >= params.count.x) { return; }
+  let end = pixelOffsets[p + 1u];
+  for (var e = pixelOffsets[p]; e < end; e++) {
+    let entry = pixelEntries[e];
+    let slot = atomicAdd(&cursors[entry.x], 1u);
+    gaussianEntries[slot] = vec2<u32>(p, entry.y);
+  }
+}
