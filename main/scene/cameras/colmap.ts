@@ -257,22 +257,28 @@ export function defaultColmapImagesDirs(modelDir: string): string[] {
 export function colmapToCameras(
   intrinsics: Map<number, ColmapIntrinsics>,
   images: ColmapImage[],
-  imagesFile: string,
+  files: { cameras: string; images: string },
   imagesDirs: string[],
 ): Camera[] {
+  const imagesFile = files.images;
   if (images.length === 0) throw badCameras(imagesFile, 'the model has no registered images.');
   const sorted = [...images].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const dirForFirst = imagesDirs.find((d) => sorted.some((img) => existsSync(join(d, img.name)))) ?? imagesDirs[0]!;
+  const imagesDir = imagesDirs.find((d) => sorted.some((img) => existsSync(join(d, img.name)))) ?? imagesDirs[0]!;
   return sorted.map((image) => {
     const cam = intrinsics.get(image.cameraId);
     if (!cam) throw badCameras(imagesFile, `image ${image.id} (${image.name}) refers to camera ${image.cameraId}, which cameras.txt/bin does not define.`);
-    const stem = image.name.replace(/\.[^./\\]*$/, '');
+    // The file name without folder or extension: names end up in cache paths (masks/<name>/).
+    const stem = image.name.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '');
+    const lens = intrinsicsOf(files.cameras, cam);
+    if (!(lens.fx > 0 && lens.fy > 0)) {
+      throw badCameras(files.cameras, `camera ${cam.id} has a focal length that is not positive (${lens.fx}, ${lens.fy}).`);
+    }
     return {
-      name: stem,
-      ...intrinsicsOf(imagesFile, cam),
+      name: stem || `image-${image.id}`,
+      ...lens,
       rotation: quaternionToMatrix(...image.qvec),
       translation: [...image.tvec],
-      imagePath: resolve(dirForFirst, image.name),
+      imagePath: resolve(imagesDir, image.name),
     };
   });
 }
@@ -297,10 +303,10 @@ export async function readColmapModel(modelDir: string, options: ColmapReadOptio
     const camerasFile = join(dir, 'cameras.bin');
     const imagesFile = join(dir, 'images.bin');
     const intrinsics = parseColmapCamerasBinary(await readFile(camerasFile), camerasFile);
-    return colmapToCameras(intrinsics, parseColmapImagesBinary(await readFile(imagesFile), imagesFile), imagesFile, imagesDirs);
+    return colmapToCameras(intrinsics, parseColmapImagesBinary(await readFile(imagesFile), imagesFile), { cameras: camerasFile, images: imagesFile }, imagesDirs);
   }
   const camerasFile = join(dir, 'cameras.txt');
   const imagesFile = join(dir, 'images.txt');
   const intrinsics = parseColmapCamerasText(await readFile(camerasFile, 'utf8'), camerasFile);
-  return colmapToCameras(intrinsics, parseColmapImagesText(await readFile(imagesFile, 'utf8'), imagesFile), imagesFile, imagesDirs);
+  return colmapToCameras(intrinsics, parseColmapImagesText(await readFile(imagesFile, 'utf8'), imagesFile), { cameras: camerasFile, images: imagesFile }, imagesDirs);
 }
