@@ -1,0 +1,98 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
+import type { ApiMethods, JobEvent } from '../contract/api.ts';
+import { RpcClient } from '../contract/rpc.ts';
+import { memoryTransportPair } from '../contract/transports/memory.ts';
+import { readSceneBytes } from '../scene/io.ts';
+import { SagaBackend, createBackendServer } from './backend.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'saga-backend-'));
+let client: RpcClient<ApiMethods>;
+let backend: SagaBackend;
+
+beforeAll(() => {
+  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user-data'), blobUrl: (id) => `memory://blob/${id}` });
+  const server = createBackendServer(backend);
+  const [c, s] = memoryTransportPair();
+  server.attach(s);
+  client = new RpcClient<ApiMethods>(c);
+});
+afterAll(() => {
+  backend.closeAll();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function blobId(url: string): string {
+  return url.slice(url.lastIndexOf('/') + 1);
+}
+
+describe('backend over the in-memory transport', () => {
+  it('reports the host', async () => {
+    expect(await client.call('app.info', {})).toMatchObject({ version: '0.1.0', host: 'memory' });
+  });
+
+  it('opens the guitar and serves viewer bytes whose row i is the scene row i', async () => {
+    const opened = await client.call('scene.open', { path: sharedScene(SCENES.guitar) });
+    expect(opened.summary.count).toBe(90854);
+    expect(opened.summary.format).toBe('compressed-ply');
+    expect(opened.urlFormat).toBe('ply');
+    const bytes = await client.call('blob.get', { id: blobId(opened.url) });
+    expect(new TextDecoder().decode(bytes.subarray(0, 200))).toContain('element vertex 90854');
+    // Decoded back, the viewer file holds the same Gaussians in the same order.
+    const viewer = readSceneBytes(bytes, 'ply');
+    const scene = backend.openScene!;
+    expect(viewer.count).toBe(scene.count);
+    for (const i of [0, 1, 4567, 90853]) {
+      expect(viewer.positions[i * 3]).toBe(scene.positions[i * 3]);
+      expect(viewer.sh0[i * 3 + 2]).toBe(scene.sh0[i * 3 + 2]);
+      expect(viewer.opacities[i]).toBe(scene.opacities[i]);
+    }
+    expect(viewer.shDegree).toBe(0);
+  });
+
+  it('keeps the open scene when a truncated file fails to open', async () => {
+    const opened = await client.call('scene.open', { path: sharedScene(SCENES.inria) });
+    const truncated = join(root, 'truncated.ply');
+    const full = readFileSync(sharedScene(SCENES.inria));
+    writeFileSync(truncated, full.subarray(0, 100_000));
+    await expect(client.call('scene.open', { path: truncated })).rejects.toMatchObject({ code: 'TRUNCATED' });
+    expect((await client.call('blob.get', { id: blobId(opened.url) })).length).toBeGreaterThan(9080 * 14 * 4);
+    await expect(client.call('scene.open', { path: '' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    await expect(client.call('scene.open', { path: join(root, 'absent.ply') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+  });
+
+  it('creates a project, closes it, reopens it, lists it as recent, and verifies its source as a job', async () => {
+    const dir = join(root, 'guitar-project');
+    const created = await client.call('project.create', { dir, source: sharedScene(SCENES.guitar) });
+    expect(created.project.scene.count).toBe(90854);
+    expect(created.scene.summary.count).toBe(90854);
+    await client.call('project.close', {});
+    await expect(client.call('blob.get', { id: blobId(created.scene.url) })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+
+    const reopened = await client.call('project.open', { dir });
+    expect(reopened.project).toEqual(created.project);
+    expect(reopened.scene.url).not.toBe(created.scene.url);
+    expect((await client.call('project.recent', {}))[0]).toMatchObject({ dir, name: 'guitar-project' });
+
+    const events: JobEvent[] = [];
+    const done = new Promise<void>((resolve) => client.onJobEvent((e) => {
+      events.push(e);
+      if (e.kind !== 'progress') resolve();
+    }));
+    const { jobId } = await client.call('project.verifySource', {});
+    await done;
+    const last = events.at(-1)!;
+    expect(last).toMatchObject({ jobId, kind: 'result', result: { ok: true, expected: created.project.scene.checksum } });
+    expect(events.some((e) => e.kind === 'progress' && e.progress.stage === 'checksum')).toBe(true);
+
+    await expect(client.call('project.create', { dir, source: sharedScene(SCENES.guitar) })).rejects.toMatchObject({ code: 'PROJECT_EXISTS' });
+    await expect(client.call('project.open', { dir: join(root, 'nothing-here') })).rejects.toMatchObject({ code: 'PROJECT_NOT_FOUND' });
+  });
+
+  it('answers the dialog request with null where there is no native dialog', async () => {
+    expect(await client.call('dialog.openPath', { kind: 'scene' })).toBeNull();
+  });
+});
