@@ -150,6 +150,13 @@ describe('findTrainingOutput', () => {
     expect(direct.root).toBe(out);
     expect(direct.iteration).toBe(7000);
     await expectError(findTrainingOutput(out, { iteration: 5 }), 'BAD_ARGUMENT', /Iteration 5 was not saved.*7000, 30000/);
+    // A scene file beside point_cloud/ (an export, say) is opened as it is, with the folder's cameras.
+    await symlink(sharedScene(SCENES.antimatter), join(out, 'export.splat'));
+    const loose = await findTrainingOutput(join(out, 'export.splat'));
+    expect(loose.layout).toBe('plain');
+    expect(loose.scenePath).toBe(join(out, 'export.splat'));
+    expect(loose.iteration).toBeUndefined();
+    expect(loose.cameras.length).toBe(VIEWS.length);
   });
 
   it('handles an output copied from a training server: source path absent, images beside it', async () => {

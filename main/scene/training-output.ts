@@ -312,6 +312,8 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
   const warnings: string[] = [];
   let scenePath: string | undefined;
   let iteration = options.iteration;
+  // A scene file outside point_cloud/iteration_<N>/: its folder supplies cameras and images only.
+  let looseFile = false;
   if (info.isFile()) {
     // A scene file was given: use its training output when it sits in one, else its folder.
     if (!SCENE_EXTENSIONS.includes(extname(root).toLowerCase())) throw notTrainingOutput(root, 'this is a file, not a folder.');
@@ -323,6 +325,7 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     } else {
       scenePath = root;
       root = dirname(root);
+      looseFile = true;
     }
   }
   checkAborted(options.signal);
@@ -342,7 +345,7 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
   const pointCloudDir = join(root, 'point_cloud');
   let layout: TrainingOutput['layout'] = 'plain';
   let iterations: number[] = [];
-  if (await isDirectory(pointCloudDir)) {
+  if (!looseFile && (await isDirectory(pointCloudDir))) {
     iterations = await savedIterations(pointCloudDir);
     if (iterations.length > 0) layout = 'training-output';
     else if (!scenePath && !existsSync(join(root, 'cameras.json'))) {
