@@ -4,9 +4,10 @@
  * in-memory transport all serve it through createBackendServer(). Host specifics (blob URLs,
  * native dialogs, where user data lives) are passed in.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { AppInfo, ApiMethods, InitialOpen, OpenedScene, ProjectInfo, SourceCheck } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers } from '../contract/rpc.ts';
@@ -20,21 +21,34 @@ import { encodeScene, readScene } from '../scene/io.ts';
 
 export interface BackendOptions {
   host: AppInfo['host'];
-  /** Where the recent-projects list lives. */
-  userDataDir: string;
+  /** Where the recent-projects list lives (Electron: app.getPath('userData')). Default {@link defaultUserDataDir}. */
+  userDataDir?: string;
   /** The URL the renderer fetches a blob from (browser: /blob/<id>?token=..., Electron: app://blob/<id>). */
   blobUrl: (id: string) => string;
   /** What the UI should open on load (serve --open, Electron argv). */
   initialOpen?: InitialOpen;
   /** Native open dialog (Electron); absent in browser mode, where the UI asks for a path. */
-  openPathDialog?: (kind: 'scene' | 'project' | 'folder') => Promise<string | null>;
+  openDialog?: (kind: 'scene' | 'project' | 'folder') => Promise<string | null>;
+  /** Called after the recent-projects list changed (Electron rebuilds its menu). */
+  onRecentChanged?: () => void;
 }
 
-export interface BlobEntry {
-  bytes: Uint8Array;
+/** ~/.local/share/saga-studio, or under $XDG_DATA_HOME: where a host without its own keeps user data. */
+export function defaultUserDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'saga-studio');
+}
+
+/** Bytes a blob URL stands for: in memory, or a file (e.g. a viewer cache in the project's cache/). */
+export type BlobEntry = {
   contentType: string;
   /** File name the bytes would have on disk (the viewer's loader picks its parser by extension). */
   fileName: string;
+} & ({ bytes: Uint8Array } | { path: string });
+
+/** The bytes of a blob, reading file-backed ones. */
+export async function blobBytes(blob: BlobEntry): Promise<Uint8Array> {
+  return 'bytes' in blob ? blob.bytes : new Uint8Array(await readFile(blob.path));
 }
 
 /**
@@ -79,8 +93,29 @@ export class SagaBackend {
   /** Opening and creating run one at a time: they replace the shared current scene/project. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** One handler per API method, for an RpcServer (see createBackendServer). */
+  readonly handlers: Handlers<ApiMethods>;
+  private initialOpen: InitialOpen | undefined;
+
   constructor(private readonly options: BackendOptions) {
-    this.recent = new RecentProjects(options.userDataDir);
+    this.recent = new RecentProjects(options.userDataDir ?? defaultUserDataDir());
+    this.initialOpen = options.initialOpen;
+    this.handlers = this.buildHandlers();
+  }
+
+  /** What 'app.info' reports for the UI to open on load (e.g. a second Electron instance's argv). */
+  setInitialOpen(open: InitialOpen | undefined): void {
+    this.initialOpen = open;
+  }
+
+  /** Shut down: close the project and drop the scene. */
+  close(): void {
+    this.closeAll();
+  }
+
+  private touchRecent(dir: string, name: string): void {
+    this.recent.touch(dir, name);
+    this.options.onRecentChanged?.();
   }
 
   /** Bytes behind a blob id, for the host's /blob route or app:// protocol. */
@@ -97,9 +132,9 @@ export class SagaBackend {
     return this.project;
   }
 
-  handlers(): Handlers<ApiMethods> {
+  private buildHandlers(): Handlers<ApiMethods> {
     return {
-      'app.info': () => ({ version: APP_VERSION, host: this.options.host, ...(this.options.initialOpen ? { initialOpen: this.options.initialOpen } : {}) }),
+      'app.info': () => ({ version: APP_VERSION, host: this.options.host, ...(this.initialOpen ? { initialOpen: this.initialOpen } : {}) }),
       'scene.open': ({ path }) => this.serial(() => this.openSceneFile(resolve(path))),
       'scene.close': () => this.serial(async () => {
         this.closeAll();
@@ -127,11 +162,11 @@ export class SagaBackend {
           return { path: scenePath, expected: checksum, actual, ok: actual === checksum };
         });
       },
-      'dialog.openPath': ({ kind }) => (this.options.openPathDialog ? this.options.openPathDialog(kind) : null),
-      'blob.get': ({ id }) => {
+      'dialog.openPath': ({ kind }) => (this.options.openDialog ? this.options.openDialog(kind) : null),
+      'blob.get': async ({ id }) => {
         const blob = this.blobs.get(id);
         if (!blob) throw new SagaError('FILE_NOT_FOUND', 'That scene data is no longer available (another scene was opened since). Open the scene again.', { id });
-        return blob.bytes;
+        return blobBytes(blob);
       },
     };
   }
@@ -177,7 +212,7 @@ export class SagaBackend {
     this.closeAll();
     this.project = project;
     const info = project.info();
-    this.recent.touch(project.dir, info.name);
+    this.touchRecent(project.dir, info.name);
     return { project: info, scene: this.publish(resolved.scene, resolved.source.scenePath) };
   }
 
@@ -201,7 +236,7 @@ export class SagaBackend {
       this.closeAll();
       this.project = project;
       const info = project.info();
-      this.recent.touch(project.dir, info.name);
+      this.touchRecent(project.dir, info.name);
       return { project: info, scene: this.publish(scene, source.scenePath) };
     } catch (e) {
       if (this.project !== project) project.close();
@@ -210,7 +245,11 @@ export class SagaBackend {
   }
 }
 
+export function createBackend(options: BackendOptions): SagaBackend {
+  return new SagaBackend(options);
+}
+
 /** An RPC server for `backend` that validates every request before dispatch. */
 export function createBackendServer(backend: SagaBackend): RpcServer<ApiMethods> {
-  return new RpcServer<ApiMethods>(backend.handlers(), { validate: validateRequest });
+  return new RpcServer<ApiMethods>(backend.handlers, { validate: validateRequest });
 }

@@ -9,11 +9,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { SagaBackend, classifyOpenPath, createBackendServer } from '../backend.ts';
+import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultUserDataDir } from '../backend.ts';
 import { wsServerTransport } from './ws-transport.ts';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -76,11 +75,6 @@ export interface RunningServer {
   token: string;
   backend: SagaBackend;
   close(): Promise<void>;
-}
-
-export function defaultUserDataDir(): string {
-  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-  return join(base, 'saga-studio');
 }
 
 export function defaultRendererDir(): string {
@@ -182,12 +176,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (blobMatch) {
         const blob = backend.blob(blobMatch[1]!);
         if (!blob) return send(res, 404, 'That scene data is no longer available: open the scene again.\n');
+        const bytes = await blobBytes(blob);
         if (req.method === 'HEAD') {
-          res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': blob.contentType, 'Content-Length': String(blob.bytes.length) });
+          res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': blob.contentType, 'Content-Length': String(bytes.length) });
           res.end();
           return;
         }
-        return send(res, 200, blob.bytes, { 'Content-Type': blob.contentType, 'Content-Disposition': `inline; filename="${blob.fileName}"` });
+        return send(res, 200, bytes, { 'Content-Type': blob.contentType, 'Content-Disposition': `inline; filename="${blob.fileName}"` });
       }
       if (url.pathname === '/rpc') return send(res, 426, 'This is the WebSocket endpoint.\n', { Upgrade: 'websocket' });
       await serveStatic(res, url.pathname, req.method === 'HEAD');
