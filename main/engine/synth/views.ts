@@ -25,7 +25,8 @@ export function synthCameras(truth: SynthTruth, options: SynthViewOptions, rng: 
   const { views, width, height } = options;
   const fov = ((options.fovYDegrees ?? 55) * Math.PI) / 180;
   const aspectFov = Math.min(fov, 2 * Math.atan((Math.tan(fov / 2) * width) / height));
-  const distance = (truth.radius / Math.sin(aspectFov / 2)) * 0.95;
+  // Frame the furniture tightly: floor clutter at the rim may be cut off, as in real captures.
+  const distance = (truth.radius / Math.sin(aspectFov / 2)) * 0.78;
   const cameras: Camera[] = [];
   const start = rng.uniform(0, 2 * Math.PI);
   for (let i = 0; i < views; i++) {
