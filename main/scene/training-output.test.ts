@@ -1,6 +1,7 @@
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encode as encodePng } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { isSagaError, type ErrorCode } from '../contract/errors.ts';
@@ -177,6 +178,26 @@ describe('findTrainingOutput', () => {
     const found = await findTrainingOutput(out);
     expect(found.sourcePath).toBe(dataset);
     expect(found.missingImages).toEqual([]);
+  });
+
+  it('scales cameras to a downscaled images folder (cfg_args images=images_2) and reports odd shapes', async () => {
+    const dataset = await makeDataset('datasets/half', 0);
+    await makeDir('datasets/half', 'images_2');
+    const png = (w: number, h: number) => encodePng({ width: w, height: h, data: new Uint8Array(w * h * 3), channels: 3 });
+    await writeFile(join(dataset, 'images_2', `${VIEWS[0]!.name}.png`), png(200, 150));
+    await writeFile(join(dataset, 'images_2', `${VIEWS[1]!.name}.png`), png(200, 150));
+    await writeFile(join(dataset, 'images_2', `${VIEWS[2]!.name}.png`), png(150, 150)); // cropped square: not a downscale
+    const out = await makeTrainingOutput('output/half', `Namespace(source_path='${dataset}', images='images_2', resolution=-1)`, [30000]);
+    const found = await findTrainingOutput(out);
+    expect(found.imagesDir).toBe(join(dataset, 'images_2'));
+    const [a, b, c] = found.cameras;
+    expect([a!.width, a!.height, b!.width, c!.width]).toEqual([200, 150, 200, 400]);
+    // Same field of view: every world point lands at half its full-size pixel coordinates.
+    const full = projectPoint(VIEWS[0]!, [0.2, 0.3, -0.1]);
+    const half = projectPoint(a!, [0.2, 0.3, -0.1]);
+    expect(half.u).toBeCloseTo(full.u / 2, 9);
+    expect(half.v).toBeCloseTo(full.v / 2, 9);
+    expect(found.warnings.join(' ')).toMatch(/2 views have images of another size.*1 views have images whose shape does not match their camera \(DSC_0002\)/);
   });
 
   it('takes an images folder override and reports every view missing from it', async () => {

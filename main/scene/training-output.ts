@@ -15,7 +15,7 @@ import { basename, dirname, extname, isAbsolute, join, normalize, resolve, sep }
 import { SagaError } from '../contract/errors.ts';
 import type { Camera } from './camera.ts';
 import { indexImages } from './cameras/common.ts';
-import { readCameras } from './cameras/index.ts';
+import { readCameras, readImageSize, scaleCamera } from './cameras/index.ts';
 
 export type PythonValue = string | number | boolean | null | PythonValue[];
 
@@ -299,6 +299,28 @@ async function resolveImages(cameras: Camera[], imagesDir: string | undefined, o
   return missing;
 }
 
+/**
+ * Fits each camera to the size of its image file (PNG/JPEG headers only). A uniformly downscaled
+ * image (3DGS's images_2/images_4, or -r 2) gets scaled intrinsics; an image whose aspect ratio
+ * differs by more than rounding is reported and left alone.
+ */
+async function matchImageSizes(cameras: Camera[]): Promise<{ scaled: number; mismatched: string[] }> {
+  let scaled = 0;
+  const mismatched: string[] = [];
+  for (const [i, cam] of cameras.entries()) {
+    if (cam.imagePath === undefined || !existsSync(cam.imagePath)) continue;
+    const size = await readImageSize(cam.imagePath);
+    if (!size || (size.width === cam.width && size.height === cam.height)) continue;
+    // Downscaling rounds each side to whole pixels: allow one pixel of disagreement per side.
+    const factor = size.width / cam.width;
+    if (Math.abs(cam.height * factor - size.height) <= 1 && Math.abs(size.width - cam.width * (size.height / cam.height)) <= 1) {
+      cameras[i] = scaleCamera(cam, size.width, size.height);
+      scaled++;
+    } else mismatched.push(cam.name);
+  }
+  return { scaled, mismatched };
+}
+
 /** Finds the scene, cameras and images of a 3DGS training output folder (see the file comment). */
 export async function findTrainingOutput(dir: string, options: FindTrainingOutputOptions = {}): Promise<TrainingOutput> {
   let root = resolve(dir);
@@ -416,6 +438,14 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     warnings.push(
       `${missingImages.length} of ${cameras.length} views have no image${imagesDir ? ` in ${imagesDir}` : ' (no images folder found)'}; give the images folder to train on them.`,
     );
+  }
+
+  const resized = await matchImageSizes(cameras);
+  if (resized.scaled > 0) {
+    warnings.push(`${resized.scaled} views have images of another size than their cameras (a downscaled images folder); their intrinsics were scaled to the images.`);
+  }
+  if (resized.mismatched.length > 0) {
+    warnings.push(`${resized.mismatched.length} views have images whose shape does not match their camera (${resized.mismatched.slice(0, 3).join(', ')}${resized.mismatched.length > 3 ? ', ...' : ''}); check the images folder.`);
   }
 
   return {

@@ -14,7 +14,7 @@ import { parseInriaCameras } from './inria.ts';
 import { parseTransforms } from './transforms.ts';
 
 export { writeInriaCameras } from './inria.ts';
-export { projectPoint, cameraCenterOf, quaternionToMatrix, matrixToQuaternion } from './math.ts';
+export { projectPoint, cameraCenterOf, quaternionToMatrix, matrixToQuaternion, scaleCamera } from './math.ts';
 export { readImageSize } from './image-size.ts';
 
 export type CameraSourceKind = 'inria' | 'colmap-binary' | 'colmap-text' | 'transforms';

@@ -118,3 +118,14 @@ export function cameraCenterOf(rotation: readonly number[], translation: readonl
   const c = mulMatVec3(transpose3(rotation), translation);
   return [-c[0], -c[1], -c[2]];
 }
+
+/**
+ * The same camera for an image resampled to width x height (e.g. the images_2 / images_4 folders
+ * 3DGS trains on while cameras.json and COLMAP keep full-size intrinsics). Pixel coordinates scale
+ * by width'/width and height'/height, so the field of view is unchanged.
+ */
+export function scaleCamera(cam: Camera, width: number, height: number): Camera {
+  const sx = width / cam.width;
+  const sy = height / cam.height;
+  return { ...cam, width, height, fx: cam.fx * sx, cx: cam.cx * sx, fy: cam.fy * sy, cy: cam.cy * sy };
+}
