@@ -1,0 +1,174 @@
+/**
+ * The fixed evaluation suite behind `npm run eval`: a few generated scenes with fixed seeds, the
+ * prompts made from their truth, every registered method, one table per method and prompt form.
+ * Small settings, so the whole suite runs in CI on two CPU cores with the reference renderer.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeAll, writeFileAtomic } from '../../scene/atomic-write.ts';
+import type { SynthKind } from '../synth/generate.ts';
+import { writeSynthFolder } from '../synth/folder.ts';
+import { evaluate, formatTable, pct, summarize, type EvalReport, type MethodSummary } from './evaluate.ts';
+import { loadEvalFolder } from './folder.ts';
+import { mean } from './metrics.ts';
+import { methodsByName } from './methods.ts';
+import type { ProgressCallback, PromptKind } from './types.ts';
+
+export interface SuiteScene {
+  name: string;
+  kind: SynthKind;
+  seed: number;
+  gaussians: number;
+  views: number;
+  width: number;
+  height: number;
+}
+
+/** The CI suite. Changing a seed or a setting changes every number in bench/RESULTS.md: do it on purpose. */
+export const CI_SUITE: SuiteScene[] = [
+  { name: 'tabletop-11', kind: 'tabletop', seed: 11, gaussians: 16000, views: 10, width: 160, height: 120 },
+  { name: 'shelf-12', kind: 'shelf', seed: 12, gaussians: 16000, views: 10, width: 160, height: 120 },
+  { name: 'mixed-13', kind: 'mixed', seed: 13, gaussians: 16000, views: 10, width: 160, height: 120 },
+];
+
+/** A suite small enough for a unit test (seconds, not minutes). */
+export const TINY_SUITE: SuiteScene[] = [
+  { name: 'tabletop-tiny', kind: 'tabletop', seed: 5, gaussians: 4000, views: 4, width: 96, height: 72 },
+];
+
+export interface SuiteOptions {
+  scenes?: SuiteScene[];
+  methods?: string[];
+  kinds?: PromptKind[];
+  /** Where the scene folders go; default a temporary folder removed afterwards. */
+  workDir?: string;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+export interface SuiteSceneResult {
+  scene: SuiteScene;
+  report: EvalReport;
+  oracleMeanIoU: number | undefined;
+  synthSeconds: number;
+  evalSeconds: number;
+}
+
+export interface SuiteReport {
+  scenes: SuiteSceneResult[];
+  seconds: number;
+}
+
+export async function runEvalSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
+  const scenes = options.scenes ?? CI_SUITE;
+  const methods = methodsByName(options.methods ?? ['single-view']);
+  const kinds = options.kinds ?? ['points', 'mask'];
+  const started = performance.now();
+  const work = options.workDir ?? (await mkdtemp(join(tmpdir(), 'saga-eval-suite-')));
+  const results: SuiteSceneResult[] = [];
+  try {
+    for (let i = 0; i < scenes.length; i++) {
+      const s = scenes[i]!;
+      const dir = join(work, s.name);
+      const t0 = performance.now();
+      const synth = await writeSynthFolder(dir, { ...s, force: true, signal: options.signal });
+      const t1 = performance.now();
+      const data = await loadEvalFolder(dir);
+      const report = await evaluate(data, { methods, kinds, signal: options.signal });
+      const t2 = performance.now();
+      results.push({ scene: s, report, oracleMeanIoU: synth.oracleMeanIoU, synthSeconds: (t1 - t0) / 1000, evalSeconds: (t2 - t1) / 1000 });
+      options.onProgress?.({ stage: 'scenes', done: i + 1, total: scenes.length });
+    }
+  } finally {
+    if (!options.workDir) await rm(work, { recursive: true, force: true });
+  }
+  return { scenes: results, seconds: (performance.now() - started) / 1000 };
+}
+
+/** One table per (method, prompt form): a row per scene (means over its prompts) and the mean over scenes. */
+export function suiteTables(report: SuiteReport, markdown = false): string {
+  const first = report.scenes[0]?.report.results ?? [];
+  const blocks: string[] = [];
+  for (let r = 0; r < first.length; r++) {
+    const { method, kind, description } = first[r]!;
+    const rows: string[][] = [];
+    const means: MethodSummary[] = [];
+    for (const s of report.scenes) {
+      const res = s.report.results[r]!;
+      const m = summarize(res.prompts);
+      means.push(m);
+      rows.push([s.scene.name, String(m.prompts), pct(m.iou3d), pct(m.miou2d), pct(m.macc2d), m.latencyMs.toFixed(0)]);
+    }
+    rows.push([
+      'mean',
+      String(means.reduce((a, m) => a + m.prompts, 0)),
+      pct(mean(means.map((m) => m.iou3d))),
+      pct(mean(means.map((m) => m.miou2d))),
+      pct(mean(means.map((m) => m.macc2d))),
+      mean(means.map((m) => m.latencyMs)).toFixed(0),
+    ]);
+    const headers = ['scene', 'prompts', '3D IoU %', '2D mIoU %', '2D mAcc %', 'ms/prompt'];
+    const title = `${method}, ${kind} prompts: ${description}`;
+    blocks.push(markdown ? `### ${title}\n\n${markdownTable(headers, rows)}` : `${title}\n${formatTable(headers, rows)}`);
+  }
+  return blocks.join('\n');
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** bench/RESULTS.md: the tables, the settings that produced them, and how to read them. */
+export function resultsMarkdown(report: SuiteReport): string {
+  const settings = report.scenes
+    .map((s) => `| ${s.scene.name} | ${s.scene.kind} | ${s.scene.seed} | ${s.report.gaussians} | ${s.scene.views} | ${s.scene.width}x${s.scene.height} | ${s.report.results[0]?.prompts.length ?? 0} | ${s.oracleMeanIoU !== undefined ? pct(s.oracleMeanIoU) : '-'} | ${s.synthSeconds.toFixed(1)} | ${s.evalSeconds.toFixed(1)} |`)
+    .join('\n');
+  return `# Segmentation quality on synthetic scenes
+
+Written by \`npm run eval\` (\`saga-studio eval-suite\`); do not edit by hand. The whole suite took
+${report.seconds.toFixed(0)} s on this machine (CPU reference renderer).
+
+## Scenes
+
+| scene | kind | seed | Gaussians | views | size | prompts | oracle mask IoU % | synth s | eval s |
+|---|---|---:|---:|---:|---|---:|---:|---:|---:|
+${settings}
+
+## Results
+
+${suiteTables(report, true)}
+## How to read these tables
+
+Each scene is generated by \`saga-studio synth\` with the seed shown, so every Gaussian's true
+object is known. There is one prompt per visible object, made from the truth in the view where the
+object is seen best: a positive click deep inside it and a negative click on the neighbour it touches
+most ("points"), or the clean ground-truth mask of that view ("mask", the SPIn-NeRF protocol). Each
+row is the mean over a scene's prompts; the last row is the mean over scenes.
+
+- **3D IoU**: selected Gaussians against the Gaussians whose \`object_id\` is the target. This is
+  what export and deletion act on. Selecting the floor under a table, or missing the back of a mug,
+  costs here even when the prompt view looks right.
+- **2D mIoU / mAcc**: in every held-out view (all views except the prompt's) the selection's mask
+  (pixels where the selected Gaussians carry over half of the full scene's blend, so occlusion
+  matches the label map) against the label map; IoU and pixel accuracy are averaged over the views
+  where the target or the prediction shows, as NVOS and SPIn-NeRF report them. mAcc is high for
+  any small object because most pixels are background: compare methods on mIoU.
+- **ms/prompt**: wall time from prompt to selection on the CPU reference renderer.
+
+**single-view** is the paper's baseline: it segments only the prompt view (points: for each positive
+click, the largest automatic mask that contains it and no negative click) and lifts that 2D mask to
+the Gaussians whose blending weight in that view lies mostly inside it. It sees nothing the prompt
+view does not: occluded and back faces are missed, and Gaussians hidden behind the object are
+picked up. The automatic masks come from the oracle (\`main/engine/synth/oracle-masks.ts\`), which
+imitates SAM with ragged boundaries, misses and merges; "oracle mask IoU" above measures how far its
+masks are from the truth. The "mask" rows remove 2D errors and show the cost of lifting alone.
+Trained SAGA segmentation should beat single-view on 3D IoU and 2D mIoU for both prompt forms.
+`;
+}
+
+export async function writeResults(path: string, markdown: string): Promise<void> {
+  const bytes = new TextEncoder().encode(markdown);
+  await writeFileAtomic(path, (file) => writeAll(file, bytes));
+}

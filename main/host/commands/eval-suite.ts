@@ -1,0 +1,57 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SagaError } from '../../contract/errors.ts';
+import { parseCommandArgs, type Command } from '../command.ts';
+import { PROMPT_KINDS, type PromptKind } from '../../engine/eval/types.ts';
+
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const help = `Usage: saga-studio eval-suite [options]   (npm run eval)
+
+Generates the fixed suite of synthetic scenes (fixed seeds), runs every method on the prompts made
+from their ground truth, prints one table per method and prompt form (3D IoU, 2D mIoU, 2D mAcc per
+scene and their mean) and writes them with a guide to reading them to bench/RESULTS.md.
+
+Options:
+  --results <file>    where to write the Markdown (default bench/RESULTS.md; 'none' to skip)
+  --keep <dir>        keep the generated scene folders in <dir>
+  --method <names>    comma-separated methods (default single-view)
+  --kind <kinds>      prompt forms: ${PROMPT_KINDS.join(', ')} (default points,mask)
+  --tiny              one tiny scene (a smoke test, seconds)
+`;
+
+const command: Command = {
+  name: 'eval-suite',
+  summary: 'Run the fixed synthetic evaluation suite and write bench/RESULTS.md',
+  help,
+  async run(args, io) {
+    const { values } = parseCommandArgs('eval-suite', args, {
+      results: { type: 'string' },
+      keep: { type: 'string' },
+      method: { type: 'string' },
+      kind: { type: 'string' },
+      tiny: { type: 'boolean' },
+    }, false);
+    const kinds = (values.kind ?? 'points,mask').split(',').map((k) => k.trim()) as PromptKind[];
+    for (const k of kinds) if (!PROMPT_KINDS.includes(k)) throw new SagaError('BAD_ARGUMENT', `--kind must be among ${PROMPT_KINDS.join(', ')} (got '${k}').`);
+    const { runEvalSuite, suiteTables, resultsMarkdown, writeResults, CI_SUITE, TINY_SUITE } = await import('../../engine/eval/suite.ts');
+    const scenes = values.tiny ? TINY_SUITE : CI_SUITE;
+    io.stderr(`eval-suite: ${scenes.length} scenes (${scenes.map((s) => s.name).join(', ')})\n`);
+    const report = await runEvalSuite({
+      scenes,
+      methods: values.method?.split(',').map((m) => m.trim()),
+      kinds,
+      workDir: values.keep ? resolve(values.keep) : undefined,
+      onProgress: (p) => io.stderr(`${p.stage} ${p.done}/${p.total}\n`),
+    });
+    io.stdout(suiteTables(report) + `\nSuite time: ${report.seconds.toFixed(1)} s\n`);
+    const target = values.results ?? join(PROJECT_ROOT, 'bench', 'RESULTS.md');
+    if (target !== 'none') {
+      await writeResults(resolve(target), resultsMarkdown(report));
+      io.stdout(`Wrote ${resolve(target)}\n`);
+    }
+    return 0;
+  },
+};
+
+export default command;
