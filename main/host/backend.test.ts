@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,5 +94,34 @@ describe('backend over the in-memory transport', () => {
 
   it('answers the dialog request with null where there is no native dialog', async () => {
     expect(await client.call('dialog.openPath', { kind: 'scene' })).toBeNull();
+  });
+});
+
+describe('opening a folder as a scene', () => {
+  it('opens the latest point cloud of a training output folder, even without cameras', async () => {
+    const out = join(root, 'training-output');
+    for (const it of [3000, 7000]) mkdirSync(join(out, 'point_cloud', `iteration_${it}`), { recursive: true });
+    copyFileSync(sharedScene(SCENES.inria), join(out, 'point_cloud', 'iteration_7000', 'point_cloud.ply'));
+    writeFileSync(join(out, 'point_cloud', 'iteration_3000', 'point_cloud.ply'), 'not the latest');
+    const opened = await client.call('scene.open', { path: out });
+    expect(opened.summary.path).toBe(join(out, 'point_cloud', 'iteration_7000', 'point_cloud.ply'));
+    expect(opened.summary.count).toBe(9080);
+  });
+
+  it('opens the one scene file of a plain folder and explains folders with none or several', async () => {
+    const plain = join(root, 'plain');
+    mkdirSync(plain);
+    await expect(client.call('scene.open', { path: plain })).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
+    copyFileSync(sharedScene(SCENES.antimatter), join(plain, 'upload.splat'));
+    const opened = await client.call('scene.open', { path: plain });
+    expect(opened.summary).toMatchObject({ format: 'splat', count: 22764 });
+    copyFileSync(sharedScene(SCENES.inria), join(plain, 'other.ply'));
+    await expect(client.call('scene.open', { path: plain })).rejects.toThrow(/2 scene files|scene files/);
+  });
+
+  it('tells a project folder from a scene', async () => {
+    const dir = join(root, 'a-project');
+    await client.call('project.create', { dir, source: sharedScene(SCENES.inria) });
+    await expect(client.call('scene.open', { path: dir })).rejects.toThrow(/project folder/);
   });
 });

@@ -4,12 +4,12 @@
  * in-memory transport all serve it through createBackendServer(). Host specifics (blob URLs,
  * native dialogs, where user data lives) are passed in.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import type { AppInfo, ApiMethods, InitialOpen, OpenedScene, ProjectInfo, SourceCheck } from '../contract/api.ts';
-import { SagaError } from '../contract/errors.ts';
+import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers } from '../contract/rpc.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
@@ -18,6 +18,7 @@ import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import { encodeScene, readScene } from '../scene/io.ts';
+import { findTrainingOutput } from '../scene/training-output.ts';
 
 export interface BackendOptions {
   host: AppInfo['host'];
@@ -77,6 +78,42 @@ export function encodeViewerPly(scene: GaussianScene): Uint8Array {
 export function classifyOpenPath(path: string): InitialOpen {
   const abs = resolve(path);
   return { kind: isProjectDir(abs) ? 'project' : 'scene', path: abs };
+}
+
+const SCENE_EXTENSIONS = new Set(['.ply', '.splat', '.spz']);
+
+/**
+ * The scene a folder holds: a training output's latest point cloud, or the one scene file of a
+ * plain folder. Cameras are not needed just to view it, so their absence is no error here.
+ */
+export async function sceneInFolder(dir: string): Promise<string> {
+  try {
+    return (await findTrainingOutput(dir)).scenePath;
+  } catch (e) {
+    if (!isSagaError(e, 'BAD_CAMERAS')) throw e;
+  }
+  const iterations = (await readdir(join(dir, 'point_cloud')).catch((e: unknown) => {
+    // No point_cloud/ folder: a plain folder, looked at next.
+    void e;
+    return [] as string[];
+  }))
+    .map((name) => /^iteration_(\d+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  for (const it of iterations) {
+    const candidate = join(dir, 'point_cloud', `iteration_${it}`, 'point_cloud.ply');
+    if (await stat(candidate).then((st) => st.isFile(), () => false)) return candidate;
+  }
+  const scenes = (await readdir(dir)).filter((f) => SCENE_EXTENSIONS.has(extname(f).toLowerCase()));
+  if (scenes.length === 1) return join(dir, scenes[0]!);
+  throw new SagaError(
+    'UNSUPPORTED_FORMAT',
+    scenes.length === 0
+      ? `${dir} holds no scene file (.ply, .splat, .spz). Choose the scene file or a 3DGS output folder.`
+      : `${dir} holds ${scenes.length} scene files (${scenes.slice(0, 4).join(', ')}${scenes.length > 4 ? ', ...' : ''}). Choose one of them.`,
+    { dir },
+  );
 }
 
 interface OpenState {
@@ -200,10 +237,22 @@ export class SagaBackend {
   }
 
   private async openSceneFile(path: string): Promise<OpenedScene> {
+    let scenePath = path;
+    const info = await stat(path).catch((e: unknown) => {
+      // readScene below turns a missing or unreadable path into the right SagaError.
+      void e;
+      return undefined;
+    });
+    if (info?.isDirectory()) {
+      if (isProjectDir(path)) {
+        throw new SagaError('BAD_ARGUMENT', `${path} is a project folder, not a scene. Open it as a project.`, { path });
+      }
+      scenePath = await sceneInFolder(path);
+    }
     // Read first: a bad file leaves whatever was open untouched.
-    const scene = await readScene(path);
+    const scene = await readScene(scenePath);
     this.closeAll();
-    return this.publish(scene, path);
+    return this.publish(scene, scenePath);
   }
 
   private async createProjectFrom(dir: string, sourcePath: string, images: string | undefined): Promise<{ project: ProjectInfo; scene: OpenedScene }> {

@@ -1,0 +1,98 @@
+/**
+ * Measures the backend's share of opening a scene in browser mode: the 'scene.open' request over
+ * the WebSocket (read + re-encode for the viewer), then fetching the viewer bytes over HTTP, and
+ * creating / reopening a project from the same file. The renderer's share (parse + first frame) is
+ * the ttff bench's job.
+ *
+ *   node --import tsx main/host/server/measure-open.ts <scene> [runs]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import type { ApiMethods } from '../../contract/api.ts';
+import { RpcClient } from '../../contract/rpc.ts';
+import { connectWebSocket, type WebSocketConstructor } from '../../contract/transports/websocket.ts';
+import { startServer } from './server.ts';
+
+export interface OpenTiming {
+  count: number;
+  viewerBytes: number;
+  /** Median milliseconds per stage. */
+  sceneOpenMs: number;
+  fetchMs: number;
+  projectCreateMs: number;
+  projectOpenMs: number;
+  peakRssMb: number;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function measureOpen(scenePath: string, runs = 3): Promise<OpenTiming> {
+  const work = mkdtempSync(join(tmpdir(), 'saga-measure-'));
+  const server = await startServer({ rendererDir: work, userDataDir: join(work, 'user-data') });
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  try {
+    const transport = await connectWebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`, WebSocket as unknown as WebSocketConstructor);
+    const client = new RpcClient<ApiMethods>(transport);
+    const open: number[] = [];
+    const fetched: number[] = [];
+    const created: number[] = [];
+    const reopened: number[] = [];
+    let count = 0;
+    let viewerBytes = 0;
+    for (let run = 0; run < runs; run++) {
+      let t = performance.now();
+      const opened = await client.call('scene.open', { path: scenePath });
+      open.push(performance.now() - t);
+      t = performance.now();
+      const bytes = await (await fetch(opened.url)).arrayBuffer();
+      fetched.push(performance.now() - t);
+      count = opened.summary.count;
+      viewerBytes = bytes.byteLength;
+
+      const dir = join(work, `project-${run}`);
+      t = performance.now();
+      await client.call('project.create', { dir, source: scenePath });
+      created.push(performance.now() - t);
+      await client.call('project.close', {});
+      t = performance.now();
+      await client.call('project.open', { dir });
+      reopened.push(performance.now() - t);
+      await client.call('project.close', {});
+    }
+    client.close();
+    return {
+      count,
+      viewerBytes,
+      sceneOpenMs: median(open),
+      fetchMs: median(fetched),
+      projectCreateMs: median(created),
+      projectOpenMs: median(reopened),
+      peakRssMb: Math.round(peak / (1024 * 1024)),
+    };
+  } finally {
+    clearInterval(sampler);
+    await server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [path, runs] = process.argv.slice(2);
+  if (!path) {
+    console.error('Usage: node --import tsx main/host/server/measure-open.ts <scene> [runs]');
+    process.exitCode = 2;
+  } else {
+    const t = await measureOpen(path, runs ? Number(runs) : 3);
+    console.log(
+      `${path}: ${t.count} splats; scene.open ${t.sceneOpenMs.toFixed(0)} ms, viewer bytes ${(t.viewerBytes / 1e6).toFixed(1)} MB fetched in ${t.fetchMs.toFixed(0)} ms; ` +
+        `project.create ${t.projectCreateMs.toFixed(0)} ms, project.open ${t.projectOpenMs.toFixed(0)} ms; peak RSS ${t.peakRssMb} MB (medians of ${runs ?? 3})`,
+    );
+  }
+}
