@@ -55,11 +55,11 @@ export function decodeCompressedPly(bytes: Uint8Array, header: PlyHeader, option
   const vertexEl = header.elements.find((e) => e.name === 'vertex')!;
   const shEl = header.elements.find((e) => e.name === 'sh');
   const n = vertexEl.count;
-  checkSplatCount(n, options, path);
   for (const el of [chunkEl, vertexEl, ...(shEl ? [shEl] : [])]) {
     if (plyRowBytes(el) === undefined) throw new SagaError('BAD_HEADER', `${where(path)}the compressed PLY element '${el.name}' has list properties. Re-export the scene.`, { path });
   }
   checkBinaryPlySize(header, vertexEl, bytes.length, path);
+  checkSplatCount(n, options, path);
   const expectedChunks = Math.ceil(n / CHUNK_SPLATS);
   if (chunkEl.count !== expectedChunks) {
     throw new SagaError('SIZE_MISMATCH', `${where(path)}the compressed PLY has ${chunkEl.count} chunks for ${n} Gaussians; it needs ${expectedChunks} (one per 256). The file is corrupt; re-export it.`, { path });
