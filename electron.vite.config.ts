@@ -1,0 +1,44 @@
+/**
+ * Builds the three Electron bundles: main (main/app), preload, and the renderer (Svelte). The renderer
+ * build is also what browser mode serves, so it must not depend on Electron at run time.
+ * `electron-vite build` only reads electron/package.json, so it works without the Electron binary.
+ */
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+const root = import.meta.dirname;
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: resolve(root, 'out/main'),
+      // Native addons and ws load from node_modules at run time; bundling them breaks their binaries.
+      externalizeDeps: { include: ['better-sqlite3', 'onnxruntime-node', 'webgpu', 'ws'] },
+      rollupOptions: { input: { index: resolve(root, 'main/app/index.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: resolve(root, 'out/preload'),
+      rollupOptions: {
+        input: { index: resolve(root, 'preload/index.ts') },
+        // A sandboxed preload cannot `require` local chunks or ESM: emit one CommonJS file.
+        output: { format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    // Relative asset URLs so the same build works from app://saga/ and from the browser-mode host.
+    base: './',
+    plugins: [svelte()],
+    build: {
+      outDir: resolve(root, 'out/renderer'),
+      minify: true,
+      rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },
+      // The splat viewer is large by nature; it is one chunk on purpose.
+      chunkSizeWarningLimit: 2000,
+    },
+  },
+});

@@ -1,0 +1,142 @@
+/**
+ * Electron main: one instance, one editor window with secure defaults, the renderer and scene
+ * bytes served from app://saga/ with cross-origin isolation, native dialogs, the menu. The backend
+ * (main/host/backend.ts) answers the window over a MessagePort; this file only wires things up.
+ * Cannot run on machines without the Electron binary (see README): keep it thin.
+ */
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell, type IpcMainEvent } from 'electron';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { APP_ORIGIN, resolveAppRequest } from './app-url.ts';
+import { startBackend, type BackendLink } from './backend-link.ts';
+import { PORT_CHANNEL } from './channels.ts';
+import { buildMenuTemplate, type ShortcutKey } from './menu.ts';
+import { contentTypeFor, rendererHeaders } from './security-headers.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// out/main/index.js -> out/renderer, out/preload
+const RENDERER_DIR = join(here, '../renderer');
+const PRELOAD = join(here, '../preload/index.cjs');
+
+// Must run before 'ready': a standard, secure scheme gets an origin, fetch and workers.
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+]);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let window: BrowserWindow | null = null;
+  let backend: BackendLink | null = null;
+
+  app.on('second-instance', () => {
+    if (!window) return;
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', () => backend?.close());
+
+  // No window may navigate away or open another window: the app is one page.
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (e, url) => {
+      if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();
+    });
+    contents.setWindowOpenHandler(({ url }) => {
+      // Links to documentation open in the user's browser, never inside the app.
+      if (url.startsWith('https://')) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+  });
+
+  void app.whenReady().then(() => {
+    const sceneArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'));
+    backend = startBackend({
+      userDataDir: app.getPath('userData'),
+      openDialog: async (kind) => {
+        const props: ('openFile' | 'openDirectory')[] = kind === 'scene' ? ['openFile'] : ['openDirectory'];
+        const filters = kind === 'scene' ? [{ name: 'Gaussian splat scenes', extensions: ['ply', 'splat', 'spz'] }] : [];
+        const res = window ? await dialog.showOpenDialog(window, { properties: props, filters }) : await dialog.showOpenDialog({ properties: props, filters });
+        return res.canceled ? null : (res.filePaths[0] ?? null);
+      },
+      initialOpen: sceneArg ? { kind: sceneArg.endsWith('.ply') || sceneArg.endsWith('.splat') || sceneArg.endsWith('.spz') ? 'scene' : 'project', path: sceneArg } : undefined,
+    });
+    const link = backend;
+
+    protocol.handle('app', async (request) => {
+      const target = resolveAppRequest(request.url, RENDERER_DIR);
+      if (target.kind === 'refused') return new Response(`Refused: ${target.reason}`, { status: 403 });
+      if (target.kind === 'blob') {
+        const bytes = await link.blob(target.id);
+        if (!bytes) return new Response('No such scene blob: reopen the scene.', { status: 404 });
+        // Backend blobs are plain (never shared) buffers, which is what Response accepts.
+        return new Response(bytes as Uint8Array<ArrayBuffer>, { headers: rendererHeaders('application/octet-stream') });
+      }
+      try {
+        const body = await readFile(target.path);
+        return new Response(body, { headers: rendererHeaders(contentTypeFor(target.path)) });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EISDIR') return new Response('Not found', { status: 404 });
+        throw e;
+      }
+    });
+
+    ipcMain.on(PORT_CHANNEL, (event: IpcMainEvent) => {
+      const port = event.ports[0];
+      // Only our own window's preload may connect.
+      if (!port || !window || event.sender !== window.webContents) return;
+      link.attach(port);
+    });
+
+    const sendKey = (key: ShortcutKey) => {
+      if (!window) return;
+      window.webContents.sendInputEvent({ type: 'keyDown', keyCode: key.keyCode, modifiers: key.modifiers });
+      window.webContents.sendInputEvent({ type: 'keyUp', keyCode: key.keyCode, modifiers: key.modifiers });
+    };
+    const refreshMenu = async () => {
+      const recent = await link.recent();
+      Menu.setApplicationMenu(
+        Menu.buildFromTemplate(
+          buildMenuTemplate(
+            {
+              sendKey,
+              openRecent: (dir) => {
+                // The page opens AppInfo.initialOpen when it loads: reuse that path for Recent.
+                link.setInitialOpen({ kind: 'project', path: dir });
+                window?.webContents.reload();
+              },
+              quit: () => app.quit(),
+            },
+            recent,
+            process.platform === 'darwin',
+          ),
+        ),
+      );
+    };
+    link.onRecentChanged(() => void refreshMenu());
+    void refreshMenu();
+
+    window = new BrowserWindow({
+      width: 1400,
+      height: 900,
+      title: 'SAGA Studio',
+      show: false,
+      webPreferences: {
+        preload: PRELOAD,
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        webSecurity: true,
+        spellcheck: false,
+      },
+    });
+    window.once('ready-to-show', () => window?.show());
+    window.on('closed', () => {
+      window = null;
+    });
+    void window.loadURL(`${APP_ORIGIN}/index.html`);
+  });
+}

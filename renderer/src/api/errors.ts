@@ -1,0 +1,11 @@
+/** Turns whatever a failed call or load threw into the sentence and code the error banner shows. */
+import type { SagaErrorData } from '../../../main/contract/errors.ts';
+
+export function describeError(e: unknown): SagaErrorData {
+  if (typeof e === 'object' && e !== null && 'code' in e && 'message' in e) {
+    const { code, message } = e as { code: unknown; message: unknown };
+    if (typeof code === 'string' && typeof message === 'string') return { code: code as SagaErrorData['code'], message };
+  }
+  const message = e instanceof Error ? e.message : typeof e === 'string' ? e : 'Something went wrong.';
+  return { code: 'INTERNAL', message };
+}

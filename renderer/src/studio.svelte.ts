@@ -1,0 +1,231 @@
+/**
+ * The editor's state and the actions on it (open a scene, create/open/close a project), shared by
+ * every component. Talks to the backend only through the SagaApi and to the GPU only through the
+ * Viewport interface, so both can be replaced in tests or in another host.
+ */
+import type { AppInfo, OpenedScene, ProjectInfo, RecentProject, SagaApi } from '../../main/contract/api.ts';
+import type { SagaErrorData } from '../../main/contract/errors.ts';
+import { absoluteUrl } from './api/connect.ts';
+import { describeError } from './api/errors.ts';
+import type { Viewport } from './viewport/viewport.ts';
+
+/** Performance marks the time-to-first-frame benchmark reads (bench/ttff.bench.ts). */
+export const MARK_OPEN = 'saga:open-request';
+export const MARK_FIRST_FRAME = 'saga:first-frame';
+export const MEASURE_TTFF = 'saga:ttff';
+
+/** What the path prompt (browser mode, where there are no native dialogs) is asking for. */
+export type PathRequest =
+  | { kind: 'scene' }
+  | { kind: 'project' }
+  | { kind: 'new-project'; source: string };
+
+export class Studio {
+  info = $state<AppInfo | null>(null);
+  project = $state<ProjectInfo | null>(null);
+  scene = $state<OpenedScene | null>(null);
+  splatCount = $state(0);
+  frameMs = $state<number | null>(null);
+  /** What is happening now ("Loading guitar.ply…"), or null when idle. */
+  busy = $state<string | null>(null);
+  loadPercent = $state<number | null>(null);
+  error = $state<SagaErrorData | null>(null);
+  viewsVisible = $state(true);
+  selectedView = $state<number | null>(null);
+  recent = $state<RecentProject[]>([]);
+  pathRequest = $state<PathRequest | null>(null);
+  renderingPaused = $state(false);
+
+  private viewport: Viewport | null = null;
+  private loadAbort: AbortController | null = null;
+
+  constructor(
+    readonly api: SagaApi,
+    private readonly pageUrl: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const info = await this.run(() => this.api.call('app.info', {}));
+    if (!info) return;
+    this.info = info;
+    await this.refreshRecent();
+    if (info.initialOpen?.kind === 'scene') await this.openScene(info.initialOpen.path);
+    else if (info.initialOpen?.kind === 'project') await this.openProject(info.initialOpen.path);
+  }
+
+  attachViewport(viewport: Viewport): void {
+    this.viewport = viewport;
+    viewport.onFrame((stats) => {
+      this.frameMs = stats.frameMs;
+    });
+    viewport.onViewPicked((index) => {
+      this.selectedView = index;
+    });
+  }
+
+  dismissError(): void {
+    this.error = null;
+  }
+
+  /** "Open Scene…": a native dialog in Electron, the path prompt in the browser. */
+  async chooseScene(): Promise<void> {
+    const path = await this.askPath('scene');
+    if (path) await this.openScene(path);
+    else if (path === null) this.pathRequest = { kind: 'scene' };
+  }
+
+  async chooseProject(): Promise<void> {
+    const path = await this.askPath('project');
+    if (path) await this.openProject(path);
+    else if (path === null) this.pathRequest = { kind: 'project' };
+  }
+
+  /** "New Project from…": the current scene is the default source. */
+  async chooseNewProject(): Promise<void> {
+    const source = this.scene?.summary.path ?? this.project?.scene.path ?? '';
+    if (this.info?.host === 'electron') {
+      const src = source || (await this.askPath('scene'));
+      if (!src) return;
+      const dir = await this.askPath('folder');
+      if (dir) await this.createProject(dir, src);
+      return;
+    }
+    this.pathRequest = { kind: 'new-project', source };
+  }
+
+  async openScene(path: string): Promise<void> {
+    performance.clearMarks(MARK_OPEN);
+    performance.clearMarks(MARK_FIRST_FRAME);
+    performance.clearMeasures(MEASURE_TTFF);
+    performance.mark(MARK_OPEN);
+    const opened = await this.run(() => this.api.call('scene.open', { path }), `Reading ${fileName(path)}…`);
+    if (!opened) return;
+    this.project = null;
+    await this.show(opened, []);
+  }
+
+  async createProject(dir: string, source: string): Promise<void> {
+    performance.mark(MARK_OPEN);
+    const created = await this.run(() => this.api.call('project.create', { dir, source }), `Creating project in ${dir}…`);
+    if (!created) return;
+    this.project = created.project;
+    await this.show(created.scene, created.project.views.map((v) => v.camera));
+    await this.refreshRecent();
+  }
+
+  async openProject(dir: string): Promise<void> {
+    performance.mark(MARK_OPEN);
+    const opened = await this.run(() => this.api.call('project.open', { dir }), `Opening project ${fileName(dir)}…`);
+    if (!opened) return;
+    this.project = opened.project;
+    await this.show(opened.scene, opened.project.views.map((v) => v.camera));
+    await this.refreshRecent();
+  }
+
+  async closeProject(): Promise<void> {
+    const done = await this.run(() => this.api.call('project.close', {}));
+    if (done === undefined) return;
+    this.project = null;
+    this.scene = null;
+    this.selectedView = null;
+    this.splatCount = 0;
+    this.viewport?.setViews([]);
+    await this.viewport?.clear();
+  }
+
+  /** A scene file dropped on the window: Electron and the browser both hand us a File. */
+  async dropFile(file: File, path: string | undefined): Promise<void> {
+    if (path) {
+      await this.openScene(path);
+      return;
+    }
+    // Browsers hide where a dropped file lives; the host can only open files by path.
+    this.error = {
+      code: 'BAD_ARGUMENT',
+      message: `The browser does not say where "${file.name}" is on disk. Use Open Scene… and type its full path (the file must be on the machine running saga-studio serve).`,
+    };
+  }
+
+  frameScene(): void {
+    this.viewport?.frameScene();
+  }
+
+  toggleViews(): void {
+    this.viewsVisible = !this.viewsVisible;
+    this.viewport?.setViewsVisible(this.viewsVisible);
+  }
+
+  jumpToView(index: number): void {
+    const view = this.project?.views[index];
+    if (!view) return;
+    this.selectedView = index;
+    this.viewport?.jumpToView(view.camera);
+  }
+
+  toggleRendering(): void {
+    this.renderingPaused = !this.renderingPaused;
+    if (this.renderingPaused) this.viewport?.pause();
+    else this.viewport?.resume();
+  }
+
+  private async askPath(kind: 'scene' | 'project' | 'folder'): Promise<string | null | undefined> {
+    if (this.info?.host !== 'electron') return null;
+    return this.run(() => this.api.call('dialog.openPath', { kind }));
+  }
+
+  private async refreshRecent(): Promise<void> {
+    const recent = await this.run(() => this.api.call('project.recent', {}));
+    if (recent) this.recent = recent;
+  }
+
+  private async show(opened: OpenedScene, views: ProjectInfo['views'][number]['camera'][]): Promise<void> {
+    const viewport = this.viewport;
+    if (!viewport) return;
+    this.loadAbort?.abort();
+    const abort = new AbortController();
+    this.loadAbort = abort;
+    this.scene = opened;
+    this.splatCount = 0;
+    this.selectedView = null;
+    this.loadPercent = 0;
+    const loaded = await this.run(
+      () =>
+        viewport.load({
+          url: absoluteUrl(opened.url, this.pageUrl),
+          format: opened.urlFormat,
+          signal: abort.signal,
+          onProgress: (p) => {
+            this.loadPercent = p;
+          },
+        }),
+      `Loading ${opened.summary.count.toLocaleString('en-US')} splats…`,
+    );
+    this.loadPercent = null;
+    if (!loaded || abort.signal.aborted) return;
+    viewport.setViews(views);
+    viewport.setViewsVisible(this.viewsVisible);
+    this.splatCount = loaded.splatCount;
+    performance.mark(MARK_FIRST_FRAME);
+    performance.measure(MEASURE_TTFF, MARK_OPEN, MARK_FIRST_FRAME);
+  }
+
+  /** Runs one action with a busy message; a failure lands in the error banner and the app carries on. */
+  private async run<T>(action: () => Promise<T>, busy?: string): Promise<T | undefined> {
+    if (busy) this.busy = busy;
+    try {
+      const result = await action();
+      // A user action that worked replaces the last error; background refreshes leave it shown.
+      if (busy) this.error = null;
+      return result;
+    } catch (e) {
+      this.error = describeError(e);
+      return undefined;
+    } finally {
+      if (busy) this.busy = null;
+    }
+  }
+}
+
+function fileName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

@@ -1,0 +1,63 @@
+/**
+ * The small part of @mkkellogg/gaussian-splats-3d (ships no types) that splats3d-viewport.ts uses.
+ * Kept minimal on purpose: anything not declared here is not relied upon.
+ */
+declare module '@mkkellogg/gaussian-splats-3d' {
+  import type { Camera, Scene, Vector3, WebGLRenderer } from 'three';
+
+  export const SceneFormat: { readonly Splat: 0; readonly KSplat: 1; readonly Ply: 2; readonly Spz: 3 };
+  export const RenderMode: { readonly Always: 0; readonly OnChange: 1; readonly Never: 2 };
+  export const SceneRevealMode: { readonly Default: 0; readonly Gradual: 1; readonly Instant: 2 };
+  export const LogLevel: { readonly None: 0; readonly Error: 1; readonly Warning: 2; readonly Info: 3; readonly Debug: 4 };
+
+  export interface ViewerOptions {
+    rootElement?: HTMLElement;
+    renderer?: WebGLRenderer;
+    camera?: Camera;
+    threeScene?: Scene;
+    selfDrivenMode?: boolean;
+    useBuiltInControls?: boolean;
+    sharedMemoryForWorkers?: boolean;
+    optimizeSplatData?: boolean;
+    dynamicScene?: boolean;
+    renderMode?: number;
+    sceneRevealMode?: number;
+    logLevel?: number;
+    sphericalHarmonicsDegree?: number;
+    ignoreDevicePixelRatio?: boolean;
+    gpuAcceleratedSort?: boolean;
+    integerBasedSort?: boolean;
+    freeIntermediateSplatData?: boolean;
+  }
+
+  export interface AddSplatSceneOptions {
+    format?: number;
+    showLoadingUI?: boolean;
+    progressiveLoad?: boolean;
+    splatAlphaRemovalThreshold?: number;
+    onProgress?: (percent: number, label: string, status: number) => void;
+  }
+
+  /** The library's promise with an abort handle. */
+  export interface AbortablePromise<T> extends PromiseLike<T> {
+    abort(reason?: string): void;
+    catch(onRejected: (reason: unknown) => void): PromiseLike<T>;
+  }
+
+  export interface SplatMesh {
+    getSplatCount(includeSinceLastBuild?: boolean): number;
+    getSplatCenter(globalIndex: number, outCenter: Vector3, applySceneTransform?: boolean): void;
+  }
+
+  export class Viewer {
+    constructor(options: ViewerOptions);
+    splatMesh: SplatMesh;
+    splatRenderReady: boolean;
+    addSplatScene(url: string, options?: AddSplatSceneOptions): AbortablePromise<void>;
+    update(): void;
+    render(): void;
+    shouldRender(): boolean;
+    forceRenderNextFrame(): void;
+    dispose(): Promise<void>;
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * Viewport implementation on @mkkellogg/gaussian-splats-3d. We own the canvas, the three.js
+ * renderer, the camera, the controls and the render loop; the library only holds the splats.
+ * The library is configured so its splat index i stays PLY row i (no reordering, no alpha culling).
+ */
+import * as THREE from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { LogLevel, RenderMode, SceneFormat, SceneRevealMode, Viewer } from '@mkkellogg/gaussian-splats-3d';
+import type { Camera } from '../../../main/scene/camera.ts';
+import { cameraCenter } from '../../../main/scene/camera.ts';
+import {
+  frameBounds,
+  frustumSegments,
+  pickNearestScreenPoint,
+  poseFromCamera,
+  robustBounds,
+  upFromCameras,
+  type Bounds,
+  type Vec3,
+} from './camera-math.ts';
+import { FLY_KEYS, flyStep } from './fly.ts';
+import type { FrameStats, LoadOptions, Viewport } from './viewport.ts';
+
+const FRUSTUM_COLOUR = 0xf2b632;
+/** Clicks within this many CSS pixels of a camera centre jump to that camera. */
+const PICK_RADIUS_PX = 14;
+
+export interface Splats3dViewportOptions {
+  /** The element the canvas fills; it receives the viewer's own (unused) overlay elements. */
+  container: HTMLElement;
+  canvas: HTMLCanvasElement;
+  /** Where keyboard movement is listened for (window in the app). */
+  keyTarget: Window;
+}
+
+export class Splats3dViewport implements Viewport {
+  readonly canvas: HTMLCanvasElement;
+  private readonly container: HTMLElement;
+  private readonly keyTarget: Window;
+  private readonly renderer: THREE.WebGLRenderer;
+  private readonly camera: THREE.PerspectiveCamera;
+  private controls: OrbitControls;
+  private readonly overlay = new THREE.Scene();
+  private readonly frusta = new THREE.Group();
+  private viewer: Viewer | null = null;
+  private views: readonly Camera[] = [];
+  private bounds: Bounds | null = null;
+  private sceneRadius = 1;
+  private paused = false;
+  private overlayDirty = true;
+  private frames = 0;
+  private lastTime = performance.now();
+  private rafId = 0;
+  private disposed = false;
+  private readonly heldKeys = new Set<string>();
+  private shiftHeld = false;
+  private readonly frameListeners: ((s: FrameStats) => void)[] = [];
+  private readonly pickListeners: ((index: number) => void)[] = [];
+  /** Resolvers waiting for the first frame drawn with every splat of a fresh load. */
+  private firstFrameWaiters: (() => void)[] = [];
+  private readonly resizeObserver: ResizeObserver;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(options: Splats3dViewportOptions) {
+    this.canvas = options.canvas;
+    this.container = options.container;
+    this.keyTarget = options.keyTarget;
+    this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, antialias: false, precision: 'highp', preserveDrawingBuffer: false });
+    this.renderer.setPixelRatio(1);
+    // Transparent clear: the page background shows behind the splats.
+    this.renderer.setClearColor(new THREE.Color(0x000000), 0);
+    this.camera = new THREE.PerspectiveCamera(50, 1, 0.01, 1000);
+    this.camera.up.set(0, -1, 0);
+    this.camera.position.set(0, 0, -5);
+    this.camera.lookAt(0, 0, 0);
+    this.controls = this.createControls();
+    this.frusta.visible = true;
+    this.overlay.add(this.frusta);
+
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(this.container);
+    this.resize();
+
+    const onKeyDown = (e: KeyboardEvent) => {
+      if (isTyping(e)) return;
+      this.shiftHeld = e.shiftKey;
+      if (FLY_KEYS[e.code]) this.heldKeys.add(e.code);
+    };
+    const onKeyUp = (e: KeyboardEvent) => {
+      this.shiftHeld = e.shiftKey;
+      this.heldKeys.delete(e.code);
+    };
+    const onBlur = () => this.heldKeys.clear();
+    this.keyTarget.addEventListener('keydown', onKeyDown);
+    this.keyTarget.addEventListener('keyup', onKeyUp);
+    this.keyTarget.addEventListener('blur', onBlur);
+    this.cleanups.push(() => {
+      this.keyTarget.removeEventListener('keydown', onKeyDown);
+      this.keyTarget.removeEventListener('keyup', onKeyUp);
+      this.keyTarget.removeEventListener('blur', onBlur);
+    });
+
+    // A click (not a drag) near a drawn camera jumps to it.
+    let down: { x: number; y: number } | null = null;
+    const onPointerDown = (e: PointerEvent) => { down = { x: e.clientX, y: e.clientY }; };
+    const onPointerUp = (e: PointerEvent) => {
+      if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 4) this.pickAt(e.clientX, e.clientY);
+      down = null;
+    };
+    this.canvas.addEventListener('pointerdown', onPointerDown);
+    this.canvas.addEventListener('pointerup', onPointerUp);
+    this.cleanups.push(() => {
+      this.canvas.removeEventListener('pointerdown', onPointerDown);
+      this.canvas.removeEventListener('pointerup', onPointerUp);
+    });
+
+    this.rafId = requestAnimationFrame(this.tick);
+  }
+
+  async load(options: LoadOptions): Promise<{ splatCount: number }> {
+    if (!globalThis.crossOriginIsolated) {
+      // Without SharedArrayBuffer the library's addSplatScene never settles: fail loudly instead.
+      throw new Error('The splat viewer needs a cross-origin isolated page (COOP/COEP headers). Open the app through saga-studio, not as a plain file.');
+    }
+    await this.clear();
+    const viewer = new Viewer({
+      rootElement: this.container,
+      renderer: this.renderer,
+      camera: this.camera,
+      threeScene: this.overlay,
+      selfDrivenMode: false,
+      useBuiltInControls: false,
+      sharedMemoryForWorkers: true,
+      // Keep splat i = PLY row i: no reordering, no dropping of faint splats.
+      optimizeSplatData: false,
+      renderMode: RenderMode.OnChange,
+      sceneRevealMode: SceneRevealMode.Instant,
+      logLevel: LogLevel.None,
+      sphericalHarmonicsDegree: 0,
+    });
+    this.viewer = viewer;
+    const loading = viewer.addSplatScene(options.url, {
+      format: options.format === 'ply' ? SceneFormat.Ply : SceneFormat.Splat,
+      showLoadingUI: false,
+      progressiveLoad: false,
+      splatAlphaRemovalThreshold: 0,
+      onProgress: (percent) => options.onProgress?.(percent),
+    });
+    const onAbort = () => loading.abort('Loading was cancelled.');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // The library's parsers throw inside detached promise chains: such a failure surfaces only as
+    // an unhandled rejection and `loading` never settles. Treat one during the load as its failure.
+    let removeCrashWatch = () => {};
+    const crashed = new Promise<never>((_, reject) => {
+      const onRejection = (e: PromiseRejectionEvent) => {
+        e.preventDefault();
+        reject(new Error(`The viewer could not read this scene (${describeReason(e.reason)}).`));
+      };
+      window.addEventListener('unhandledrejection', onRejection);
+      removeCrashWatch = () => window.removeEventListener('unhandledrejection', onRejection);
+    });
+    try {
+      await Promise.race([loading, crashed]);
+    } catch (e) {
+      loading.abort('failed');
+      if (this.viewer === viewer) await this.clear();
+      throw e instanceof Error ? e : new Error(String(e));
+    } finally {
+      removeCrashWatch();
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (this.viewer !== viewer) throw new Error('Loading was replaced by another scene.');
+    this.bounds = robustBounds(this.sampleCenters(viewer));
+    this.frameScene();
+    await new Promise<void>((resolve) => this.firstFrameWaiters.push(resolve));
+    return { splatCount: this.splatCount() };
+  }
+
+  async clear(): Promise<void> {
+    const viewer = this.viewer;
+    this.viewer = null;
+    this.bounds = null;
+    if (viewer) await viewer.dispose();
+    this.markDirty();
+  }
+
+  splatCount(): number {
+    return this.viewer?.splatMesh.getSplatCount() ?? 0;
+  }
+
+  frameScene(): void {
+    if (!this.bounds) return;
+    const dir = new THREE.Vector3();
+    this.camera.getWorldDirection(dir);
+    const framed = frameBounds(this.bounds, [dir.x, dir.y, dir.z], this.camera.fov, this.camera.aspect);
+    this.sceneRadius = framed.radius;
+    this.camera.position.set(...framed.position);
+    this.camera.near = framed.radius / 1000;
+    this.camera.far = framed.radius * 1000;
+    this.camera.updateProjectionMatrix();
+    this.controls.target.set(...framed.target);
+    this.controls.update();
+    this.markDirty();
+  }
+
+  setViews(views: readonly Camera[]): void {
+    this.views = views;
+    for (const child of [...this.frusta.children]) {
+      this.frusta.remove(child);
+      if (child instanceof THREE.LineSegments) child.geometry.dispose();
+    }
+    if (views.length > 0) {
+      this.setUp(upFromCameras(views));
+      const depth = Math.max(this.sceneRadius * 0.08, 1e-3);
+      const parts = views.map((v) => frustumSegments(v, depth));
+      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const p of parts) {
+        all.set(p, offset);
+        offset += p.length;
+      }
+      const geometry = new THREE.BufferGeometry();
+      geometry.setAttribute('position', new THREE.BufferAttribute(all, 3));
+      this.frusta.add(new THREE.LineSegments(geometry, new THREE.LineBasicMaterial({ color: FRUSTUM_COLOUR })));
+    }
+    this.markDirty();
+  }
+
+  setViewsVisible(visible: boolean): void {
+    this.frusta.visible = visible;
+    this.markDirty();
+  }
+
+  jumpToView(view: Camera): void {
+    const pose = poseFromCamera(view);
+    this.camera.position.set(...pose.position);
+    this.camera.quaternion.set(...pose.quaternion);
+    this.camera.fov = pose.fovYDegrees;
+    this.camera.updateProjectionMatrix();
+    // Keep orbiting around a point in front of the view, at the distance of the scene centre.
+    const forward = new THREE.Vector3(0, 0, -1).applyQuaternion(this.camera.quaternion);
+    const centre = this.bounds ? boundsCentre(this.bounds) : [0, 0, 0];
+    const distance = Math.max(new THREE.Vector3(...centre).sub(this.camera.position).dot(forward), this.sceneRadius * 0.1);
+    this.controls.target.copy(this.camera.position).addScaledVector(forward, distance);
+    this.controls.update();
+    // OrbitControls.update re-aims at the target, which is on the view axis, so the view is kept.
+    this.markDirty();
+  }
+
+  onViewPicked(listener: (index: number) => void): void {
+    this.pickListeners.push(listener);
+  }
+
+  onFrame(listener: (stats: FrameStats) => void): void {
+    this.frameListeners.push(listener);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.markDirty();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    cancelAnimationFrame(this.rafId);
+    this.resizeObserver.disconnect();
+    for (const c of this.cleanups) c();
+    this.controls.dispose();
+    await this.clear();
+    this.renderer.dispose();
+  }
+
+  private createControls(): OrbitControls {
+    const controls = new OrbitControls(this.camera, this.canvas);
+    controls.enableDamping = false;
+    controls.addEventListener('change', () => this.markDirty());
+    return controls;
+  }
+
+  /** OrbitControls reads camera.up once, when created: a new up needs new controls. */
+  private setUp(up: Vec3): void {
+    const current = this.camera.up;
+    if (Math.abs(current.x - up[0]) + Math.abs(current.y - up[1]) + Math.abs(current.z - up[2]) < 1e-6) return;
+    const target = this.controls.target.clone();
+    this.controls.dispose();
+    this.camera.up.set(...up);
+    this.controls = this.createControls();
+    this.controls.target.copy(target);
+    this.controls.update();
+  }
+
+  private markDirty(): void {
+    this.overlayDirty = true;
+    this.viewer?.forceRenderNextFrame();
+  }
+
+  private resize(): void {
+    const w = Math.max(1, this.container.clientWidth);
+    const h = Math.max(1, this.container.clientHeight);
+    this.renderer.setSize(w, h, false);
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+    this.markDirty();
+  }
+
+  private sampleCenters(viewer: Viewer): Float32Array {
+    const n = viewer.splatMesh.getSplatCount();
+    const samples = Math.min(n, 50_000);
+    const stride = n / Math.max(samples, 1);
+    const out = new Float32Array(samples * 3);
+    const v = new THREE.Vector3();
+    for (let k = 0; k < samples; k++) {
+      viewer.splatMesh.getSplatCenter(Math.floor(k * stride), v, true);
+      out[k * 3] = v.x;
+      out[k * 3 + 1] = v.y;
+      out[k * 3 + 2] = v.z;
+    }
+    return out;
+  }
+
+  private pickAt(clientX: number, clientY: number): void {
+    if (!this.frusta.visible || this.views.length === 0) return;
+    const rect = this.canvas.getBoundingClientRect();
+    const points = this.views.map((view): [number, number] => {
+      const p = new THREE.Vector3(...cameraCenter(view)).project(this.camera);
+      // Points behind the camera project mirrored; push them out of reach.
+      if (p.z > 1 || p.z < -1) return [Number.NaN, Number.NaN];
+      return [((p.x + 1) / 2) * rect.width, ((1 - p.y) / 2) * rect.height];
+    });
+    const index = pickNearestScreenPoint(points, clientX - rect.left, clientY - rect.top, PICK_RADIUS_PX);
+    if (index < 0) return;
+    const view = this.views[index];
+    if (view) this.jumpToView(view);
+    for (const l of this.pickListeners) l(index);
+  }
+
+  private readonly tick = (now: number): void => {
+    if (this.disposed) return;
+    this.rafId = requestAnimationFrame(this.tick);
+    const dt = (now - this.lastTime) / 1000;
+    this.lastTime = now;
+    const waitingForFirstFrame = this.firstFrameWaiters.length > 0;
+    if (this.paused && !waitingForFirstFrame) return;
+
+    if (this.heldKeys.size > 0) {
+      const m = this.camera.matrixWorld.elements;
+      const step = flyStep(
+        this.heldKeys,
+        { right: [m[0]!, m[1]!, m[2]!], up: [m[4]!, m[5]!, m[6]!], forward: [-m[8]!, -m[9]!, -m[10]!] },
+        this.sceneRadius,
+        dt,
+        this.shiftHeld,
+      );
+      const delta = new THREE.Vector3(...step);
+      this.camera.position.add(delta);
+      this.controls.target.add(delta);
+      this.controls.update();
+      this.markDirty();
+    }
+
+    const start = performance.now();
+    const viewer = this.viewer;
+    if (viewer) {
+      viewer.update();
+      if (!viewer.shouldRender() && !this.overlayDirty) return;
+      if (!viewer.splatRenderReady) return;
+      viewer.render();
+    } else {
+      if (!this.overlayDirty) return;
+      this.renderer.render(this.overlay, this.camera);
+    }
+    this.overlayDirty = false;
+    this.frames++;
+    const stats: FrameStats = { frameMs: performance.now() - start, frames: this.frames };
+    for (const l of this.frameListeners) l(stats);
+    if (viewer && waitingForFirstFrame) {
+      const waiters = this.firstFrameWaiters;
+      this.firstFrameWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+}
+
+function describeReason(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+function boundsCentre(b: Bounds): Vec3 {
+  return [(b.min[0] + b.max[0]) / 2, (b.min[1] + b.max[1]) / 2, (b.min[2] + b.max[2]) / 2];
+}
+
+function isTyping(e: KeyboardEvent): boolean {
+  const t = e.target;
+  return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || (t instanceof HTMLElement && t.isContentEditable);
+}

@@ -1,0 +1,43 @@
+/**
+ * What the UI needs from a splat viewport. The implementation today wraps
+ * @mkkellogg/gaussian-splats-3d (unmaintained); keeping the UI on this interface lets us swap in
+ * another renderer (e.g. Spark) without touching components. Splat index i is always PLY row i.
+ */
+import type { Camera } from '../../../main/scene/camera.ts';
+
+export interface FrameStats {
+  /** Milliseconds spent in the last rendered frame (update + draw), CPU side. */
+  frameMs: number;
+  /** Frames rendered since the viewport was created. */
+  frames: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  format: 'ply' | 'splat';
+  signal?: AbortSignal;
+  onProgress?: (percent: number) => void;
+}
+
+export interface Viewport {
+  /** Replaces the shown scene; resolves once every splat is loaded and the first frame is drawn. */
+  load(options: LoadOptions): Promise<{ splatCount: number }>;
+  /** Removes the shown scene. */
+  clear(): Promise<void>;
+  /** Number of splats currently shown (0 with no scene). */
+  splatCount(): number;
+  /** Moves the camera so the bulk of the scene fills the view. */
+  frameScene(): void;
+  /** Training cameras drawn as frusta; clicking one calls `onViewPicked`. */
+  setViews(views: readonly Camera[]): void;
+  setViewsVisible(visible: boolean): void;
+  /** Jumps to the pose of a training camera. */
+  jumpToView(view: Camera): void;
+  onViewPicked(listener: (index: number) => void): void;
+  onFrame(listener: (stats: FrameStats) => void): void;
+  /** Stops drawing (screenshots, background windows); `resume` redraws at once. */
+  pause(): void;
+  resume(): void;
+  readonly canvas: HTMLCanvasElement;
+  dispose(): Promise<void>;
+}
