@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCENES, sharedScene } from '../../../e2e/fixtures.ts';
+import { main } from '../../host/cli.ts';
+import { sha256File } from '../../project/checksum.ts';
+import { createProject } from '../../project/store.ts';
+import { renderViewImages } from './testing/views.ts';
+
+let root: string;
+let projectDir: string;
+let cameras: Awaited<ReturnType<typeof renderViewImages>>;
+
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'saga-prepare-cli-'));
+  const scenePath = sharedScene(SCENES.guitar);
+  cameras = await renderViewImages(scenePath, join(root, 'images'), 3, 120, 90);
+  projectDir = join(root, 'project');
+  createProject(projectDir, {
+    source: {
+      scenePath,
+      format: 'compressed-ply',
+      count: 90854,
+      shDegree: 0,
+      bytes: statSync(scenePath).size,
+      checksum: await sha256File(scenePath),
+      bounds: { min: [-1, -1, -1], max: [1, 1, 1] },
+      properties: [],
+      views: cameras,
+    },
+  }).close();
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('saga-studio prepare', () => {
+  it('prepares every view with the built-in default, prints progress and recommends SAM', async () => {
+    const r = await run('prepare', '--project', projectDir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('view 1 of 3 (orbit-0): done');
+    expect(r.stderr).toMatch(/view 2 of 3 \(orbit-1\): done, ETA \d+ s/);
+    expect(r.stderr).toContain('Prepared 3 of 3 views (3 computed, 0 already done)');
+    expect(r.stderr).toContain('Mask source: auto');
+    expect(r.stderr).toMatch(/install a SAM model/);
+
+    const again = await run('prepare', '--project', projectDir, '--json');
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('view 3 of 3 (orbit-2): already prepared, skipped');
+    const json = JSON.parse(again.stdout) as { skipped: number; source: string };
+    expect(json).toMatchObject({ skipped: 3, source: 'auto' });
+  });
+
+  it('exits non-zero with a summary when a view image is corrupt, finishing the others', async () => {
+    writeFileSync(cameras[1]!.imagePath, 'not an image at all');
+    const r = await run('prepare', '--project', projectDir, '--force');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('view 2 of 3 (orbit-1): FAILED');
+    expect(r.stderr).toContain('Prepared 2 of 3 views (2 computed, 0 already done), 1 FAILED');
+    expect(r.stderr).toContain(`failed: orbit-1: The image ${cameras[1]!.imagePath} cannot be read`);
+  });
+
+  it('explains bad options and missing models', async () => {
+    expect((await run('prepare')).code).toBe(2);
+    const noModel = await run('prepare', '--project', projectDir, '--masks', 'sam');
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toMatch(/needs --model/);
+    const missing = await run('prepare', '--project', projectDir, '--model', 'sam_vit_b_quantized', '--models-dir', join(root, 'models'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not installed/);
+    const list = await run('prepare', '--list-models', '--models-dir', join(root, 'models'));
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/sam_vit_h_quantized\s+not installed/);
+    expect((await run('prepare', '--project', projectDir, '--masks', join(root, 'no-such-folder'))).code).toBe(2);
+  });
+});
