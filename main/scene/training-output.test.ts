@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { isSagaError, type ErrorCode } from '../contract/errors.ts';
 import { lookAtCamera, type Camera } from './camera.ts';
-import { matrixToQuaternion, projectPoint } from './cameras/index.ts';
+import { matrixToQuaternion, projectPoint, quaternionToMatrix } from './cameras/index.ts';
 import { findTrainingOutput, parseCfgArgs } from './training-output.ts';
 
 /**
@@ -238,6 +238,41 @@ describe('findTrainingOutput', () => {
     await symlink(sharedScene(SCENES.inria), join(dir, 'other.ply'));
     await expectError(findTrainingOutput(dir), 'BAD_ARGUMENT', /several scene files \(other\.ply, scene\.splat\)/);
     expect((await findTrainingOutput(join(dir, 'other.ply'))).scenePath).toBe(join(dir, 'other.ply'));
+  });
+
+  it('opens a nerfstudio export: splat, transforms.json and dataparser_transforms.json', async () => {
+    const dir = await makeDir('nerfstudio-export');
+    await symlink(sharedScene(SCENES.inria), join(dir, 'splat.ply'));
+    const frames = VIEWS.map((cam) => {
+      const R = cam.rotation;
+      const t = cam.translation;
+      const center = [0, 1, 2].map((c) => -(R[c]! * t[0]! + R[3 + c]! * t[1]! + R[6 + c]! * t[2]!));
+      // OpenGL camera-to-world: the OpenCV camera-to-world (R^T) with its y and z columns negated.
+      return { file_path: `images/${cam.name}.png`, transform_matrix: [0, 1, 2].map((r) => [R[r]!, -R[3 + r]!, -R[6 + r]!, center[r]!]).concat([[0, 0, 0, 1]]) };
+    });
+    await writeFile(join(dir, 'transforms.json'), JSON.stringify({ fl_x: VIEWS[0]!.fx, fl_y: VIEWS[0]!.fy, cx: 200, cy: 150, w: 400, h: 300, frames }));
+    // What nerfstudio's auto-orient and auto-scale produce: a rotation, an offset and a scale.
+    const A = quaternionToMatrix(0.9, 0.1, -0.3, 0.2);
+    const b = [0.4, -0.2, 0.1];
+    const s = 0.37;
+    await writeFile(join(dir, 'dataparser_transforms.json'), JSON.stringify({ transform: [0, 1, 2].map((r) => [...A.slice(r * 3, r * 3 + 3), b[r]!]), scale: s }));
+    const found = await findTrainingOutput(dir);
+    expect(found.camerasPath).toBe(join(dir, 'transforms.json'));
+    expect(found.worldTransform?.scale).toBe(s);
+    expect(found.warnings.join(' ')).toMatch(/dataparser_transforms\.json/);
+    // A world point p seen by the original camera is where its transformed image s (A p + b) is seen now.
+    const p = [0.3, -0.4, 0.2];
+    const q = [0, 1, 2].map((r) => s * (A[r * 3]! * p[0]! + A[r * 3 + 1]! * p[1]! + A[r * 3 + 2]! * p[2]! + b[r]!));
+    found.cameras.forEach((cam, i) => {
+      const before = projectPoint(VIEWS[i]!, p);
+      const after = projectPoint(cam, q);
+      expect(after.u).toBeCloseTo(before.u, 8);
+      expect(after.v).toBeCloseTo(before.v, 8);
+      expect(after.depth).toBeCloseTo(before.depth * s, 10);
+    });
+    // A mirrored transform cannot be a camera motion.
+    await writeFile(join(dir, 'dataparser_transforms.json'), JSON.stringify({ transform: [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], scale: 1 }));
+    await expectError(findTrainingOutput(dir), 'BAD_CAMERAS', /dataparser_transforms\.json.*mirrored/);
   });
 
   it('explains why a folder is not a training output', async () => {

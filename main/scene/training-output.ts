@@ -4,6 +4,8 @@
  *   gaussian-splatting output:  <out>/cfg_args, <out>/cameras.json, <out>/input.ply (SfM points),
  *                               <out>/point_cloud/iteration_<N>/point_cloud.ply
  *   a plain folder:             <dir>/<scene>.ply|.splat|.spz, <dir>/cameras.json, <dir>/images/
+ *                               (or transforms.json / a COLMAP model instead of cameras.json; with
+ *                               nerfstudio's dataparser_transforms.json applied when present)
  *
  * The images folder comes from an explicit override, else cfg_args (source_path + images), else
  * `images/` beside. Views whose image cannot be found are listed, not fatal: an output folder
@@ -15,7 +17,7 @@ import { basename, dirname, extname, isAbsolute, join, normalize, resolve, sep }
 import { SagaError } from '../contract/errors.ts';
 import type { Camera } from './camera.ts';
 import { indexImages } from './cameras/common.ts';
-import { readCameras, readImageSize, scaleCamera } from './cameras/index.ts';
+import { detectCameraSource, readCameras, readDataparserTransform, readImageSize, scaleCamera, transformCamera, type WorldTransform } from './cameras/index.ts';
 
 export type PythonValue = string | number | boolean | null | PythonValue[];
 
@@ -42,6 +44,8 @@ export interface TrainingOutput {
   sourcePath?: string;
   /** Every field of cfg_args, parsed (not evaluated). */
   config?: Record<string, PythonValue>;
+  /** nerfstudio's data parser transform, already applied to `cameras`. */
+  worldTransform?: WorldTransform;
   /** Things the user may want to know that did not stop the import. */
   warnings: string[];
 }
@@ -419,20 +423,39 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     }
   }
 
-  // The cameras.
+  // The cameras: given, else cameras.json, else any camera file or COLMAP model in the folder,
+  // else the training data's.
   let camerasPath: string;
   if (options.camerasPath !== undefined) camerasPath = resolve(options.camerasPath);
   else if (existsSync(join(root, 'cameras.json'))) camerasPath = join(root, 'cameras.json');
-  else if (sourcePath && existsSync(sourcePath)) camerasPath = sourcePath;
   else {
-    throw new SagaError(
-      'BAD_CAMERAS',
-      `${root} has no cameras.json${sourcePath ? ` and its training data (${sourcePath}) is not here` : ''}. Give the cameras file or COLMAP folder explicitly.`,
-      { dir: root },
-    );
+    const here = await detectCameraSource(root).catch((e: unknown) => {
+      if (e instanceof SagaError && e.code === 'BAD_CAMERAS') return undefined; // none here: try the source path
+      throw e;
+    });
+    if (here) camerasPath = here.path;
+    else if (sourcePath && existsSync(sourcePath)) camerasPath = sourcePath;
+    else {
+      throw new SagaError(
+        'BAD_CAMERAS',
+        `${root} has no cameras.json${sourcePath ? ` and its training data (${sourcePath}) is not here` : ''}. Give the cameras file or COLMAP folder explicitly.`,
+        { dir: root },
+      );
+    }
   }
-  const cameras = await readCameras(camerasPath, imagesDir ? { imagesDir } : {});
+  let cameras = await readCameras(camerasPath, imagesDir ? { imagesDir } : {});
   checkAborted(options.signal);
+
+  // nerfstudio trains (and ns-export writes splats) in its data parser's frame, not the frame of
+  // transforms.json: bring the cameras into the splats' frame.
+  let worldTransform: WorldTransform | undefined;
+  const dataparserPath = join(root, 'dataparser_transforms.json');
+  if (existsSync(dataparserPath) && (await detectCameraSource(camerasPath)).kind === 'transforms') {
+    const transform = await readDataparserTransform(dataparserPath);
+    worldTransform = transform;
+    cameras = cameras.map((cam) => transformCamera(cam, transform));
+    warnings.push(`Applied nerfstudio's ${dataparserPath} to the cameras so they match the exported splats.`);
+  }
   const missingImages = await resolveImages(cameras, imagesDir, options.imagesDir !== undefined);
   if (missingImages.length > 0) {
     warnings.push(
@@ -460,6 +483,7 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     ...(imagesDir !== undefined ? { imagesDir } : {}),
     ...(sourcePath !== undefined ? { sourcePath } : {}),
     ...(config !== undefined ? { config } : {}),
+    ...(worldTransform !== undefined ? { worldTransform } : {}),
     warnings,
   };
 }

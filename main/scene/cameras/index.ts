@@ -14,7 +14,8 @@ import { parseInriaCameras } from './inria.ts';
 import { parseTransforms } from './transforms.ts';
 
 export { writeInriaCameras } from './inria.ts';
-export { projectPoint, cameraCenterOf, quaternionToMatrix, matrixToQuaternion, scaleCamera } from './math.ts';
+export { projectPoint, cameraCenterOf, quaternionToMatrix, matrixToQuaternion, scaleCamera, transformCamera, type WorldTransform } from './math.ts';
+export { readDataparserTransform } from './transforms.ts';
 export { readImageSize } from './image-size.ts';
 
 export type CameraSourceKind = 'inria' | 'colmap-binary' | 'colmap-text' | 'transforms';

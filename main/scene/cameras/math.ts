@@ -129,3 +129,32 @@ export function scaleCamera(cam: Camera, width: number, height: number): Camera 
   const sy = height / cam.height;
   return { ...cam, width, height, fx: cam.fx * sx, cx: cam.cx * sx, fy: cam.fy * sy, cy: cam.cy * sy };
 }
+
+/** A similarity transform of world points: p' = scale * (rotation p + translation). */
+export interface WorldTransform {
+  /** Row-major 3x3, a proper rotation. */
+  rotation: number[];
+  translation: number[];
+  scale: number;
+}
+
+/**
+ * The camera that sees the transformed world as `cam` saw the original: centre C' = s (A C + b),
+ * camera-to-world rotation A Rc2w, hence world-to-camera R' = R A^T and t' = -R' C'. Intrinsics
+ * are unchanged (pixels do not move).
+ */
+export function transformCamera(cam: Camera, world: WorldTransform): Camera {
+  const A = world.rotation;
+  const c = cameraCenterOf(cam.rotation, cam.translation);
+  const ac = mulMatVec3(A, c);
+  const center: Vec3 = [
+    world.scale * (ac[0] + world.translation[0]!),
+    world.scale * (ac[1] + world.translation[1]!),
+    world.scale * (ac[2] + world.translation[2]!),
+  ];
+  const R = cam.rotation;
+  // R' = R A^T: row r of R' is A times row r of R.
+  const rotation = [0, 1, 2].flatMap((r) => mulMatVec3(A, [R[r * 3]!, R[r * 3 + 1]!, R[r * 3 + 2]!]));
+  const rc = mulMatVec3(rotation, center);
+  return { ...cam, rotation, translation: [-rc[0], -rc[1], -rc[2]] };
+}

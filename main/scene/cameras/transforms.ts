@@ -11,7 +11,7 @@ import { dirname, extname, resolve } from 'node:path';
 import type { Camera } from '../camera.ts';
 import { badCameras, finiteNumber, imageDimension, IMAGE_EXTENSIONS, positiveFocal } from './common.ts';
 import { readImageSize } from './image-size.ts';
-import { det3, orthonormalityError, worldToCameraFromPose } from './math.ts';
+import { det3, orthonormalityError, worldToCameraFromPose, type WorldTransform } from './math.ts';
 
 const ROTATION_TOLERANCE = 1e-3;
 
@@ -150,4 +150,34 @@ export async function parseTransforms(text: string, file: string): Promise<Camer
 
 export async function readTransforms(file: string): Promise<Camera[]> {
   return parseTransforms(await readFile(file, 'utf8'), resolve(file));
+}
+
+/**
+ * nerfstudio's `dataparser_transforms.json` (written beside a training run): the orientation,
+ * centring and scale its data parser applied to the transforms.json poses before training, as
+ * {"transform": 3x4, "scale": s}. Splats exported by `ns-export gaussian-splat` live in that
+ * transformed frame, so their cameras need the same transform (see transformCamera).
+ */
+export async function readDataparserTransform(file: string): Promise<WorldTransform> {
+  const path = resolve(file);
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw badCameras(path, `it is not valid JSON (${e instanceof Error ? e.message : String(e)}).`);
+  }
+  if (!isRecord(data) || !Array.isArray(data.transform) || data.transform.length < 3) {
+    throw badCameras(path, 'expected {"transform": [[...4 numbers] x 3], "scale": number} as nerfstudio writes it.');
+  }
+  const rows = data.transform.slice(0, 3).map((row: unknown, r) => {
+    if (!Array.isArray(row) || row.length !== 4) throw badCameras(path, `transform row ${r} must hold 4 numbers.`);
+    return row.map((v: unknown, c) => finiteNumber(path, `transform[${r}][${c}]`, v));
+  });
+  const scale = finiteNumber(path, 'scale', data.scale ?? 1);
+  if (scale <= 0) throw badCameras(path, `scale must be positive (found ${scale}).`);
+  const rotation = rows.flatMap((row) => row.slice(0, 3));
+  if (orthonormalityError(rotation) > ROTATION_TOLERANCE || det3(rotation) <= 0) {
+    throw badCameras(path, 'its transform does not hold a rotation (scaled or mirrored transforms are not supported).');
+  }
+  return { rotation, translation: rows.map((row) => row[3]!), scale };
 }
