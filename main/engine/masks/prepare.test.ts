@@ -9,6 +9,8 @@ import { maskContactSheet } from './contact-sheet.ts';
 import { decodeImage, encodeRgbPng } from './image.ts';
 import { imageAtGrid, prepareProject, prepareViews, type PrepareProgress, type PrepareView } from './prepare.ts';
 import { readManifest, readPreparedFeatures, readPreparedMasks, unpackMask, viewDir, viewKey } from './storage.ts';
+import { SAM_DEFAULT_CONVENTION, SamPredictor } from './sam.ts';
+import { tinySamDecoder, tinySamEncoder, TINY_IOU } from './testing/tiny-sam.ts';
 import { renderViewImages } from './testing/views.ts';
 
 const W = 200;
@@ -173,5 +175,33 @@ describe('prepare with the embedded default on rendered guitar views', () => {
     const result = await prepareProject(dir, { masks: { kind: 'auto' } });
     expect(result.done).toBe(2);
     expect(result.views.every((r) => (r.levels ?? 0) >= 3)).toBe(true);
+  });
+
+  it('prepares views with a SAM model: embeddings cached as float16, automatic masks with their scores', async () => {
+    const modelDir = join(root, 'tiny-model');
+    mkdirSync(modelDir, { recursive: true });
+    writeFileSync(join(modelDir, 'tiny.encoder.onnx'), tinySamEncoder());
+    writeFileSync(join(modelDir, 'tiny.decoder.onnx'), tinySamDecoder());
+    const model = { id: 'tiny', encoderPath: join(modelDir, 'tiny.encoder.onnx'), decoderPath: join(modelDir, 'tiny.decoder.onnx'), convention: SAM_DEFAULT_CONVENTION };
+    const cacheDir = join(root, 'cache-sam');
+    const result = await prepareViews({ views: views.slice(0, 2), cacheDir }, { masks: { kind: 'sam', model, amg: { pointsPerSide: 6 }, threads: 1 } });
+    expect(result.source).toBe('sam');
+    expect(result.sourceDetail).toBe('tiny');
+    expect(result.recommendation).toBeUndefined();
+    expect(result.done).toBe(2);
+    const { dir, m, masks } = loadView(cacheDir, views[0]!);
+    expect(m.features!.kind).toBe('sam-embedding');
+    // 36 grid points, one stable high-IoU disc each; NMS keeps those whose boxes overlap <= 0.7.
+    expect(masks.length).toBeGreaterThan(10);
+    expect(m.masks.every((x) => Math.abs(x.predictedIou! - TINY_IOU[1]) < 1e-6 && x.stability! >= 0.95)).toBe(true);
+    // The cached features are the encoder's embedding, to float16 precision.
+    const predictor = await SamPredictor.load(model, { threads: 1 });
+    const img = decodeImage(new Uint8Array(readFileSync(views[0]!.imagePath!)), views[0]!.imagePath!);
+    const emb = await predictor.embed(img);
+    await predictor.close();
+    const cached = readPreparedFeatures(dir, m)!;
+    let maxErr = 0;
+    for (let i = 0; i < emb.data.length; i++) maxErr = Math.max(maxErr, Math.abs(cached[i]! - emb.data[i]!) / Math.max(1, Math.abs(emb.data[i]!)));
+    expect(maxErr).toBeLessThan(1e-3);
   });
 });
