@@ -56,8 +56,13 @@ export interface InitialOpen {
 export interface AppInfo {
   version: string;
   host: 'electron' | 'browser' | 'memory';
-  /** The UI opens this on load (scene.open or project.open), then forgets it. */
+  /** The UI opens this on load (scene.open or project.open). */
   initialOpen?: InitialOpen;
+  /**
+   * Browser mode: a dropped file (which has no path the host can read) can be sent with
+   * uploadFile() from main/contract/upload.ts; open the path it returns.
+   */
+  uploads?: boolean;
 }
 
 /** The answer to a request that starts a long job: progress/result/error arrive as JobEvents. */

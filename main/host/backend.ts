@@ -30,6 +30,8 @@ export interface BackendOptions {
   initialOpen?: InitialOpen;
   /** Native open dialog (Electron); absent in browser mode, where the UI asks for a path. */
   openDialog?: (kind: 'scene' | 'project' | 'folder') => Promise<string | null>;
+  /** Browser mode: the host takes dropped files at POST /upload (reported in app.info). */
+  acceptsUploads?: boolean;
   /** Called after the recent-projects list changed (Electron rebuilds its menu). */
   onRecentChanged?: () => void;
 }
@@ -171,7 +173,12 @@ export class SagaBackend {
 
   private buildHandlers(): Handlers<ApiMethods> {
     return {
-      'app.info': () => ({ version: APP_VERSION, host: this.options.host, ...(this.initialOpen ? { initialOpen: this.initialOpen } : {}) }),
+      'app.info': () => ({
+        version: APP_VERSION,
+        host: this.options.host,
+        ...(this.initialOpen ? { initialOpen: this.initialOpen } : {}),
+        ...(this.options.acceptsUploads ? { uploads: true } : {}),
+      }),
       'scene.open': ({ path }) => this.serial(() => this.openSceneFile(resolve(path))),
       'scene.close': () => this.serial(async () => {
         this.closeAll();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +9,7 @@ import { PROJECT_ROOT, SCENES, sharedScene } from '../../../e2e/fixtures.ts';
 import type { ApiMethods } from '../../contract/api.ts';
 import { RpcClient } from '../../contract/rpc.ts';
 import { connectWebSocket, type WebSocketConstructor } from '../../contract/transports/websocket.ts';
+import { uploadFile } from '../../contract/upload.ts';
 import { CONTENT_SECURITY_POLICY, startServer, type RunningServer } from './server.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'saga-serve-'));
@@ -122,6 +123,38 @@ describe('browser-mode server', () => {
 
     await expect(client.call('project.open', { dir: 'a\0b' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     client.close();
+  });
+
+  it('takes a dropped file at POST /upload and opens the stored copy', async () => {
+    const withCookie: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), cookie: `saga_token=${server.token}` } });
+    const original = readFileSync(sharedScene(SCENES.guitar));
+    const uploaded = await uploadFile(new Blob([original]), '../../guitar.compressed.ply', server.origin, withCookie);
+    expect(uploaded.bytes).toBe(original.length);
+    expect(uploaded.path.startsWith(join(root, 'user-data', 'uploads'))).toBe(true);
+    expect(uploaded.path.endsWith('/guitar.compressed.ply')).toBe(true);
+    expect(readFileSync(uploaded.path).equals(original)).toBe(true);
+
+    const transport = await connectWebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`, Ws);
+    const client = new RpcClient<ApiMethods>(transport);
+    expect((await client.call('app.info', {})).uploads).toBe(true);
+    expect((await client.call('scene.open', { path: uploaded.path })).summary.count).toBe(90854);
+    client.close();
+
+    await expect(uploadFile(new Blob([original]), 'x.ply', server.origin)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const crossSite = await fetch(`${server.origin}/upload?name=x.ply&token=${server.token}`, { method: 'POST', body: 'ply', headers: { origin: 'https://evil.example' } });
+    expect(crossSite.status).toBe(403);
+    await expect(uploadFile(new Blob([]), 'empty.ply', server.origin, withCookie)).rejects.toMatchObject({ code: 'EMPTY_SCENE' });
+  });
+
+  it('refuses uploads over the limit and keeps nothing of them', async () => {
+    const small = await startServer({ rendererDir, userDataDir: join(root, 'ud-small'), maxUploadBytes: 1000 });
+    try {
+      const withCookie: typeof fetch = (input, init) => fetch(input, { ...init, headers: { cookie: `saga_token=${small.token}` } });
+      await expect(uploadFile(new Blob([new Uint8Array(5000)]), 'big.ply', small.origin, withCookie)).rejects.toMatchObject({ code: 'TOO_LARGE' });
+      expect(existsSync(join(root, 'ud-small', 'uploads')) ? readdirSync(join(root, 'ud-small', 'uploads')) : []).toEqual([]);
+    } finally {
+      await small.close();
+    }
   });
 
   it('runs as `saga-studio serve` and prints its URL', async () => {

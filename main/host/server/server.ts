@@ -13,6 +13,9 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultUserDataDir } from '../backend.ts';
+import { toSagaError } from '../../contract/errors.ts';
+import { UPLOAD_PATH } from '../../contract/upload.ts';
+import { receiveUpload } from './upload.ts';
 import { wsServerTransport } from './ws-transport.ts';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -64,6 +67,8 @@ export interface ServerOptions {
   userDataDir?: string;
   /** Use this token instead of a random one (tests that need a known value). */
   token?: string;
+  /** Largest accepted POST /upload body. Default {@link DEFAULT_MAX_UPLOAD_BYTES}. */
+  maxUploadBytes?: number;
 }
 
 export interface RunningServer {
@@ -130,11 +135,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let origin = '';
   const backend = new SagaBackend({
     host: 'browser',
+    acceptsUploads: true,
     userDataDir: options.userDataDir ?? defaultUserDataDir(),
     blobUrl: (id) => `${origin}/blob/${id}?token=${encodeURIComponent(token)}`,
     ...(options.open ? { initialOpen: classifyOpenPath(options.open) } : {}),
   });
   const rpc = createBackendServer(backend);
+  // Kept after the server stops: a project created from an uploaded scene references the file.
+  const uploadsDir = join(options.userDataDir ?? defaultUserDataDir(), 'uploads');
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
 
   async function serveStatic(res: ServerResponse, pathname: string, head: boolean): Promise<void> {
@@ -171,7 +179,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
       const access = checkToken(req, url, token);
       if (access !== 'ok') return send(res, access, REFUSED[access]);
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Only GET and HEAD; the API is on the WebSocket.\n', { Allow: 'GET, HEAD' });
+      if (url.pathname === UPLOAD_PATH && req.method === 'POST') {
+        // Cross-site pages cannot send the SameSite cookie, but a token in their URL would do: check the origin too.
+        if (!originAllowed(req, port)) return send(res, 403, 'Uploads are accepted from the SAGA Studio page only.\n');
+        try {
+          const result = await receiveUpload(req, uploadsDir, url.searchParams.get('name') ?? '', options.maxUploadBytes);
+          return send(res, 200, JSON.stringify(result), { 'Content-Type': 'application/json' });
+        } catch (e) {
+          const err = toSagaError(e);
+          const status = err.code === 'TOO_LARGE' ? 413 : err.code === 'INTERNAL' || err.code === 'WRITE_FAILED' ? 500 : 400;
+          // The body may not have been read to its end: close the connection rather than reuse it.
+          return send(res, status, JSON.stringify(err.toJSON()), { 'Content-Type': 'application/json', Connection: 'close' });
+        }
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Only GET and HEAD (and POST /upload); the API is on the WebSocket.\n', { Allow: 'GET, HEAD' });
       const blobMatch = /^\/blob\/([A-Za-z0-9-]{1,100})$/.exec(url.pathname);
       if (blobMatch) {
         const blob = backend.blob(blobMatch[1]!);

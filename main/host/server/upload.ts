@@ -1,0 +1,55 @@
+/**
+ * Receives POST /upload bodies (browser mode): streams them to <uploadsDir>/<random>/<name> via a
+ * temporary name, so a dropped connection leaves no partial scene, and refuses bodies over the limit.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { basename, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { UploadResult } from '../../contract/upload.ts';
+import { SagaError } from '../../contract/errors.ts';
+
+/** 8 GiB: larger than any scene the app can hold (see DEFAULT_MAX_SPLATS). */
+export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
+
+/** A file name safe on every OS, keeping the extension the scene readers look at. */
+export function safeUploadName(name: string): string {
+  const base = basename(name.replaceAll('\\', '/')).replace(/[^\w.\- ]+/g, '_').replace(/^\.+/, '').slice(-200);
+  if (base === '' || base === '.' || base === '..') {
+    throw new SagaError('BAD_ARGUMENT', `'${name}' is not a usable file name. Rename the file and drop it again.`, { name });
+  }
+  return base;
+}
+
+export async function receiveUpload(req: IncomingMessage, uploadsDir: string, name: string, maxBytes = DEFAULT_MAX_UPLOAD_BYTES): Promise<UploadResult> {
+  const fileName = safeUploadName(name);
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new SagaError('TOO_LARGE', `${fileName} is ${declared} bytes; uploads are limited to ${maxBytes}. Copy the file to the server and open it by path.`, { bytes: declared, max: maxBytes });
+  }
+  const dir = join(uploadsDir, randomBytes(8).toString('hex'));
+  await mkdir(dir, { recursive: true });
+  const final = join(dir, fileName);
+  const tmp = `${final}.part`;
+  let bytes = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) callback(new SagaError('TOO_LARGE', `${fileName} exceeds the upload limit of ${maxBytes} bytes. Copy the file to the server and open it by path.`, { max: maxBytes }));
+      else callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(req, limit, createWriteStream(tmp, { flags: 'wx' }));
+    if (bytes === 0) throw new SagaError('EMPTY_SCENE', `${fileName} is empty (0 bytes). Choose a trained scene file.`, { name: fileName });
+    await rename(tmp, final);
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    if (e instanceof SagaError) throw e;
+    throw new SagaError('WRITE_FAILED', `Could not receive ${fileName}: ${e instanceof Error ? e.message : String(e)}. Try again.`, { name: fileName }, { cause: e });
+  }
+  return { path: final, bytes };
+}
