@@ -14,7 +14,7 @@ export type ViewOptions = Pick<RenderOptions, 'width' | 'height' | 'background' 
 
 /** Requests the worker understands, each with its result type. */
 export interface EngineRequests {
-  init: { args: Record<string, never>; result: { adapter: string } };
+  init: { args: { maxBindingBytes?: number }; result: { adapter: string } };
   loadScene: { args: { scene: GaussianScene }; result: { count: number } };
   setFeatures: { args: { features: Float32Array; dim: number }; result: null };
   render: { args: { camera: Camera; options: RenderOptions }; result: RenderOutput };
@@ -38,8 +38,8 @@ export type EngineResponseMessage =
   | { id: number; ok: false; error: SagaErrorData };
 
 export interface EngineStartOptions {
-  /** Fail with NO_GPU_ADAPTER instead of waiting forever if the worker cannot start (ms). */
-  timeoutMs?: number;
+  /** Test hook: cap per-binding buffer sizes to exercise chunking (see RasterizerOptions). */
+  maxBindingBytes?: number;
 }
 
 export class EngineClient {
@@ -63,7 +63,7 @@ export class EngineClient {
   }
 
   /** Starts the engine worker and its GPU device. */
-  static async start(_options: EngineStartOptions = {}): Promise<EngineClient> {
+  static async start(options: EngineStartOptions = {}): Promise<EngineClient> {
     // A tiny bootstrap registers tsx inside the worker: on Node 20, `--import tsx` in execArgv does
     // not reach a worker whose entry is a .ts file.
     const entry = new URL('../host/engine-worker.ts', import.meta.url).href;
@@ -71,7 +71,7 @@ export class EngineClient {
     const worker = new Worker(bootstrap, { eval: true });
     const client = new EngineClient(worker);
     try {
-      const { adapter } = await client.call('init', {});
+      const { adapter } = await client.call('init', { maxBindingBytes: options.maxBindingBytes });
       client.adapter = adapter;
     } catch (e) {
       await client.close();

@@ -34,14 +34,14 @@ function view(id: number): PreparedView {
 type Handlers = { [T in EngineRequestType]: (args: EngineRequests[T]['args']) => Promise<EngineRequests[T]['result']> };
 
 const handlers: Handlers = {
-  async init() {
+  async init({ maxBindingBytes }) {
     const gpu = await createNodeGpu();
     gpuHandle = await requestGpuDevice(gpu);
     const { device, adapterInfo } = gpuHandle;
     if (process.env.SAGA_GPU_DEBUG) device.addEventListener('uncapturederror', (e) => {
       console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
-    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk);
+    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, { maxBindingBytes });
     return { adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim() };
   },
   async loadScene({ scene }) {

@@ -74,6 +74,14 @@ interface Pipelines {
   transpose: GPUComputePipeline;
 }
 
+export interface RasterizerOptions {
+  /**
+   * Caps the bytes bound per storage buffer below the device limit, so tests can exercise the
+   * scene chunking and list banding that large scenes need.
+   */
+  maxBindingBytes?: number;
+}
+
 /** Per-step timings (ms) of the last call, for the benchmark. */
 export interface RasterTimings {
   [stage: string]: number;
@@ -116,13 +124,13 @@ export class GaussianRasterizer {
   /** Timings of the last render/prepareView/forward/backward, in milliseconds. */
   timings: RasterTimings = {};
 
-  private constructor(device: GPUDevice, pipelines: Pipelines) {
+  private constructor(device: GPUDevice, pipelines: Pipelines, options: RasterizerOptions) {
     this.device = device;
     this.pipelines = pipelines;
-    this.maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
   }
 
-  static async create(device: GPUDevice, loadShader: ShaderSource): Promise<GaussianRasterizer> {
+  static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
     const [project, duplicate, sort, rasterize, features] = await Promise.all(
       ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl'].map(loadShader),
     );
@@ -161,7 +169,7 @@ export class GaussianRasterizer {
     return new GaussianRasterizer(device, {
       project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, sortGlobal: p4, sortLocal: p5,
       rasterize: p6, collect: p7, gather: p8, transpose: p9, sortLayout,
-    });
+    }, options);
   }
 
   get gaussianCount(): number {

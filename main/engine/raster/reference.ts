@@ -234,6 +234,18 @@ export function forEachContribution(
   blend(scene, scaleCamera(camera, options.width, options.height), (pixel, g, w) => visit(pixel, g, w));
 }
 
+/**
+ * Camera-space z in float32 arithmetic, evaluated as the GPU does (products, then sums in order),
+ * used only as the sort key so that the blend order matches the GPU's for near-equal depths.
+ */
+function float32Depth(scene: GaussianScene, i: number, cam: Camera): number {
+  const f = Math.fround;
+  const R = cam.rotation;
+  const x = f(scene.positions[3 * i]!), y = f(scene.positions[3 * i + 1]!), z = f(scene.positions[3 * i + 2]!);
+  const d = f(f(f(f(R[6]!) * x) + f(f(R[7]!) * y)) + f(f(R[8]!) * z));
+  return f(d + f(cam.translation[2]!));
+}
+
 /** Projected Gaussians sorted front to back, binned per tile; calls `visit` per contribution and `finish` per pixel. */
 function blend(
   scene: GaussianScene,
@@ -249,7 +261,11 @@ function blend(
     projected[i] = p;
     if (p) order.push(i);
   }
-  order.sort((a, b) => projected[a]!.depth - projected[b]!.depth || a - b);
+  // Sort on float32 depths, as the GPU does: Gaussians whose depths differ below float32
+  // precision then tie and go by index in both implementations.
+  const key = new Float32Array(scene.count);
+  for (const i of order) key[i] = float32Depth(scene, i, cam);
+  order.sort((a, b) => key[a]! - key[b]! || a - b);
   const tilesX = Math.ceil(width / TILE_SIZE);
   const tilesY = Math.ceil(height / TILE_SIZE);
   const tileLists: number[][] = Array.from({ length: tilesX * tilesY }, () => []);
