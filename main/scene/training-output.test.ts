@@ -223,6 +223,18 @@ describe('findTrainingOutput', () => {
     expect(found.missingImages).toEqual([]);
   });
 
+  it('warns when the cameras carry lens distortion', async () => {
+    const dir = await makeDir('distorted');
+    await symlink(sharedScene(SCENES.inria), join(dir, 'point_cloud.ply'));
+    const model = await makeDir('distorted', 'sparse', '0');
+    await writeFile(join(model, 'cameras.txt'), '1 SIMPLE_RADIAL 400 300 350 200 150 -0.02\n');
+    await writeFile(join(model, 'images.txt'), VIEWS.map((c, i) => `${i + 1} ${matrixToQuaternion(c.rotation).join(' ')} ${c.translation.join(' ')} 1 ${c.name}.jpg\n`).join('\n'));
+    const found = await findTrainingOutput(dir);
+    expect(found.camerasPath).toBe(model);
+    expect(found.cameras[0]!.distortion).toEqual({ model: 'SIMPLE_RADIAL', params: [-0.02] });
+    expect(found.warnings.join(' ')).toMatch(/3 views use a lens model with distortion/);
+  });
+
   it('opens a plain folder with a scene file, cameras.json and images/', async () => {
     const dir = await makeDir('plain');
     await symlink(sharedScene(SCENES.antimatter), join(dir, 'scene.splat'));

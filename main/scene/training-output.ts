@@ -463,6 +463,12 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     );
   }
 
+  const distorted = cameras.filter((c) => c.distortion && c.distortion.params.some((k) => k !== 0)).length;
+  if (distorted > 0) {
+    warnings.push(
+      `${distorted} views use a lens model with distortion; SAGA treats images as undistorted pinhole views. Undistort them first (colmap image_undistorter) for accurate results.`,
+    );
+  }
   const resized = await matchImageSizes(cameras);
   if (resized.scaled > 0) {
     warnings.push(`${resized.scaled} views have images of another size than their cameras (a downscaled images folder); their intrinsics were scaled to the images.`);
