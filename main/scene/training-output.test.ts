@@ -197,7 +197,7 @@ describe('findTrainingOutput', () => {
     const half = projectPoint(a!, [0.2, 0.3, -0.1]);
     expect(half.u).toBeCloseTo(full.u / 2, 9);
     expect(half.v).toBeCloseTo(full.v / 2, 9);
-    expect(found.warnings.join(' ')).toMatch(/2 views have images of another size.*1 views have images whose shape does not match their camera \(DSC_0002\)/);
+    expect(found.warnings.join(' ')).toMatch(/2 views have images of another size.*1 views have images that cannot be read or whose shape does not match their camera \(DSC_0002\)/);
   });
 
   it('takes an images folder override and reports every view missing from it', async () => {

@@ -313,7 +313,16 @@ async function matchImageSizes(cameras: Camera[]): Promise<{ scaled: number; mis
   const mismatched: string[] = [];
   for (const [i, cam] of cameras.entries()) {
     if (cam.imagePath === undefined || !existsSync(cam.imagePath)) continue;
-    const size = await readImageSize(cam.imagePath);
+    let size;
+    try {
+      size = await readImageSize(cam.imagePath);
+    } catch (e) {
+      // An image we cannot open (permissions, a folder with an image's name) is the caller's to
+      // report when it loads the pixels; here it only means the size cannot be checked.
+      if (!(e instanceof Error && 'code' in e)) throw e;
+      mismatched.push(cam.name);
+      continue;
+    }
     if (!size || (size.width === cam.width && size.height === cam.height)) continue;
     // Downscaling rounds each side to whole pixels: allow one pixel of disagreement per side.
     const factor = size.width / cam.width;
@@ -474,7 +483,7 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     warnings.push(`${resized.scaled} views have images of another size than their cameras (a downscaled images folder); their intrinsics were scaled to the images.`);
   }
   if (resized.mismatched.length > 0) {
-    warnings.push(`${resized.mismatched.length} views have images whose shape does not match their camera (${resized.mismatched.slice(0, 3).join(', ')}${resized.mismatched.length > 3 ? ', ...' : ''}); check the images folder.`);
+    warnings.push(`${resized.mismatched.length} views have images that cannot be read or whose shape does not match their camera (${resized.mismatched.slice(0, 3).join(', ')}${resized.mismatched.length > 3 ? ', ...' : ''}); check the images folder.`);
   }
 
   return {
