@@ -1,6 +1,8 @@
 /**
  * A contact sheet of prepared masks for people to eyeball: one row per view, the view image then
- * one tile per mask level, each tile the view dimmed with that level's masks in distinct colours.
+ * one tile per mask level. Tile l shows the partition at level l: every mask of level <= l, the
+ * coarsest one on top (auto masks are stored once, at the finest level where they appear), each
+ * mask keeping one colour across tiles; pixels under no mask are dimmed.
  */
 import type { RgbImage } from './image.ts';
 
@@ -38,11 +40,13 @@ export function maskContactSheet(rows: SheetRow[], gap = 2): RgbImage {
     };
     for (let y = 0; y < image.height; y++) for (let x = 0; x < image.width; x++) put(0, x, y, image.data.subarray((y * image.width + x) * 3));
     levels.forEach((level, li) => {
-      const ms = row.masks.filter((m) => m.level === level);
+      const ms = row.masks.map((m, index) => ({ ...m, index })).filter((m) => m.level <= level);
+      ms.sort((a, b) => b.level - a.level || a.index - b.index);
       for (let y = 0; y < image.height; y++) {
         for (let x = 0; x < image.width; x++) {
           const p = y * image.width + x;
-          const k = ms.findIndex((m) => m.mask[p]);
+          const hit = ms.find((m) => m.mask[p]);
+          const k = hit ? hit.index : -1;
           const base = image.data.subarray(p * 3);
           if (k < 0) put(li + 1, x, y, [base[0]! >> 2, base[1]! >> 2, base[2]! >> 2]);
           else {
