@@ -97,11 +97,22 @@ describe('RPC over the in-memory transport', () => {
 
   it('pushes job progress then the result', async () => {
     const { client } = connect();
-    const { jobId } = await client.call('work.count', { to: 3, stepMs: 1 });
+    // Steps slower than the progress interval (50 ms): every step is reported.
+    const { jobId } = await client.call('work.count', { to: 3, stepMs: 60 });
     const events = await eventsUntilDone(client, jobId);
     expect(events.map((e) => e.kind)).toEqual(['progress', 'progress', 'progress', 'result']);
     expect(events[2]).toMatchObject({ kind: 'progress', progress: { stage: 'counting', done: 3, total: 3 } });
     expect(events[3]).toMatchObject({ kind: 'result', result: { counted: 3 } });
+  });
+
+  it('thins out rapid progress but always reports the end of a stage', async () => {
+    const { client } = connect();
+    const { jobId } = await client.call('work.count', { to: 300, stepMs: 0 });
+    const events = await eventsUntilDone(client, jobId);
+    const progress = events.filter((e) => e.kind === 'progress');
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThan(300);
+    expect(progress.at(-1)).toMatchObject({ progress: { done: 300, total: 300 } });
   });
 
   it('cancels a running job: the job ends with a CANCELLED error event', async () => {

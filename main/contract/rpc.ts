@@ -170,15 +170,26 @@ export class JobRunner {
   private nextId = 1;
   private readonly running = new Map<string, AbortController>();
 
-  constructor(private readonly emit: (event: JobEvent) => void) {}
+  constructor(
+    private readonly emit: (event: JobEvent) => void,
+    /** Least time between two progress events of a job (the end of a stage always goes out). */
+    private readonly progressIntervalMs = 50,
+  ) {}
 
   /** Start `work` on the next turn (so the caller can return the id before any event arrives). */
   start<R>(kind: string, work: JobWork<R>): JobStarted {
     const jobId = `${kind}-${this.nextId++}`;
     const controller = new AbortController();
     this.running.set(jobId, controller);
+    let lastReport = -Infinity;
     const report: JobReporter = (progress) => {
-      if (this.running.has(jobId)) this.emit({ jobId, kind: 'progress', progress });
+      if (!this.running.has(jobId)) return;
+      // A reader may report per chunk; a UI needs a few updates a second, not thousands.
+      const now = Date.now();
+      const stageEnd = progress.done >= progress.total;
+      if (!stageEnd && now - lastReport < this.progressIntervalMs) return;
+      lastReport = now;
+      this.emit({ jobId, kind: 'progress', progress });
     };
     setTimeout(() => {
       const run = async () => {

@@ -157,6 +157,11 @@ describe('browser-mode server', () => {
     }
   });
 
+  it('fails fast on an --open path that does not exist, and on malformed paths answers 400', async () => {
+    await expect(startServer({ rendererDir, open: join(root, 'no-such-scene.ply') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    expect(await rawGet(`/%E0%A4%A.js?token=${server.token}`, { host: `127.0.0.1:${server.port}` })).toBe(400);
+  });
+
   it('runs as `saga-studio serve` and prints its URL', async () => {
     const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'main/host/bin.mjs'), 'serve', '--renderer', rendererDir, '--user-data', join(root, 'ud2')], {
       stdio: ['ignore', 'pipe', 'pipe'],

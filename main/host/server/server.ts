@@ -8,12 +8,13 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultUserDataDir } from '../backend.ts';
-import { toSagaError } from '../../contract/errors.ts';
+import { SagaError, toSagaError } from '../../contract/errors.ts';
 import { UPLOAD_PATH } from '../../contract/upload.ts';
 import { receiveUpload } from './upload.ts';
 import { wsServerTransport } from './ws-transport.ts';
@@ -132,6 +133,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const token = options.token ?? randomBytes(24).toString('base64url');
   const rendererDir = resolve(options.rendererDir ?? defaultRendererDir());
   let port = options.port ?? 0;
+  if (options.open !== undefined && !existsSync(options.open)) {
+    throw new SagaError('FILE_NOT_FOUND', `Nothing to open at ${resolve(options.open)}. Check the --open path.`, { path: options.open });
+  }
   let origin = '';
   const backend = new SagaBackend({
     host: 'browser',
@@ -146,7 +150,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
 
   async function serveStatic(res: ServerResponse, pathname: string, head: boolean): Promise<void> {
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    let relative: string;
+    try {
+      relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    } catch (e) {
+      if (e instanceof URIError) return send(res, 400, 'Malformed path.\n');
+      throw e;
+    }
     const file = normalize(join(rendererDir, relative));
     if (file !== rendererDir && !file.startsWith(rendererDir + sep)) return send(res, 404, 'Not found.\n');
     let body: Buffer;
