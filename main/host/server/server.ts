@@ -166,6 +166,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } catch (e) {
       const code = e instanceof Error && 'code' in e ? String(e.code) : '';
       if (code !== 'ENOENT') return send(res, 500, `Cannot read ${relative}: ${e instanceof Error ? e.message : String(e)}\n`);
+      // Browsers ask for it on their own; without an icon in the build, answer "nothing" rather than log a 404.
+      if (relative === 'favicon.ico') return send(res, 204, '');
       if (relative === 'index.html') {
         return send(res, 503, `SAGA Studio: the renderer is not built (no ${file}). Run \`npm run build\`, then start the server again.\n`);
       }
