@@ -478,6 +478,16 @@ describe('bad camera input is a BAD_CAMERAS error naming the file and the proble
       (e: unknown) => e,
     );
     expect(isSagaError(missing, 'FILE_NOT_FOUND')).toBe(true);
+    // A file the system refuses to read is FILE_UNREADABLE naming it (here a folder named images.txt).
+    const odd = await folder('odd-colmap');
+    await writeFile(join(odd, 'cameras.txt'), '1 PINHOLE 10 10 5 5 5 5\n');
+    await mkdir(join(odd, 'images.txt'));
+    const unreadable = await readCameras(odd).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isSagaError(unreadable, 'FILE_UNREADABLE')).toBe(true);
+    expect((unreadable as Error).message).toContain(join(odd, 'images.txt'));
     await writeFile(join(dir, 'scene.ply'), 'ply\n');
     await expectBadCameras(readCameras(join(dir, 'scene.ply')), /expected cameras\.json/);
   });

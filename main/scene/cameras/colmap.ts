@@ -4,11 +4,10 @@
  * (quaternion qw qx qy qz and translation), already in the OpenCV convention of our Camera type.
  * Supported intrinsics: SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL and OPENCV.
  */
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Camera } from '../camera.ts';
-import { badCameras } from './common.ts';
+import { badCameras, readCameraFile } from './common.ts';
 import { quaternionToMatrix } from './math.ts';
 
 /** COLMAP's camera model ids (src/colmap/sensor/models.h) with their parameter counts. */
@@ -302,11 +301,11 @@ export async function readColmapModel(modelDir: string, options: ColmapReadOptio
   if (encoding === 'binary') {
     const camerasFile = join(dir, 'cameras.bin');
     const imagesFile = join(dir, 'images.bin');
-    const intrinsics = parseColmapCamerasBinary(await readFile(camerasFile), camerasFile);
-    return colmapToCameras(intrinsics, parseColmapImagesBinary(await readFile(imagesFile), imagesFile), { cameras: camerasFile, images: imagesFile }, imagesDirs);
+    const intrinsics = parseColmapCamerasBinary(await readCameraFile(camerasFile), camerasFile);
+    return colmapToCameras(intrinsics, parseColmapImagesBinary(await readCameraFile(imagesFile), imagesFile), { cameras: camerasFile, images: imagesFile }, imagesDirs);
   }
   const camerasFile = join(dir, 'cameras.txt');
   const imagesFile = join(dir, 'images.txt');
-  const intrinsics = parseColmapCamerasText(await readFile(camerasFile, 'utf8'), camerasFile);
-  return colmapToCameras(intrinsics, parseColmapImagesText(await readFile(imagesFile, 'utf8'), imagesFile), { cameras: camerasFile, images: imagesFile }, imagesDirs);
+  const intrinsics = parseColmapCamerasText(await readCameraFile(camerasFile, 'utf8'), camerasFile);
+  return colmapToCameras(intrinsics, parseColmapImagesText(await readCameraFile(imagesFile, 'utf8'), imagesFile), { cameras: camerasFile, images: imagesFile }, imagesDirs);
 }

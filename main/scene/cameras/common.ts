@@ -2,7 +2,7 @@
  * Helpers the camera readers share: typed errors that name the file and the problem, number
  * validation, and finding a view's image on disk.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 
@@ -73,4 +73,23 @@ export async function indexImages(dir: string): Promise<Map<string, string>> {
     if (firstDot > 0) add(name.slice(0, firstDot), name);
   }
   return index;
+}
+
+/** FILE_NOT_FOUND or FILE_UNREADABLE for a failed read of a camera file. */
+export function describeFsError(e: unknown, path: string): SagaError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new SagaError('FILE_NOT_FOUND', `No such file or folder: ${path}. Check the path.`, { file: path });
+  const reason = e instanceof Error ? e.message : String(e);
+  return new SagaError('FILE_UNREADABLE', `Cannot read ${path}: ${reason}. Check its permissions.`, { file: path }, { cause: e });
+}
+
+/** Reads a camera file, turning file system failures into typed errors that name the file. */
+export async function readCameraFile(path: string): Promise<Buffer>;
+export async function readCameraFile(path: string, encoding: 'utf8'): Promise<string>;
+export async function readCameraFile(path: string, encoding?: 'utf8'): Promise<Buffer | string> {
+  try {
+    return encoding ? await readFile(path, encoding) : await readFile(path);
+  } catch (e) {
+    throw describeFsError(e, path);
+  }
 }

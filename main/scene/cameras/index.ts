@@ -3,13 +3,13 @@
  * COLMAP sparse models (text or binary) and transforms.json (nerfstudio, instant-ngp, Blender).
  * All of them become our OpenCV-convention Camera (main/scene/camera.ts) with absolute image paths.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../camera.ts';
 import { colmapEncoding, readColmapModel } from './colmap.ts';
-import { badCameras } from './common.ts';
+import { badCameras, describeFsError, readCameraFile } from './common.ts';
 import { parseInriaCameras } from './inria.ts';
 import { parseTransforms } from './transforms.ts';
 
@@ -36,12 +36,6 @@ export interface CameraSource {
   path: string;
 }
 
-function describeFsError(e: unknown, path: string): SagaError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new SagaError('FILE_NOT_FOUND', `No such file or folder: ${path}. Check the path.`, { file: path });
-  const reason = e instanceof Error ? e.message : String(e);
-  return new SagaError('FILE_UNREADABLE', `Cannot read ${path}: ${reason}. Check its permissions.`, { file: path }, { cause: e });
-}
 
 /**
  * Finds the camera source a path designates. A folder may be a COLMAP model itself, a dataset
@@ -105,12 +99,7 @@ export async function readCameras(path: string, options: ReadCamerasOptions = {}
       return uniqueNames(await readColmapModel(source.path, options));
     case 'inria':
     case 'transforms': {
-      let text: string;
-      try {
-        text = await readFile(source.path, 'utf8');
-      } catch (e) {
-        throw describeFsError(e, source.path);
-      }
+      const text = await readCameraFile(source.path, 'utf8');
       // A JSON list is a cameras.json and an object with frames a transforms.json, whatever the name.
       const looksLikeList = /^\s*\[/.test(text);
       const cameras = looksLikeList ? await parseInriaCameras(text, source.path, options) : await parseTransforms(text, source.path);

@@ -9,11 +9,11 @@
  * distortion) that other tools ignore, so a write followed by a read returns the same cameras.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../camera.ts';
-import { badCameras, finiteNumber, imageDimension, indexImages, numberArray, positiveFocal } from './common.ts';
+import { badCameras, finiteNumber, imageDimension, indexImages, numberArray, positiveFocal, readCameraFile } from './common.ts';
 import { cameraCenterOf, det3, orthonormalityError, transpose3, worldToCameraFromPose } from './math.ts';
 
 export interface InriaReadOptions {
@@ -89,7 +89,7 @@ export async function parseInriaCameras(text: string, file: string, options: Inr
 }
 
 export async function readInriaCameras(file: string, options: InriaReadOptions = {}): Promise<Camera[]> {
-  return parseInriaCameras(await readFile(file, 'utf8'), resolve(file), options);
+  return parseInriaCameras(await readCameraFile(file, 'utf8'), resolve(file), options);
 }
 
 /** The JSON entries gaussian-splatting writes, in its key order, plus our exact extras. */

@@ -6,10 +6,9 @@
  * y up, z backwards); our cameras use OpenCV axes, so the y and z camera axes are flipped.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { Camera } from '../camera.ts';
-import { badCameras, finiteNumber, imageDimension, IMAGE_EXTENSIONS, positiveFocal } from './common.ts';
+import { badCameras, finiteNumber, imageDimension, IMAGE_EXTENSIONS, positiveFocal, readCameraFile } from './common.ts';
 import { readImageSize } from './image-size.ts';
 import { det3, orthonormalityError, worldToCameraFromPose, type WorldTransform } from './math.ts';
 
@@ -149,7 +148,7 @@ export async function parseTransforms(text: string, file: string): Promise<Camer
 }
 
 export async function readTransforms(file: string): Promise<Camera[]> {
-  return parseTransforms(await readFile(file, 'utf8'), resolve(file));
+  return parseTransforms(await readCameraFile(file, 'utf8'), resolve(file));
 }
 
 /**
@@ -160,9 +159,10 @@ export async function readTransforms(file: string): Promise<Camera[]> {
  */
 export async function readDataparserTransform(file: string): Promise<WorldTransform> {
   const path = resolve(file);
+  const text = await readCameraFile(path, 'utf8');
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(path, 'utf8'));
+    data = JSON.parse(text);
   } catch (e) {
     throw badCameras(path, `it is not valid JSON (${e instanceof Error ? e.message : String(e)}).`);
   }
