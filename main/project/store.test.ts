@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -202,6 +203,34 @@ describe('per-Gaussian state and edit history', () => {
     const project = createProject(freshDir(), { source });
     expect(() => project.recordEdit({ kind: 'x', label: 'x', change: { flags: new Uint8Array(3) } })).toThrow(SagaError);
     expect(project.history()).toEqual([]);
+    project.close();
+  });
+});
+
+describe('crash safety', () => {
+  it('keeps an edit committed by a process that died without closing the database', async () => {
+    const dir = freshDir();
+    createProject(dir, { source }).close();
+    const script = join(root, 'crash.mts');
+    const store = new URL('./store.ts', import.meta.url).href;
+    const state = new URL('./gaussian-state.ts', import.meta.url).href;
+    writeFileSync(script, `
+      import { openProject } from ${JSON.stringify(store)};
+      import { stateDelta, FLAG_HIDDEN } from ${JSON.stringify(state)};
+      const p = openProject(${JSON.stringify(dir)});
+      const s = p.loadState();
+      const after = s.flags.slice();
+      after[7] = FLAG_HIDDEN;
+      p.recordEdit({ kind: 'state.hide', label: 'before the crash', change: { flags: stateDelta(s.flags, after) } });
+      process.exit(0); // no close(): the edit sits in the WAL file only
+    `);
+    const { status, stderr } = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(existsSync(join(dir, `${PROJECT_DB}-wal`))).toBe(true);
+    const project = openProject(dir);
+    expect(project.history().map((e) => e.label)).toEqual(['before the crash']);
+    expect(project.loadState().flags[7]).toBe(FLAG_HIDDEN);
     project.close();
   });
 });
