@@ -10,8 +10,9 @@ import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { SagaError } from '../contract/errors.ts';
 import { type GaussianScene, shRestPerChannel } from './gaussians.ts';
 import { detectSceneFormat, encodeScene, readSceneBytes } from './io.ts';
+import { loadNianticSpz, nianticCloud } from './splat-transform-oracle.ts';
 
-const CASES_PER_FIXTURE = Number(process.env.SAGA_FUZZ_CASES ?? 450);
+const CASES_PER_FIXTURE = Number(process.env.SAGA_FUZZ_CASES ?? 350);
 
 /** mulberry32: small, fast, seedable. */
 function prng(seed: number): () => number {
@@ -119,8 +120,12 @@ const fixtures: { name: string; bytes: Uint8Array }[] = [];
 beforeAll(async () => {
   for (const file of Object.values(SCENES)) fixtures.push({ name: file, bytes: new Uint8Array(await readFile(sharedScene(file))) });
   const inria = fixtures.find((f) => f.name === SCENES.inria)!;
-  // No .spz is shared; one written from the INRIA scene exercises the gzip path.
-  fixtures.push({ name: 'inria-sh3-9080.spz', bytes: encodeScene(readSceneBytes(inria.bytes, 'ply'), 'spz') });
+  // No .spz is shared: one written by us (version 3, gzip) and one by the Niantic library
+  // (version 4, ZSTD streams) from the INRIA scene exercise both containers.
+  const scene = readSceneBytes(inria.bytes, 'ply');
+  fixtures.push({ name: 'inria-sh3-9080.spz', bytes: encodeScene(scene, 'spz') });
+  const spz = await loadNianticSpz();
+  fixtures.push({ name: 'inria-sh3-9080.v4.spz', bytes: spz.saveSpzToBuffer(nianticCloud(scene), { version: 4, from: spz.CoordinateSystem.RDF, sh1Bits: 5, shRestBits: 4 }) });
 });
 
 describe('scene reader fuzzing', () => {

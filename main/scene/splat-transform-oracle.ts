@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { type GaussianScene, shRestPerChannel } from './gaussians.ts';
 import {
   MemoryReadFileSystem,
   createChunkDataPool,
@@ -61,4 +62,23 @@ export async function loadNianticSpz(): Promise<NianticSpz> {
     return mod.default();
   }
   throw new Error('The Niantic SPZ module bundled with @playcanvas/splat-transform was not found (package layout changed?).');
+}
+
+/** Our scene as Niantic's GaussianCloud (same axes: the caller tells Niantic which system it is in). */
+export function nianticCloud(scene: GaussianScene): NianticCloud {
+  const n = scene.count;
+  const per = shRestPerChannel(scene.shDegree);
+  const rotations = new Float32Array(n * 4);
+  const sh = new Float32Array(n * per * 3);
+  for (let i = 0; i < n; i++) {
+    rotations[i * 4] = scene.rotations[i * 4 + 1]!;
+    rotations[i * 4 + 1] = scene.rotations[i * 4 + 2]!;
+    rotations[i * 4 + 2] = scene.rotations[i * 4 + 3]!;
+    rotations[i * 4 + 3] = scene.rotations[i * 4]!;
+    for (let j = 0; j < per; j++) for (let c = 0; c < 3; c++) sh[(i * per + j) * 3 + c] = scene.shRest[i * per * 3 + c * per + j]!;
+  }
+  return {
+    numPoints: n, shDegree: scene.shDegree, antialiased: false, extensions: [],
+    positions: scene.positions, scales: scene.scales, rotations, alphas: scene.opacities, colors: scene.sh0, sh,
+  };
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { type GaussianScene, shRestPerChannel, sigmoid } from './gaussians.ts';
 import { encodeScene, readScene, readSceneBytes, writeScene } from './io.ts';
-import { type NianticCloud, type NianticSpz, loadNianticSpz } from './splat-transform-oracle.ts';
+import { type NianticCloud, type NianticSpz, loadNianticSpz, nianticCloud } from './splat-transform-oracle.ts';
 
 let spz: NianticSpz;
 let ply: GaussianScene;
@@ -19,25 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Our scene as Niantic's GaussianCloud (same axes: the caller says which system it is in). */
-function toCloud(scene: GaussianScene): NianticCloud {
-  const n = scene.count;
-  const per = shRestPerChannel(scene.shDegree);
-  const rotations = new Float32Array(n * 4);
-  const sh = new Float32Array(n * per * 3);
-  for (let i = 0; i < n; i++) {
-    rotations[i * 4] = scene.rotations[i * 4 + 1]!;
-    rotations[i * 4 + 1] = scene.rotations[i * 4 + 2]!;
-    rotations[i * 4 + 2] = scene.rotations[i * 4 + 3]!;
-    rotations[i * 4 + 3] = scene.rotations[i * 4]!;
-    for (let j = 0; j < per; j++) for (let c = 0; c < 3; c++) sh[(i * per + j) * 3 + c] = scene.shRest[i * per * 3 + c * per + j]!;
-  }
-  return {
-    numPoints: n, shDegree: scene.shDegree, antialiased: false, extensions: [],
-    positions: scene.positions, scales: scene.scales, rotations, alphas: scene.opacities, colors: scene.sh0, sh,
-  };
-}
 
 interface Errors { position: number; scale: number; rotationDot: number; alpha: number; color: number; sh: number }
 
@@ -70,9 +51,9 @@ function compare(scene: GaussianScene, cloud: NianticCloud): Errors {
 }
 
 describe('.spz against the official Niantic library (WebAssembly build bundled by splat-transform)', () => {
-  for (const version of [2, 3]) {
+  for (const version of [2, 3, 4]) {
     it(`reads version ${version} written by Niantic from RDF data: same values as Niantic's own loader, and the PLY values within quantisation`, () => {
-      const bytes = spz.saveSpzToBuffer(toCloud(ply), { version, from: spz.CoordinateSystem.RDF, sh1Bits: 5, shRestBits: 4 });
+      const bytes = spz.saveSpzToBuffer(nianticCloud(ply), { version, from: spz.CoordinateSystem.RDF, sh1Bits: 5, shRestBits: 4 });
       const ours = readSceneBytes(bytes, 'spz');
       expect(ours.count).toBe(9080);
       expect(ours.shDegree).toBe(3);
@@ -87,7 +68,7 @@ describe('.spz against the official Niantic library (WebAssembly build bundled b
       expect(vsLoader.alpha).toBeLessThan(1e-6);
       expect(vsLoader.rotationDot).toBeGreaterThan(1 - 1e-6);
       // Against the source PLY: within the format's quantisation (and its clamped ranges).
-      const vsPly = compare(ours, toCloud(ply));
+      const vsPly = compare(ours, nianticCloud(ply));
       expect(vsPly.position).toBeLessThanOrEqual(0.5 / 4096 + 1e-4);
       expect(vsPly.rotationDot).toBeGreaterThan(version === 2 ? 0.98 : 0.999);
       expect(vsPly.alpha).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
@@ -106,7 +87,7 @@ describe('.spz against the official Niantic library (WebAssembly build bundled b
     expect(vsLoader.position).toBe(0);
     expect(vsLoader.sh).toBe(0);
     expect(vsLoader.rotationDot).toBeGreaterThan(1 - 1e-6);
-    const vsPly = compare(ours, toCloud(ply));
+    const vsPly = compare(ours, nianticCloud(ply));
     expect(vsPly.position).toBeLessThanOrEqual(0.5 / 4096 + 1e-4);
     expect(vsPly.rotationDot).toBeGreaterThan(0.999);
     // Stored axes are RUB: y and z are negated relative to the PLY.
@@ -116,7 +97,7 @@ describe('.spz against the official Niantic library (WebAssembly build bundled b
   });
 
   it('rejects what it cannot read with typed errors', () => {
-    const good = spz.saveSpzToBuffer(toCloud(ply), { version: 3, from: spz.CoordinateSystem.RDF, sh1Bits: 5, shRestBits: 4 });
+    const good = spz.saveSpzToBuffer(nianticCloud(ply), { version: 3, from: spz.CoordinateSystem.RDF, sh1Bits: 5, shRestBits: 4 });
     expect(() => readSceneBytes(good.subarray(0, good.length >> 1), 'spz')).toThrowError(expect.objectContaining({ code: 'TRUNCATED' }));
     expect(() => readSceneBytes(new Uint8Array([1, 2, 3, 4]), 'spz')).toThrowError(expect.objectContaining({ code: 'BAD_HEADER' }));
     const header = new Uint8Array(16);

@@ -1,14 +1,16 @@
 /**
- * Niantic `.spz` (versions 2 to 4, one gzip stream): a 16-byte header (magic 'NGSP', version,
+ * Niantic `.spz`, versions 2 to 4. Versions 2-3 are one gzip stream: a 16-byte header (magic 'NGSP', version,
  * count, SH degree, fractional bits, flags) then attribute blocks: positions (24-bit fixed point),
  * alphas, colours, scales, rotations (v2: first three bytes xyz; v3+: smallest-three in 32 bits)
- * and SH (coefficient-major, channel-inner).
+ * and SH (coefficient-major, channel-inner). Version 4 as nianticlabs/spz now writes it keeps a
+ * 32-byte header uncompressed and compresses each block as its own ZSTD stream.
  *
  * SPZ stores right-up-back (RUB, OpenGL) axes while 3DGS PLY uses right-down-front (RDF, OpenCV):
  * converting flips y and z of positions, the quaternion's y and z, and the SH coefficients whose
  * basis function is odd in y or z — the same flips the reference library (nianticlabs/spz) applies.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
 import { SagaError } from '../contract/errors.ts';
 import { type GaussianScene, type ShDegree, createScene, shRestPerChannel, sigmoid } from './gaussians.ts';
 import { alphaByteToLogit } from './compressed-ply.ts';
@@ -53,25 +55,30 @@ function inflate(bytes: Uint8Array, path: string | undefined): Uint8Array {
   }
 }
 
-/** Decodes a `.spz` held in memory into a scene in PLY (RDF) axes. */
-export function decodeSpz(bytes: Uint8Array, options: ReadOptions | undefined, path: string | undefined): GaussianScene {
-  if (!isGzip(bytes)) {
-    const dv0 = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    if (bytes.length >= 8 && dv0.getUint32(0, true) === SPZ_MAGIC) {
-      throw new SagaError('UNSUPPORTED_FORMAT', `${where(path)}this .spz uses the newer uncompressed-header container (version ${dv0.getUint32(4, true)}, ZSTD streams), which this app cannot read yet. Export it as a gzip .spz (version 2 or 3) or as a PLY.`, { path });
-    }
-    throw new SagaError('BAD_HEADER', `${where(path)}this is not a .spz file (no gzip signature). Check the file and its extension.`, { path });
-  }
-  const data = inflate(bytes, path);
-  if (data.length < HEADER_BYTES) {
-    throw new SagaError('TRUNCATED', `${where(path)}the .spz data is shorter than its 16-byte header. Copy or export the file again.`, { path });
-  }
-  const dv = new DataView(data.buffer, data.byteOffset, data.length);
+interface SpzHeader {
+  version: number;
+  count: number;
+  shDegree: ShDegree;
+  fractionalBits: number;
+  flags: number;
+}
+
+/** The attribute blocks of a .spz, each exactly the size its header implies. */
+interface SpzStreams extends SpzHeader {
+  positions: Uint8Array;
+  alphas: Uint8Array;
+  colors: Uint8Array;
+  scales: Uint8Array;
+  rotations: Uint8Array;
+  sh: Uint8Array;
+}
+
+function parseSpzHeader(dv: DataView, path: string | undefined): SpzHeader {
   if (dv.getUint32(0, true) !== SPZ_MAGIC) {
-    throw new SagaError('BAD_HEADER', `${where(path)}the unpacked .spz does not start with the 'NGSP' magic. It is not a Niantic .spz file.`, { path });
+    throw new SagaError('BAD_HEADER', `${where(path)}the .spz data does not start with the 'NGSP' magic. It is not a Niantic .spz file.`, { path });
   }
   const version = dv.getUint32(4, true);
-  const n = dv.getUint32(8, true);
+  const count = dv.getUint32(8, true);
   const shDegree = dv.getUint8(12);
   const fractionalBits = dv.getUint8(13);
   const flags = dv.getUint8(14);
@@ -87,49 +94,144 @@ export function decodeSpz(bytes: Uint8Array, options: ReadOptions | undefined, p
   if (fractionalBits > 23) {
     throw new SagaError('BAD_HEADER', `${where(path)}the .spz declares ${fractionalBits} fractional position bits (at most 23 fit in 24 bits). The file is corrupt.`, { path });
   }
-  if (n > MAX_SPZ_POINTS) {
-    throw new SagaError('TOO_LARGE', `${where(path)}the .spz declares ${n.toLocaleString('en-US')} Gaussians, more than the ${MAX_SPZ_POINTS.toLocaleString('en-US')} the format allows. The file is corrupt.`, { path });
+  if (count > MAX_SPZ_POINTS) {
+    throw new SagaError('TOO_LARGE', `${where(path)}the .spz declares ${count.toLocaleString('en-US')} Gaussians, more than the ${MAX_SPZ_POINTS.toLocaleString('en-US')} the format allows. The file is corrupt.`, { path });
   }
-  const perChannel = shRestPerChannel(shDegree as ShDegree);
-  const rotBytes = version >= 3 ? 4 : 3;
-  const expected = HEADER_BYTES + n * (9 + 1 + 3 + 3 + rotBytes + perChannel * 3);
+  return { version, count, shDegree: shDegree as ShDegree, fractionalBits, flags };
+}
+
+/** Byte sizes of the six attribute blocks, in file order. */
+function blockSizes(h: SpzHeader): number[] {
+  const n = h.count;
+  return [n * 9, n, n * 3, n * 3, n * (h.version >= 3 ? 4 : 3), n * 3 * shRestPerChannel(h.shDegree)];
+}
+
+function streamsFrom(h: SpzHeader, blocks: Uint8Array[]): SpzStreams {
+  const [positions, alphas, colors, scales, rotations, sh] = blocks as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  return { ...h, positions, alphas, colors, scales, rotations, sh };
+}
+
+/** Versions 2 and 3 (and early 4): one gzip stream holding a 16-byte header and the blocks in order. */
+function gzipStreams(bytes: Uint8Array, path: string | undefined): SpzStreams {
+  const data = inflate(bytes, path);
+  if (data.length < HEADER_BYTES) {
+    throw new SagaError('TRUNCATED', `${where(path)}the .spz data is shorter than its 16-byte header. Copy or export the file again.`, { path });
+  }
+  const h = parseSpzHeader(new DataView(data.buffer, data.byteOffset, data.length), path);
+  const sizes = blockSizes(h);
+  const expected = HEADER_BYTES + sizes.reduce((a, b) => a + b, 0);
   if (data.length < expected) {
-    throw new SagaError('TRUNCATED', `${where(path)}the .spz declares ${n.toLocaleString('en-US')} Gaussians but holds only ${data.length.toLocaleString('en-US')} of the ${expected.toLocaleString('en-US')} bytes they need. Copy or export it again.`, { path });
+    throw new SagaError('TRUNCATED', `${where(path)}the .spz declares ${h.count.toLocaleString('en-US')} Gaussians but holds only ${data.length.toLocaleString('en-US')} of the ${expected.toLocaleString('en-US')} bytes they need. Copy or export it again.`, { path });
   }
   if (data.length > expected) {
-    throw new SagaError('SIZE_MISMATCH', `${where(path)}the .spz holds ${(data.length - expected).toLocaleString('en-US')} bytes more than its ${n.toLocaleString('en-US')} Gaussians need. The header count is wrong or the file is corrupt.`, { path });
+    throw new SagaError('SIZE_MISMATCH', `${where(path)}the .spz holds ${(data.length - expected).toLocaleString('en-US')} bytes more than its ${h.count.toLocaleString('en-US')} Gaussians need. The header count is wrong or the file is corrupt.`, { path });
   }
-  checkSplatCount(n, options, path);
-
-  const scene = createScene(n, shDegree as ShDegree);
-  const { positions, scales, rotations, opacities, sh0, shRest } = scene;
+  const blocks: Uint8Array[] = [];
   let off = HEADER_BYTES;
-  const posOff = off; off += n * 9;
-  const alphaOff = off; off += n;
-  const colorOff = off; off += n * 3;
-  const scaleOff = off; off += n * 3;
-  const rotOff = off; off += n * rotBytes;
-  const shOff = off;
+  for (const size of sizes) {
+    blocks.push(data.subarray(off, off + size));
+    off += size;
+  }
+  return streamsFrom(h, blocks);
+}
+
+const V4_HEADER_BYTES = 32;
+
+/**
+ * Version 4 container (nianticlabs/spz's current default): an uncompressed 32-byte header
+ * (adds the stream count at byte 15 and the table-of-contents offset at 16), then per stream a
+ * (compressed size, uncompressed size) pair of u64, then the ZSTD-compressed streams.
+ */
+function zstdStreams(bytes: Uint8Array, path: string | undefined): SpzStreams {
+  if (bytes.length < V4_HEADER_BYTES) {
+    throw new SagaError('TRUNCATED', `${where(path)}the .spz is shorter than its 32-byte header. Copy or export the file again.`, { path });
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const h = parseSpzHeader(dv, path);
+  if (h.version < 4) {
+    throw new SagaError('BAD_HEADER', `${where(path)}a version ${h.version} .spz must be gzip-compressed, but this one is not. The file is corrupt.`, { path });
+  }
+  const sizes = blockSizes(h);
+  const streamCount = dv.getUint8(15);
+  const tocOffset = dv.getUint32(16, true);
+  const wanted = h.shDegree === 0 ? 5 : 6;
+  if (streamCount !== wanted || tocOffset < V4_HEADER_BYTES) {
+    throw new SagaError('BAD_HEADER', `${where(path)}the .spz header lists ${streamCount} data streams at offset ${tocOffset}; SH degree ${h.shDegree} needs ${wanted}. The file is corrupt.`, { path });
+  }
+  let dataOffset = tocOffset + streamCount * 16;
+  if (dataOffset > bytes.length) {
+    throw new SagaError('TRUNCATED', `${where(path)}the .spz ends inside its table of contents. Copy or export it again.`, { path });
+  }
+  const blocks: Uint8Array[] = [];
+  for (let k = 0; k < 6; k++) {
+    if (k >= streamCount) {
+      blocks.push(new Uint8Array(0)); // no SH stream at degree 0
+      continue;
+    }
+    const compressed = Number(dv.getBigUint64(tocOffset + k * 16, true));
+    const uncompressed = Number(dv.getBigUint64(tocOffset + k * 16 + 8, true));
+    if (uncompressed !== sizes[k]) {
+      throw new SagaError('SIZE_MISMATCH', `${where(path)}.spz stream ${k} unpacks to ${uncompressed} bytes but ${h.count.toLocaleString('en-US')} Gaussians need ${sizes[k]}. The file is corrupt.`, { path });
+    }
+    if (dataOffset + compressed > bytes.length) {
+      throw new SagaError('TRUNCATED', `${where(path)}the .spz ends inside data stream ${k}. Copy or download it again.`, { path });
+    }
+    const out = new Uint8Array(uncompressed);
+    let produced: Uint8Array;
+    try {
+      // Decoding into a buffer of the declared size bounds memory whatever the stream claims.
+      produced = zstdDecompress(bytes.subarray(dataOffset, dataOffset + compressed), out);
+    } catch (e) {
+      throw new SagaError('BAD_HEADER', `${where(path)}.spz data stream ${k} is corrupt (${e instanceof Error ? e.message : String(e)}). Copy or export the file again.`, { path });
+    }
+    if (produced.length !== uncompressed) {
+      throw new SagaError('TRUNCATED', `${where(path)}.spz data stream ${k} unpacked to ${produced.length} of ${uncompressed} bytes. Copy or export the file again.`, { path });
+    }
+    blocks.push(produced);
+    dataOffset += compressed;
+  }
+  return streamsFrom(h, blocks);
+}
+
+/** Decodes a `.spz` held in memory into a scene in PLY (RDF) axes. */
+export function decodeSpz(bytes: Uint8Array, options: ReadOptions | undefined, path: string | undefined): GaussianScene {
+  let streams: SpzStreams;
+  if (isGzip(bytes)) {
+    streams = gzipStreams(bytes, path);
+  } else if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === SPZ_MAGIC) {
+    streams = zstdStreams(bytes, path);
+  } else {
+    throw new SagaError('BAD_HEADER', `${where(path)}this is not a .spz file (neither gzip data nor an 'NGSP' header). Check the file and its extension.`, { path });
+  }
+  const { count: n, shDegree, fractionalBits, flags, version } = streams;
+  checkSplatCount(n, options, path);
+  const perChannel = shRestPerChannel(shDegree);
+  const rotBytes = version >= 3 ? 4 : 3;
+
+  const scene = createScene(n, shDegree);
+  const { positions, scales, rotations, opacities, sh0, shRest } = scene;
+  const P = streams.positions, A = streams.alphas, C = streams.colors, S = streams.scales, R = streams.rotations, H = streams.sh;
   const posScale = 1 / (1 << fractionalBits);
   for (let i = 0; i < n * 3; i++) {
-    const b = posOff + i * 3;
-    let fixed = data[b]! | (data[b + 1]! << 8) | (data[b + 2]! << 16);
+    const b = i * 3;
+    let fixed = P[b]! | (P[b + 1]! << 8) | (P[b + 2]! << 16);
     if (fixed & 0x800000) fixed |= ~0xffffff; // sign-extend 24 bits
     positions[i] = FLIP_POS[i % 3]! * fixed * posScale;
   }
-  for (let i = 0; i < n * 3; i++) scales[i] = data[scaleOff + i]! / 16 - 10;
-  for (let i = 0; i < n; i++) opacities[i] = alphaByteToLogit(data[alphaOff + i]!);
-  for (let i = 0; i < n * 3; i++) sh0[i] = (data[colorOff + i]! / 255 - 0.5) / COLOR_SCALE;
+  for (let i = 0; i < n * 3; i++) scales[i] = S[i]! / 16 - 10;
+  for (let i = 0; i < n; i++) opacities[i] = alphaByteToLogit(A[i]!);
+  for (let i = 0; i < n * 3; i++) sh0[i] = (C[i]! / 255 - 0.5) / COLOR_SCALE;
+  const rotView = new DataView(R.buffer, R.byteOffset, R.byteLength);
   const q = [0, 0, 0, 0]; // x y z w, the SPZ order
   for (let i = 0; i < n; i++) {
     if (rotBytes === 3) {
-      const b = rotOff + i * 3;
-      q[0] = data[b]! / 127.5 - 1;
-      q[1] = data[b + 1]! / 127.5 - 1;
-      q[2] = data[b + 2]! / 127.5 - 1;
+      const b = i * 3;
+      q[0] = R[b]! / 127.5 - 1;
+      q[1] = R[b + 1]! / 127.5 - 1;
+      q[2] = R[b + 2]! / 127.5 - 1;
       q[3] = Math.sqrt(Math.max(0, 1 - (q[0]! * q[0]! + q[1]! * q[1]! + q[2]! * q[2]!)));
     } else {
-      let comp = dv.getUint32(rotOff + i * 4, true);
+      let comp = rotView.getUint32(i * 4, true);
       const largest = comp >>> 30;
       let sum = 0;
       for (let j = 3; j >= 0; j--) {
@@ -151,12 +253,12 @@ export function decodeSpz(bytes: Uint8Array, options: ReadOptions | undefined, p
   if (perChannel > 0) {
     const restStride = perChannel * 3;
     for (let i = 0; i < n; i++) {
-      const src = shOff + i * restStride;
+      const src = i * restStride;
       const dst = i * restStride;
       for (let j = 0; j < perChannel; j++) {
         const sign = FLIP_SH[j]!;
         for (let c = 0; c < 3; c++) {
-          shRest[dst + c * perChannel + j] = (sign * (data[src + j * 3 + c]! - 128)) / 128;
+          shRest[dst + c * perChannel + j] = (sign * (H[src + j * 3 + c]! - 128)) / 128;
         }
       }
     }

@@ -13,7 +13,7 @@ the output format follows the output file's extension:
           order when the input is a PLY: converting a PLY to PLY reproduces its data exactly.
   .splat  antimatter15 .splat (8-bit colour, opacity and rotation; no higher SH, no extras)
   .spz    Niantic .spz version 3 (gzip; quantised; no extras)
-Inputs: 3DGS PLY (binary or ASCII), PlayCanvas compressed PLY, .splat, .spz (versions 2-4).
+Inputs: 3DGS PLY (binary or ASCII), PlayCanvas compressed PLY, .splat, .spz (versions 2-4, gzip or ZSTD).
 
 The output is written to a temporary file and renamed when complete: a failed conversion leaves
 no partial file, and an existing output is only replaced with --force.

@@ -16,7 +16,7 @@ Formats (detected from the file's first bytes and extension):
           extra properties such as normals are listed and kept)
   .ply    PlayCanvas / SuperSplat compressed PLY (with or without SH)
   .splat  antimatter15 .splat (32 bytes per Gaussian)
-  .spz    Niantic .spz, versions 2-4 (gzip)
+  .spz    Niantic .spz, versions 2-4 (gzip, and the ZSTD container of version 4)
 
 Options:
   --json                 print one JSON object instead of text
