@@ -7,6 +7,7 @@ import type { AppInfo, OpenedScene, ProjectInfo, RecentProject, SagaApi } from '
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
+import { uploadFile } from '../../main/contract/upload.ts';
 import type { Viewport } from './viewport/viewport.ts';
 
 /** Performance marks the time-to-first-frame benchmark reads (bench/ttff.bench.ts). */
@@ -133,17 +134,18 @@ export class Studio {
     await this.viewport?.clear();
   }
 
-  /** A scene file dropped on the window: Electron and the browser both hand us a File. */
+  /** A scene file dropped on the window. In Electron the path is known; a browser only has the bytes. */
   async dropFile(file: File, path: string | undefined): Promise<void> {
     if (path) {
       await this.openScene(path);
       return;
     }
-    // Browsers hide where a dropped file lives; the host can only open files by path.
-    this.error = {
-      code: 'BAD_ARGUMENT',
-      message: `The browser does not say where "${file.name}" is on disk. Use Open Scene… and type its full path (the file must be on the machine running saga-studio serve).`,
-    };
+    if (this.info?.host !== 'browser') {
+      this.error = { code: 'BAD_ARGUMENT', message: `Could not tell where "${file.name}" is on disk. Use Open Scene… instead.` };
+      return;
+    }
+    const uploaded = await this.run(() => uploadFile(file, file.name, new URL(this.pageUrl).origin), `Uploading ${file.name}…`);
+    if (uploaded) await this.openScene(uploaded.path);
   }
 
   frameScene(): void {

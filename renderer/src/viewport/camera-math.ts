@@ -146,10 +146,17 @@ export function robustBounds(centers: Float32Array, lowQuantile = 0.05, highQuan
 }
 
 /**
- * Where to put a camera with vertical field of view `fovYDegrees` so a sphere around `bounds` fills
- * the view, looking along `viewDir` (unit, from camera towards the target).
+ * Where to put a camera (vertical field of view `fovYDegrees`, width/height `aspect`, world `up`)
+ * looking along `viewDir` so the box `bounds` just fits the view: each corner of the box must lie
+ * inside both half-angles. Tighter than a bounding sphere, which leaves thin subjects small.
  */
-export function frameBounds(bounds: Bounds, viewDir: Vec3, fovYDegrees: number, aspect: number): { position: Vec3; target: Vec3; radius: number } {
+export function frameBounds(
+  bounds: Bounds,
+  viewDir: Vec3,
+  fovYDegrees: number,
+  aspect: number,
+  up: Vec3 = [0, -1, 0],
+): { position: Vec3; target: Vec3; radius: number } {
   const target: Vec3 = [
     (bounds.min[0] + bounds.max[0]) / 2,
     (bounds.min[1] + bounds.max[1]) / 2,
@@ -159,17 +166,52 @@ export function frameBounds(bounds: Bounds, viewDir: Vec3, fovYDegrees: number, 
     1e-3,
     Math.hypot(bounds.max[0] - bounds.min[0], bounds.max[1] - bounds.min[1], bounds.max[2] - bounds.min[2]) / 2,
   );
-  const halfFovY = (fovYDegrees * Math.PI) / 360;
-  // The narrower of the two fields of view decides the distance.
-  const halfFov = Math.min(halfFovY, Math.atan(Math.tan(halfFovY) * aspect));
-  const distance = radius / Math.sin(halfFov);
-  const len = Math.hypot(viewDir[0], viewDir[1], viewDir[2]) || 1;
-  const position: Vec3 = [
-    target[0] - (viewDir[0] / len) * distance,
-    target[1] - (viewDir[1] / len) * distance,
-    target[2] - (viewDir[2] / len) * distance,
-  ];
+  const f = normalize(viewDir, [0, 0, 1]);
+  let r = cross(f, up);
+  if (Math.hypot(...r) < 1e-6) r = cross(f, Math.abs(f[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0]);
+  r = normalize(r, [1, 0, 0]);
+  const u = cross(r, f);
+  const tanY = Math.tan((fovYDegrees * Math.PI) / 360);
+  const tanX = tanY * aspect;
+  let distance = 0;
+  for (let c = 0; c < 8; c++) {
+    const p: Vec3 = [c & 1 ? bounds.max[0] : bounds.min[0], c & 2 ? bounds.max[1] : bounds.min[1], c & 4 ? bounds.max[2] : bounds.min[2]];
+    const d: Vec3 = [p[0] - target[0], p[1] - target[1], p[2] - target[2]];
+    const along = dot(d, f);
+    distance = Math.max(distance, along + Math.abs(dot(d, r)) / tanX, along + Math.abs(dot(d, u)) / tanY);
+  }
+  // A small margin so the subject does not touch the edges.
+  distance = Math.max(distance * 1.05, radius * 1e-2);
+  const position: Vec3 = [target[0] - f[0] * distance, target[1] - f[1] * distance, target[2] - f[2] * distance];
   return { position, target, radius };
+}
+
+function dot(a: Vec3, b: Vec3): number {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+function cross(a: Vec3, b: Vec3): Vec3 {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+
+function normalize(a: Vec3, fallback: Vec3): Vec3 {
+  const l = Math.hypot(a[0], a[1], a[2]);
+  return l < 1e-12 ? fallback : [a[0] / l, a[1] / l, a[2] / l];
+}
+
+/**
+ * A first view of a freshly opened scene: look along the world axis in which the bulk of the scene
+ * is thinnest (ignoring the axis closest to `up`), so the subject shows its broadest side rather
+ * than its edge. Returns the unit direction from the camera towards the scene.
+ */
+export function initialViewDirection(bounds: Bounds, up: Vec3): Vec3 {
+  const extent = [bounds.max[0] - bounds.min[0], bounds.max[1] - bounds.min[1], bounds.max[2] - bounds.min[2]];
+  const upAxis = [0, 1, 2].reduce((best, a) => (Math.abs(up[a]!) > Math.abs(up[best]!) ? a : best), 0);
+  const candidates = [0, 1, 2].filter((a) => a !== upAxis);
+  const axis = candidates.reduce((best, a) => (extent[a]! < extent[best]! ? a : best), candidates[0]!);
+  const dir: Vec3 = [0, 0, 0];
+  dir[axis] = 1;
+  return dir;
 }
 
 /** Index of the screen point nearest to (x, y) within `maxDistance` pixels, or -1. Points behind the camera are NaN. */

@@ -11,6 +11,7 @@ import { cameraCenter } from '../../../main/scene/camera.ts';
 import {
   frameBounds,
   frustumSegments,
+  initialViewDirection,
   pickNearestScreenPoint,
   poseFromCamera,
   robustBounds,
@@ -171,7 +172,8 @@ export class Splats3dViewport implements Viewport {
     }
     if (this.viewer !== viewer) throw new Error('Loading was replaced by another scene.');
     this.bounds = robustBounds(this.sampleCenters(viewer));
-    this.frameScene();
+    const up = this.camera.up;
+    this.frameScene(initialViewDirection(this.bounds, [up.x, up.y, up.z]));
     await new Promise<void>((resolve) => this.firstFrameWaiters.push(resolve));
     return { splatCount: this.splatCount() };
   }
@@ -188,11 +190,14 @@ export class Splats3dViewport implements Viewport {
     return this.viewer?.splatMesh.getSplatCount() ?? 0;
   }
 
-  frameScene(): void {
+  /** Frames the scene looking along `direction`, or along the current view direction. */
+  frameScene(direction?: Vec3): void {
     if (!this.bounds) return;
     const dir = new THREE.Vector3();
-    this.camera.getWorldDirection(dir);
-    const framed = frameBounds(this.bounds, [dir.x, dir.y, dir.z], this.camera.fov, this.camera.aspect);
+    if (direction) dir.set(...direction);
+    else this.camera.getWorldDirection(dir);
+    const up = this.camera.up;
+    const framed = frameBounds(this.bounds, [dir.x, dir.y, dir.z], this.camera.fov, this.camera.aspect, [up.x, up.y, up.z]);
     this.sceneRadius = framed.radius;
     this.camera.position.set(...framed.position);
     this.camera.near = framed.radius / 1000;

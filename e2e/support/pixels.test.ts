@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { shareDifferentFrom } from './pixels.ts';
+
+function solid(width: number, height: number, rgb: [number, number, number]) {
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) data.set([...rgb, 255], i * 4);
+  return { width, height, data, channels: 4 };
+}
+
+describe('shareDifferentFrom', () => {
+  it('is 0 on a background-only image and 1 on a foreign colour', () => {
+    expect(shareDifferentFrom(solid(40, 30, [16, 18, 22]), [16, 18, 22])).toBe(0);
+    expect(shareDifferentFrom(solid(40, 30, [200, 10, 10]), [16, 18, 22])).toBe(1);
+  });
+
+  it('counts only the centre box, and tolerates small noise', () => {
+    const img = solid(100, 100, [16, 18, 22]);
+    // Paint the left half red: the centre box (25..75) is then half red.
+    for (let y = 0; y < 100; y++) for (let x = 0; x < 50; x++) img.data.set([200, 0, 0], (y * 100 + x) * 4);
+    expect(shareDifferentFrom(img, [16, 18, 22], 0.5)).toBeCloseTo(0.5, 5);
+    const noisy = solid(10, 10, [20, 21, 25]);
+    expect(shareDifferentFrom(noisy, [16, 18, 22])).toBe(0);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Drives the editor in browser mode for the e2e tests and the ttff benchmark: the real
+ * browser-mode host (startServer) on a free port with a throwaway user-data folder, and headless
+ * Chromium on its URL. Actions go through the UI (buttons, the path prompt), as a person would.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../main/host/server/server.ts';
+import { PROJECT_ROOT } from '../fixtures.ts';
+import { launchBrowser, type BrowserSession } from './browser.ts';
+
+export const RENDERER_DIR = join(PROJECT_ROOT, 'out/renderer');
+
+/** The colour behind the splats (renderer/src/app.css --viewport-bg). */
+export const VIEWPORT_BACKGROUND: readonly [number, number, number] = [0x10, 0x12, 0x16];
+
+export interface StudioSession {
+  server: RunningServer;
+  browser: BrowserSession;
+  page: Page;
+  /** Messages the page logged as errors (kept for failure reports). */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function openStudio(): Promise<StudioSession> {
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
+    throw new Error(`No built renderer in ${RENDERER_DIR}: run \`npm run build\` first (npm test does).`);
+  }
+  const userDataDir = mkdtempSync(join(tmpdir(), 'saga-e2e-user-'));
+  const server = await startServer({ port: 0, rendererDir: RENDERER_DIR, userDataDir });
+  const browser = await launchBrowser();
+  const { page } = browser;
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  await page.goto(server.url);
+  // Connected once the status bar names the host.
+  await page.getByText(/browser · v/).waitFor({ timeout: 30_000 });
+  return {
+    server,
+    browser,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close();
+      await server.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function submitPath(page: Page, opener: string, path: string): Promise<void> {
+  await page.getByTestId(opener).click();
+  await page.getByTestId('path-input').fill(path);
+  await page.getByTestId('path-submit').click();
+}
+
+/** Opens a scene through Open Scene… and the path prompt. */
+export async function openSceneByPath(page: Page, path: string): Promise<void> {
+  await submitPath(page, 'open-scene', path);
+}
+
+export async function openProjectByPath(page: Page, dir: string): Promise<void> {
+  await submitPath(page, 'open-project', dir);
+}
+
+/** New Project from… with the given source (the prompt pre-fills the open scene). */
+export async function createProjectByPath(page: Page, dir: string, source?: string): Promise<void> {
+  await page.getByTestId('new-project').click();
+  if (source !== undefined) await page.getByTestId('source-input').fill(source);
+  await page.getByTestId('path-input').fill(dir);
+  await page.getByTestId('path-submit').click();
+}
+
+/** Waits until the status bar shows `count` splats loaded and drawn. */
+export async function waitForSplatCount(page: Page, count: number, timeoutMs = 90_000): Promise<void> {
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="splat-count"]')?.textContent === String(n),
+    count,
+    { timeout: timeoutMs, polling: 100 },
+  );
+}
+
+/** Milliseconds from the open request to the first frame with every splat (the page's own measure). */
+export async function lastTimeToFirstFrame(page: Page): Promise<number | undefined> {
+  return page.evaluate(() => performance.getEntriesByName('saga:ttff').at(-1)?.duration);
+}
