@@ -12,6 +12,8 @@ import { generateSynthScene, SYNTH_KINDS } from './generate.ts';
 import { writeSynthFolder, type SynthFolderOptions } from './folder.ts';
 import { SYNTH_BACKGROUND } from './views.ts';
 import { main } from '../../host/cli.ts';
+import { resolveProjectSource } from '../../project/source.ts';
+import { createProject, openProject } from '../../project/store.ts';
 
 const TINY: SynthFolderOptions = { seed: 3, gaussians: 4000, views: 4, width: 80, height: 60, kind: 'tabletop' };
 
@@ -78,6 +80,20 @@ describe('synthetic scenes', () => {
     expect(truth.truth.objects.length).toBeGreaterThanOrEqual(6);
     expect(truth.truth.objects.some((o) => o.touches.length > 0)).toBe(true);
     expect(truth.truth.parts.filter((p) => p.objectId === 1).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('imports as a project', async () => {
+    const resolved = await resolveProjectSource(join(work, 'a'));
+    expect(resolved.missingImages).toEqual([]);
+    expect(resolved.source.count).toBe(generateSynthScene(TINY).scene.count);
+    expect(resolved.source.properties).toContain('object_id');
+    createProject(join(work, 'project-a'), { source: resolved.source }).close();
+    const project = openProject(join(work, 'project-a'));
+    try {
+      expect(project.views().map((v) => v.name)).toEqual(['view_000', 'view_001', 'view_002', 'view_003']);
+    } finally {
+      project.close();
+    }
   });
 
   it('has label maps that match the rendered objects', async () => {
