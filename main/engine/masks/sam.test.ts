@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasks } from './amg.ts';
 import { promptTensors, SAM_DEFAULT_CONVENTION, SAM_PIXEL_MEAN, SAM_PIXEL_STD, SamPredictor } from './sam.ts';
 import { unpackMask } from './storage.ts';
-import { tinySamDecoder, tinySamEncoder, TINY_IOU, TINY_RADII } from './testing/tiny-sam.ts';
+import { tinySamDecoder, tinySamEncoder, tinySamEncoderHwc, TINY_IOU, TINY_RADII } from './testing/tiny-sam.ts';
 
 let dir: string;
 let predictor: SamPredictor;
@@ -15,6 +15,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'saga-sam-'));
   writeFileSync(join(dir, 'encoder.onnx'), tinySamEncoder());
   writeFileSync(join(dir, 'decoder.onnx'), tinySamDecoder());
+  writeFileSync(join(dir, 'encoder-hwc.onnx'), tinySamEncoderHwc());
   writeFileSync(join(dir, 'garbage.onnx'), new TextEncoder().encode('this is not a protobuf model'));
   predictor = await SamPredictor.load(files(), { threads: 1 });
 });
@@ -46,6 +47,27 @@ describe('SAM encoder on onnxruntime-node', () => {
       // Rows 32..63 are padding below the 512-high resized image: zero after normalisation.
       expect(at(40, 10)).toBe(0);
       expect(at(63, 63)).toBe(0);
+    }
+  });
+
+  it('feeds samexporter-style exports (resized HWC, pre-processing in the graph) the same pixels', async () => {
+    const hwc = await SamPredictor.load({ ...files(), encoderPath: join(dir, 'encoder-hwc.onnx'), convention: { ...SAM_DEFAULT_CONVENTION, layout: 'hwc-resized-raw', inputName: 'input_image' } }, { threads: 1 });
+    try {
+      // A non-trivial image: a gradient with a bright disc, 300 x 170 (resized to 1024 x 580).
+      const w = 300, h = 170;
+      const data = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const inDisc = (x - 200) ** 2 + (y - 80) ** 2 < 40 ** 2;
+        data.set(inDisc ? [250, 240, 30] : [x % 256, (y * 3) % 256, 90], (y * w + x) * 3);
+      }
+      const a = await predictor.embed({ width: w, height: h, data });
+      const b = await hwc.embed({ width: w, height: h, data });
+      expect([b.inputWidth, b.inputHeight]).toEqual([1024, 580]);
+      let maxDiff = 0;
+      for (let i = 0; i < a.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.data[i]! - b.data[i]!));
+      expect(maxDiff).toBeLessThan(1e-4);
+    } finally {
+      await hwc.close();
     }
   });
 });

@@ -35,6 +35,45 @@ export function tinySamEncoder(inputName = 'image'): Uint8Array {
   });
 }
 
+/**
+ * The same encoder as a samexporter-style export: input "input_image" [h, w, 3] float 0..255 (the
+ * longest side already resized to 1024), normalised, transposed and zero-padded inside the graph.
+ * Its embedding must equal tinySamEncoder's for the same image.
+ */
+export function tinySamEncoderHwc(): Uint8Array {
+  const w = new Float32Array(256 * 3);
+  for (let c = 0; c < 256; c++) for (let k = 0; k < 3; k++) w[c * 3 + k] = (1 + c / 256) / 3;
+  return encodeModel({
+    name: 'tiny_sam_encoder_hwc',
+    inputs: [{ name: 'input_image', elemType: DataType.FLOAT, shape: ['h', 'w', 3] }],
+    outputs: [{ name: 'image_embeddings', elemType: DataType.FLOAT, shape: [1, 256, 64, 64] }],
+    initializers: [
+      f32('MEAN', [123.675, 116.28, 103.53], [3]),
+      f32('STD', [58.395, 57.12, 57.375], [3]),
+      i64('axis0', [0]),
+      i64('hw_start', [0]),
+      i64('hw_end', [2]),
+      i64('c1024', [1024, 1024]),
+      i64('zeros6', [0, 0, 0, 0, 0, 0]),
+      f32('W', w, [256, 3, 1, 1]),
+      f32('B', new Float32Array(256), [256]),
+    ],
+    nodes: [
+      { op: 'Sub', inputs: ['input_image', 'MEAN'], outputs: ['centred'] },
+      { op: 'Div', inputs: ['centred', 'STD'], outputs: ['normalised'] },
+      { op: 'Transpose', inputs: ['normalised'], outputs: ['chw'], attributes: { perm: ints([2, 0, 1]) } },
+      { op: 'Unsqueeze', inputs: ['chw', 'axis0'], outputs: ['nchw'] },
+      { op: 'Shape', inputs: ['input_image'], outputs: ['shape'] },
+      { op: 'Slice', inputs: ['shape', 'hw_start', 'hw_end'], outputs: ['hw'] },
+      { op: 'Sub', inputs: ['c1024', 'hw'], outputs: ['pad_hw'] },
+      { op: 'Concat', inputs: ['zeros6', 'pad_hw'], outputs: ['pads'], attributes: { axis: int(0) } },
+      { op: 'Pad', inputs: ['nchw', 'pads'], outputs: ['padded'], attributes: { mode: str('constant') } },
+      { op: 'AveragePool', inputs: ['padded'], outputs: ['pooled'], attributes: { kernel_shape: ints([16, 16]), strides: ints([16, 16]) } },
+      { op: 'Conv', inputs: ['pooled', 'W', 'B'], outputs: ['image_embeddings'] },
+    ],
+  });
+}
+
 export function tinySamDecoder(): Uint8Array {
   const gx = new Float32Array(256);
   for (let j = 0; j < 256; j++) gx[j] = (j + 0.5) * 4;
