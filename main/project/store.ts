@@ -354,12 +354,15 @@ export class Project {
 
   info(): ProjectInfo {
     const s = this.sceneSource();
+    const views = this.views();
     return {
       dir: this.dir,
       name: this.meta('name') ?? basename(this.dir),
       createdAt: this.meta('created_at') ?? s.addedAt,
       scene: { path: s.scenePath, format: s.format, count: s.count, shDegree: s.shDegree, bounds: s.bounds, properties: s.properties, checksum: s.checksum },
-      views: this.views(),
+      views,
+      ...(s.imagesDir ? { imagesDir: s.imagesDir } : {}),
+      missingImages: views.filter((v) => v.imagePath === undefined || !existsSync(v.imagePath)).map((v) => v.name),
     };
   }
 

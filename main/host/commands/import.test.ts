@@ -74,6 +74,7 @@ describe('saga-studio import', () => {
     expect(views[0]!.imagePath).toBe(join(src, 'images', 'view-0.png'));
     expect(views[1]!.camera.fx).toBeCloseTo(cameras[1]!.fx, 9);
     expect(project.sceneSource().imagesDir).toBe(join(src, 'images'));
+    expect(project.info()).toMatchObject({ imagesDir: join(src, 'images'), missingImages: ['view-2'] });
     project.close();
 
     // --images points at another folder holding all three photos.
