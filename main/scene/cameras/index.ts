@@ -6,7 +6,6 @@
 import { stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../camera.ts';
 import { colmapEncoding, readColmapModel } from './colmap.ts';
 import { badCameras, describeFsError, readCameraFile } from './common.ts';
