@@ -162,6 +162,17 @@ describe('browser-mode server', () => {
     expect(await rawGet(`/%E0%A4%A.js?token=${server.token}`, { host: `127.0.0.1:${server.port}` })).toBe(400);
   });
 
+  it('rejects calls with DISCONNECTED once the server stops', async () => {
+    const other = await startServer({ rendererDir, userDataDir: join(root, 'ud-stop') });
+    const transport = await connectWebSocket(`ws://127.0.0.1:${other.port}/rpc?token=${other.token}`, Ws);
+    const client = new RpcClient<ApiMethods>(transport);
+    expect((await client.call('app.info', {})).host).toBe('browser');
+    const closed = new Promise<string>((r) => transport.onClose(r));
+    await other.close();
+    expect(await closed).toMatch(/websocket closed/);
+    await expect(client.call('app.info', {})).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+
   it('runs as `saga-studio serve` and prints its URL', async () => {
     const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'main/host/bin.mjs'), 'serve', '--renderer', rendererDir, '--user-data', join(root, 'ud2')], {
       stdio: ['ignore', 'pipe', 'pipe'],
