@@ -151,6 +151,10 @@ describe('findTrainingOutput', () => {
     expect(direct.root).toBe(out);
     expect(direct.iteration).toBe(7000);
     await expectError(findTrainingOutput(out, { iteration: 5 }), 'BAD_ARGUMENT', /Iteration 5 was not saved.*7000, 30000/);
+    // Pointing at point_cloud/ or at one iteration's folder opens the training output.
+    expect((await findTrainingOutput(join(out, 'point_cloud'))).iteration).toBe(30000);
+    const iterationDir = await findTrainingOutput(join(out, 'point_cloud', 'iteration_7000'));
+    expect([iterationDir.root, iterationDir.iteration]).toEqual([out, 7000]);
     // A scene file beside point_cloud/ (an export, say) is opened as it is, with the folder's cameras.
     await symlink(sharedScene(SCENES.antimatter), join(out, 'export.splat'));
     const loose = await findTrainingOutput(join(out, 'export.splat'));

@@ -362,6 +362,13 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
       root = dirname(root);
       looseFile = true;
     }
+  } else if (basename(root) === 'point_cloud' && existsSync(join(dirname(root), 'cfg_args'))) {
+    // The point_cloud/ folder itself: its training output is one level up.
+    root = dirname(root);
+  } else if (ITERATION_DIR.test(basename(root)) && basename(dirname(root)) === 'point_cloud') {
+    // One iteration's folder: open that iteration of the training output two levels up.
+    iteration ??= Number(ITERATION_DIR.exec(basename(root))![1]);
+    root = dirname(dirname(root));
   }
   checkAborted(options.signal);
 

@@ -240,6 +240,14 @@ describe('every camera format puts a world point on the same pixel', () => {
     await writeFile(join(other, 'view_001.jpg'), 'x');
     const moved = await readCameras(join(dir, 'cameras.json'), { imagesDir: other });
     expect(moved[1]!.imagePath).toBe(join(other, 'view_001.jpg'));
+    // Converters that write img_name with its extension give the same camera name.
+    const withExtension = CENTRED.map((c, i) => ({ ...inriaEntry(c, i), img_name: c.image }));
+    await writeFile(join(dir, 'cameras-ext.json'), JSON.stringify(withExtension));
+    const named = await readCameras(join(dir, 'cameras-ext.json'));
+    expect(named.map((c) => [c.name, c.imagePath])).toEqual([
+      ['view_000', join(dir, 'images', 'view_000.png')],
+      ['view_001', undefined],
+    ]);
   });
 
   it('reads a COLMAP text model from a dataset root, sparse/0 and the model folder', async () => {

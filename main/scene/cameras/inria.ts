@@ -13,7 +13,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../camera.ts';
-import { badCameras, finiteNumber, imageDimension, indexImages, numberArray, positiveFocal, readCameraFile } from './common.ts';
+import { badCameras, finiteNumber, IMAGE_EXTENSIONS, imageDimension, indexImages, numberArray, positiveFocal, readCameraFile } from './common.ts';
 import { cameraCenterOf, det3, orthonormalityError, transpose3, worldToCameraFromPose } from './math.ts';
 
 export interface InriaReadOptions {
@@ -43,8 +43,11 @@ export async function parseInriaCameras(text: string, file: string, options: Inr
   return data.map((entry: unknown, i) => {
     const where = `camera ${i}`;
     if (!isRecord(entry)) throw badCameras(file, `${where} is not an object.`);
-    const name = entry.img_name;
-    if (typeof name !== 'string' || name.length === 0) throw badCameras(file, `${where} has no img_name.`);
+    const imgName = entry.img_name;
+    if (typeof imgName !== 'string' || imgName.length === 0) throw badCameras(file, `${where} has no img_name.`);
+    // gaussian-splatting writes the stem; some converters write the file name with its extension.
+    const ext = extname(imgName);
+    const name = IMAGE_EXTENSIONS.has(ext.toLowerCase()) ? imgName.slice(0, -ext.length) : imgName;
     const at = `camera ${i} (${name})`;
     const width = imageDimension(file, `${at} width`, entry.width);
     const height = imageDimension(file, `${at} height`, entry.height);
@@ -73,7 +76,7 @@ export async function parseInriaCameras(text: string, file: string, options: Inr
     if (typeof saga?.image_path === 'string') {
       camera.imagePath = isAbsolute(saga.image_path) ? saga.image_path : resolve(folder, saga.image_path);
     } else {
-      const found = images.get(name);
+      const found = images.get(imgName);
       if (found !== undefined) camera.imagePath = resolve(found);
     }
     if (isRecord(saga?.distortion)) {
