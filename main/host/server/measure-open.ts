@@ -23,6 +23,8 @@ export interface OpenTiming {
   fetchMs: number;
   projectCreateMs: number;
   projectOpenMs: number;
+  /** Median round trip of a small request ('app.info') over the WebSocket. */
+  rpcRoundTripMs: number;
   peakRssMb: number;
 }
 
@@ -66,8 +68,15 @@ export async function measureOpen(scenePath: string, runs = 3): Promise<OpenTimi
       reopened.push(performance.now() - t);
       await client.call('project.close', {});
     }
+    const trips: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const t = performance.now();
+      await client.call('app.info', {});
+      trips.push(performance.now() - t);
+    }
     client.close();
     return {
+      rpcRoundTripMs: median(trips),
       count,
       viewerBytes,
       sceneOpenMs: median(open),
@@ -92,7 +101,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const t = await measureOpen(path, runs ? Number(runs) : 3);
     console.log(
       `${path}: ${t.count} splats; scene.open ${t.sceneOpenMs.toFixed(0)} ms, viewer bytes ${(t.viewerBytes / 1e6).toFixed(1)} MB fetched in ${t.fetchMs.toFixed(0)} ms; ` +
-        `project.create ${t.projectCreateMs.toFixed(0)} ms, project.open ${t.projectOpenMs.toFixed(0)} ms; peak RSS ${t.peakRssMb} MB (medians of ${runs ?? 3})`,
+        `project.create ${t.projectCreateMs.toFixed(0)} ms, project.open ${t.projectOpenMs.toFixed(0)} ms; RPC round trip ${t.rpcRoundTripMs.toFixed(3)} ms; peak RSS ${t.peakRssMb} MB (medians of ${runs ?? 3})`,
     );
   }
 }
