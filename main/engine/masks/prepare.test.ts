@@ -8,7 +8,7 @@ import { createProject } from '../../project/store.ts';
 import { maskContactSheet } from './contact-sheet.ts';
 import { decodeImage, encodeRgbPng } from './image.ts';
 import { imageAtGrid, prepareProject, prepareViews, type PrepareProgress, type PrepareView } from './prepare.ts';
-import { readManifest, readPreparedFeatures, readPreparedMasks, unpackMask, viewDir, viewKey } from './storage.ts';
+import { listPreparedViews, readManifest, readPreparedFeatures, readPreparedMasks, unpackMask, viewDir, viewKey } from './storage.ts';
 import { SAM_DEFAULT_CONVENTION, SamPredictor } from './sam.ts';
 import { tinySamDecoder, tinySamEncoder, TINY_IOU } from './testing/tiny-sam.ts';
 import { renderViewImages } from './testing/views.ts';
@@ -51,6 +51,7 @@ describe('prepare with the embedded default on rendered guitar views', () => {
       const { dir, m, masks } = loadView(cacheDir, v);
       expect([m.maskWidth, m.maskHeight]).toEqual([W, H]); // 200x150 is within the 200*200 budget
       expect(m.source).toBe('auto');
+      expect(m.features!.frame).toEqual({ size: 1024, width: 1024, height: 768 });
       const levels = [...new Set(m.masks.map((x) => x.level))];
       expect(levels.length).toBeGreaterThanOrEqual(3);
       const n = W * H;
@@ -108,6 +109,7 @@ describe('prepare with the embedded default on rendered guitar views', () => {
     expect(views.slice(0, 2).map((v) => statSync(join(viewDir(cacheDir, viewKey(v.id, v.name)), 'manifest.json')).mtimeMs)).toEqual(mtimes);
     const third = await prepareViews({ views, cacheDir }, { masks: { kind: 'auto' } });
     expect(third.skipped).toBe(6);
+    expect(listPreparedViews(cacheDir).map((v) => v.manifest.view)).toEqual(views.map((v) => v.name));
   });
 
   it('reports a corrupt image as a per-view error and finishes the other views', async () => {

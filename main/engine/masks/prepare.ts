@@ -14,9 +14,9 @@ import { openProject } from '../../project/store.ts';
 import { AMG_DEFAULTS, generateMasks, type AmgParams } from './amg.ts';
 import { classicalFeatures, FEATURE_CHANNELS, FEATURE_GRID } from './classical-features.ts';
 import { hierarchyMasks, HIERARCHY_DEFAULTS, segmentHierarchy, type HierarchyParams } from './felzenszwalb.ts';
-import { decodeImage, resizeChannels, type RgbImage } from './image.ts';
+import { decodeImage, longestSideShape, resizeChannels, type RgbImage } from './image.ts';
 import { readImportedMasks } from './imported.ts';
-import { SamPredictor, type SamModelFiles } from './sam.ts';
+import { SAM_INPUT_SIZE, SamPredictor, type SamModelFiles } from './sam.ts';
 import {
   downsampleMask,
   encodeFloat16,
@@ -237,7 +237,7 @@ export async function prepareViews(input: PrepareInput, options: PrepareOptions)
           masks: vm.infos,
           features:
             vm.features && vm.featureKind
-              ? { file: 'features.f16', channels: FEATURE_CHANNELS, height: FEATURE_GRID, width: FEATURE_GRID, dtype: 'float16', kind: vm.featureKind }
+              ? { file: 'features.f16', channels: FEATURE_CHANNELS, height: FEATURE_GRID, width: FEATURE_GRID, dtype: 'float16', kind: vm.featureKind, frame: { size: SAM_INPUT_SIZE, ...longestSideShape(img.width, img.height, SAM_INPUT_SIZE) } }
               : null,
           elapsedMs: Math.round(elapsedMs),
         };

@@ -101,7 +101,7 @@ describe('prepared view files', () => {
             { area: 7, level: 0, box: [0, 0, 4, 2] },
             { area: 4, level: 1, box: [0, 0, 3, 0] },
           ],
-          features: { file: 'features.f16', channels: 2, height: 2, width: 2, dtype: 'float16', kind: 'classical' },
+          features: { file: 'features.f16', channels: 2, height: 2, width: 2, dtype: 'float16', kind: 'classical', frame: { size: 1024, width: 1024, height: 614 } },
           elapsedMs: 1,
         },
         [packMask(a), packMask(b)],

@@ -11,7 +11,7 @@
  * pixel budget: the mask grid has about 200*200 = 40,000 pixels (800x600 -> 231x173), never more
  * pixels than the image. Trainers read maskWidth/maskHeight from the manifest.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 
@@ -48,7 +48,21 @@ export interface ViewManifest {
   maskWidth: number;
   maskHeight: number;
   masks: MaskInfo[];
-  features: { file: string; channels: number; height: number; width: number; dtype: 'float16'; kind: 'sam-embedding' | 'classical' } | null;
+  /**
+   * C x H x W feature map. Like a SAM embedding it spans the image resized so its longest side is
+   * `frame.size` (1024) and padded bottom/right to a square: cell (i, j) covers frame pixels
+   * [16j, 16j+16) x [16i, 16i+16); the image occupies frame.width x frame.height of the frame, so
+   * image pixel (x, y) lies in frame pixel (x * frame.width / image.width, y * frame.height / image.height).
+   */
+  features: {
+    file: string;
+    channels: number;
+    height: number;
+    width: number;
+    dtype: 'float16';
+    kind: 'sam-embedding' | 'classical';
+    frame: { size: number; width: number; height: number };
+  } | null;
   elapsedMs: number;
 }
 
@@ -226,6 +240,19 @@ export function writePreparedView(
   const full: ViewManifest = { version: MANIFEST_VERSION, ...manifest };
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(full, null, 1));
   return full;
+}
+
+/** Every finished prepared view in a cache folder, in view-key order (for the trainer). */
+export function listPreparedViews(cacheDir: string): { key: string; dir: string; manifest: ViewManifest }[] {
+  const root = join(cacheDir, 'prepare');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .sort()
+    .flatMap((key) => {
+      const dir = join(root, key);
+      const manifest = readManifest(dir);
+      return manifest ? [{ key, dir, manifest }] : [];
+    });
 }
 
 /** Reads a prepared view's masks (bit-packed, one Uint8Array view per mask). */
