@@ -303,6 +303,15 @@ describe('findTrainingOutput', () => {
     const noCameras = await makeDir('no-cameras', 'point_cloud', 'iteration_7000');
     await symlink(sharedScene(SCENES.inria), join(noCameras, 'point_cloud.ply'));
     await expectError(findTrainingOutput(join(root, 'no-cameras')), 'BAD_CAMERAS', /has no cameras\.json/);
+    // A run with cameras.json but no saved point cloud yet.
+    const early = await makeTrainingOutput('early', "Namespace(source_path='/x')", []);
+    await makeDir('early', 'point_cloud');
+    await expectError(findTrainingOutput(early), 'UNSUPPORTED_FORMAT', /holds no iteration_<N>\/point_cloud\.ply yet/);
+    // A broken cfg_args is a warning: the rest of the folder still opens.
+    const brokenCfg = await makeTrainingOutput('broken-cfg', 'not a namespace', [7000]);
+    const opened = await findTrainingOutput(brokenCfg);
+    expect(opened.config).toBeUndefined();
+    expect(opened.warnings.join(' ')).toMatch(/cfg_args could not be read/);
     const badCameras = await makeTrainingOutput('bad-cameras', "Namespace(source_path='/x')", [7000]);
     await writeFile(join(badCameras, 'cameras.json'), '[{"img_name": "a"}]');
     await expectError(findTrainingOutput(badCameras), 'BAD_CAMERAS', /cameras\.json.*width/);

@@ -378,7 +378,8 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     try {
       config = parseCfgArgs(await readFile(cfgPath, 'utf8'));
     } catch (e) {
-      if (!(e instanceof SagaError)) throw e;
+      // cfg_args only helps find the images: a broken or unreadable one is worth a warning, not a failure.
+      if (!(e instanceof SagaError || (e instanceof Error && 'code' in e))) throw e;
       warnings.push(`${cfgPath} could not be read (${e.message}); its source path was ignored.`);
     }
   }
@@ -390,9 +391,6 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
   if (!looseFile && (await isDirectory(pointCloudDir))) {
     iterations = await savedIterations(pointCloudDir);
     if (iterations.length > 0) layout = 'training-output';
-    else if (!scenePath && !existsSync(join(root, 'cameras.json'))) {
-      throw notTrainingOutput(root, 'point_cloud/ holds no iteration_<N>/point_cloud.ply yet (training saves them at its save iterations).');
-    }
   }
   if (layout === 'training-output') {
     if (iteration === undefined) iteration = iterations[iterations.length - 1]!;
@@ -405,7 +403,17 @@ export async function findTrainingOutput(dir: string, options: FindTrainingOutpu
     scenePath ??= join(pointCloudDir, `iteration_${iteration}`, 'point_cloud.ply');
   } else {
     iteration = undefined;
-    scenePath ??= await plainSceneFile(root);
+    if (scenePath === undefined) {
+      try {
+        scenePath = await plainSceneFile(root);
+      } catch (e) {
+        // A run that has not saved yet explains itself better than "no scene file".
+        if (e instanceof SagaError && e.code === 'UNSUPPORTED_FORMAT' && !looseFile && (await isDirectory(pointCloudDir))) {
+          throw notTrainingOutput(root, 'point_cloud/ holds no iteration_<N>/point_cloud.ply yet (training saves them at its save iterations).');
+        }
+        throw e;
+      }
+    }
   }
   checkAborted(options.signal);
 
