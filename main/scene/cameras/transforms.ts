@@ -54,7 +54,8 @@ export async function parseTransforms(text: string, file: string): Promise<Camer
     const filePath = frame.file_path;
     if (typeof filePath !== 'string' || filePath === '') throw badCameras(file, `frame ${i} has no file_path.`);
     const at = `frame ${i} (${filePath})`;
-    const imagePath = resolveFramePath(folder, filePath);
+    // Files written on Windows use backslashes; they are folder separators there, not name characters.
+    const imagePath = resolveFramePath(folder, filePath.replace(/\\/g, '/'));
 
     let width: number;
     let height: number;
