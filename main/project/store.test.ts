@@ -247,3 +247,13 @@ describe('project folder copies', () => {
     p.close();
   });
 });
+
+describe('failed creation', () => {
+  it('leaves no half-made project folder when building the database fails', () => {
+    const dir = freshDir();
+    const failing = [{ version: 1, description: 'fails', up: () => { throw new Error('disk full'); } }];
+    const err = errorOf(() => createProject(dir, { source, migrations: failing }));
+    expect(err.code).toBe('WRITE_FAILED');
+    expect(existsSync(dir)).toBe(false);
+  });
+});

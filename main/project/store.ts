@@ -188,6 +188,7 @@ export function createProject(dir: string, options: CreateProjectOptions): Proje
   if (existsSync(dbPath)) {
     throw new SagaError('PROJECT_EXISTS', `${root} already holds a project. Open it instead, or choose an empty folder.`, { dir: root });
   }
+  const rootExisted = existsSync(root);
   mkdirSync(join(root, CACHE_DIR), { recursive: true });
   const tmpPath = `${dbPath}.tmp-${randomBytes(6).toString('hex')}`;
   const { source } = options;
@@ -232,6 +233,9 @@ export function createProject(dir: string, options: CreateProjectOptions): Proje
   } catch (e) {
     rmSync(tmpPath, { force: true });
     rmSync(`${tmpPath}-journal`, { force: true });
+    // Leave no half-made project folder behind; a folder the user chose stays.
+    if (!rootExisted) rmSync(root, { recursive: true, force: true });
+    else if (isEmptyDir(join(root, CACHE_DIR))) rmSync(join(root, CACHE_DIR), { recursive: true, force: true });
     if (e instanceof SagaError) throw e;
     const code = e instanceof Error && 'code' in e ? String(e.code) : '';
     throw new SagaError('WRITE_FAILED', `Could not create the project in ${root}: ${e instanceof Error ? e.message : String(e)}. Choose another folder.`, { dir: root, code }, { cause: e });
