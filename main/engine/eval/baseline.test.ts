@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../host/cli.ts';
+import { resolveProjectSource } from '../../project/source.ts';
+import { createProject } from '../../project/store.ts';
 import { writeSynthFolder } from '../synth/folder.ts';
 import { evaluate, type EvalReport } from './evaluate.ts';
 import { loadEvalFolder } from './folder.ts';
@@ -51,6 +53,12 @@ describe('single-view baseline on a synthetic scene', () => {
     const json = JSON.parse(out.join('')) as EvalReport;
     expect(json.results[0]!.method).toBe('single-view');
     expect(json.results[0]!.prompts.map((p) => p.iou3d)).toEqual(report.results[0]!.prompts.map((p) => p.iou3d));
+    // A project imported from the folder is evaluated against the folder's truth.
+    const projectDir = join(work, 'project');
+    createProject(projectDir, { source: (await resolveProjectSource(dir)).source }).close();
+    out.length = 0;
+    expect(await main(['eval', '--project', projectDir, '--json'], io)).toBe(0);
+    expect((JSON.parse(out.join('')) as EvalReport).results[0]!.prompts.map((p) => p.iou3d)).toEqual(report.results[0]!.prompts.map((p) => p.iou3d));
     out.length = 0;
     expect(await main(['eval', '--project', dir, '--kind', 'box'], io)).toBe(0);
     expect(out.join('')).toMatch(/single-view \(box prompts\)[\s\S]*3D IoU %[\s\S]*mean/);

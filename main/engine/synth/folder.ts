@@ -14,7 +14,7 @@
  * Everything is written into a temporary sibling folder that is renamed into place at the end, so a
  * failed or cancelled run leaves nothing behind.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SagaError } from '../../contract/errors.ts';
@@ -162,8 +162,9 @@ export async function writeSynthFolder(outDir: string, options: SynthFolderOptio
       }),
     );
     checkAborted(signal);
+    // prepareTarget allowed an existing folder only if empty or --force: clear it for the rename.
     if (options.force) await rm(out, { recursive: true, force: true });
-    else await rm(out, { recursive: false, force: true }).catch(() => undefined);
+    else if (await stat(out).then(() => true, () => false)) await rmdir(out);
     await rename(temp, out);
     return { dir: out, synth, views, prompts, oracleMasks: oracleOptions ? oracleMasks : undefined, oracleMeanIoU };
   } catch (e) {
