@@ -86,7 +86,13 @@ export async function waitForSplatCount(page: Page, count: number, timeoutMs = 9
   );
 }
 
-/** Milliseconds from the open request to the first frame with every splat (the page's own measure). */
-export async function lastTimeToFirstFrame(page: Page): Promise<number | undefined> {
-  return page.evaluate(() => performance.getEntriesByName('saga:ttff').at(-1)?.duration);
+/**
+ * The page's own measures of the last open: request to first frame with every splat (ttff), and
+ * request to the backend's answer (backend).
+ */
+export async function lastOpenTimings(page: Page): Promise<{ ttff?: number; backend?: number }> {
+  return page.evaluate(() => ({
+    ttff: performance.getEntriesByName('saga:ttff').at(-1)?.duration,
+    backend: performance.getEntriesByName('saga:open-backend').at(-1)?.duration,
+  }));
 }

@@ -14,6 +14,9 @@ import type { Viewport } from './viewport/viewport.ts';
 export const MARK_OPEN = 'saga:open-request';
 export const MARK_FIRST_FRAME = 'saga:first-frame';
 export const MEASURE_TTFF = 'saga:ttff';
+/** The backend's share of it: the open request until its answer (scene read, re-encoded, published). */
+export const MARK_ANSWERED = 'saga:open-answered';
+export const MEASURE_BACKEND = 'saga:open-backend';
 
 /** What the path prompt (browser mode, where there are no native dialogs) is asking for. */
 export type PathRequest =
@@ -95,29 +98,29 @@ export class Studio {
   }
 
   async openScene(path: string): Promise<void> {
-    performance.clearMarks(MARK_OPEN);
-    performance.clearMarks(MARK_FIRST_FRAME);
-    performance.clearMeasures(MEASURE_TTFF);
-    performance.mark(MARK_OPEN);
+    startOpenMarks();
     const opened = await this.run(() => this.api.call('scene.open', { path }), `Reading ${fileName(path)}…`);
     if (!opened) return;
+    markAnswered();
     this.project = null;
     await this.show(opened, []);
   }
 
   async createProject(dir: string, source: string): Promise<void> {
-    performance.mark(MARK_OPEN);
+    startOpenMarks();
     const created = await this.run(() => this.api.call('project.create', { dir, source }), `Creating project in ${dir}…`);
     if (!created) return;
+    markAnswered();
     this.project = created.project;
     await this.show(created.scene, created.project.views.map((v) => v.camera));
     await this.refreshRecent();
   }
 
   async openProject(dir: string): Promise<void> {
-    performance.mark(MARK_OPEN);
+    startOpenMarks();
     const opened = await this.run(() => this.api.call('project.open', { dir }), `Opening project ${fileName(dir)}…`);
     if (!opened) return;
+    markAnswered();
     this.project = opened.project;
     await this.show(opened.scene, opened.project.views.map((v) => v.camera));
     await this.refreshRecent();
@@ -226,6 +229,17 @@ export class Studio {
       if (busy) this.busy = null;
     }
   }
+}
+
+function startOpenMarks(): void {
+  for (const m of [MARK_OPEN, MARK_ANSWERED, MARK_FIRST_FRAME]) performance.clearMarks(m);
+  for (const m of [MEASURE_TTFF, MEASURE_BACKEND]) performance.clearMeasures(m);
+  performance.mark(MARK_OPEN);
+}
+
+function markAnswered(): void {
+  performance.mark(MARK_ANSWERED);
+  performance.measure(MEASURE_BACKEND, MARK_OPEN, MARK_ANSWERED);
 }
 
 function fileName(path: string): string {

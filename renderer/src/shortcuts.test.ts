@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { SHORTCUTS, shortcutFor } from './shortcuts.ts';
+
+const key = (code: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) => ({
+  code,
+  ctrlKey: false,
+  metaKey: false,
+  shiftKey: false,
+  altKey: false,
+  ...mods,
+});
+
+describe('shortcutFor', () => {
+  it('maps every table entry to its action', () => {
+    expect(shortcutFor(key('KeyF'))).toBe('frame-scene');
+    expect(shortcutFor(key('KeyC'))).toBe('toggle-views');
+    expect(shortcutFor(key('KeyO', { ctrlKey: true }))).toBe('open-scene');
+    expect(shortcutFor(key('KeyO', { metaKey: true, shiftKey: true }))).toBe('open-project');
+    expect(shortcutFor(key('KeyN', { ctrlKey: true }))).toBe('new-project');
+    expect(shortcutFor(key('Escape'))).toBe('dismiss-error');
+    expect(new Set(SHORTCUTS.map((s) => s.action)).size).toBe(SHORTCUTS.length);
+  });
+
+  it('leaves fly keys, modified letters and Alt chords alone', () => {
+    expect(shortcutFor(key('KeyW'))).toBeUndefined();
+    expect(shortcutFor(key('KeyF', { ctrlKey: true }))).toBeUndefined();
+    expect(shortcutFor(key('KeyF', { altKey: true }))).toBeUndefined();
+  });
+});

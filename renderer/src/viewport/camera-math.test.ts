@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { cameraCenter, lookAtCamera, type Camera } from '../../../main/scene/camera.ts';
+import {
+  frameBounds,
+  frustumSegments,
+  initialViewDirection,
+  pickNearestScreenPoint,
+  poseFromCamera,
+  quaternionFromBasis,
+  robustBounds,
+  unprojectPixel,
+  upFromCameras,
+  type Vec3,
+} from './camera-math.ts';
+
+/** Rotates v by the unit quaternion q = (x, y, z, w). */
+function rotate(q: [number, number, number, number], v: Vec3): Vec3 {
+  const [x, y, z, w] = q;
+  const [vx, vy, vz] = v;
+  // t = 2 * cross(q.xyz, v); v' = v + w t + cross(q.xyz, t)
+  const tx = 2 * (y * vz - z * vy);
+  const ty = 2 * (z * vx - x * vz);
+  const tz = 2 * (x * vy - y * vx);
+  return [vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz), vz + w * tz + (x * ty - y * tx)];
+}
+
+function unit(v: Vec3): Vec3 {
+  const l = Math.hypot(...v);
+  return [v[0] / l, v[1] / l, v[2] / l];
+}
+
+const eye: Vec3 = [3, -2, 5];
+const target: Vec3 = [0.5, 0.25, -1];
+const cam: Camera = lookAtCamera('v0', eye, target, [0, 0, 1], 640, 480, Math.PI / 3);
+
+describe('poseFromCamera', () => {
+  it('puts the viewer at the camera centre, looking at what the camera looked at, upright', () => {
+    const pose = poseFromCamera(cam);
+    pose.position.forEach((c, i) => expect(c).toBeCloseTo(eye[i]!, 6));
+    const forward = rotate(pose.quaternion, [0, 0, -1]);
+    const want = unit([target[0] - eye[0], target[1] - eye[1], target[2] - eye[2]]);
+    forward.forEach((c, i) => expect(c).toBeCloseTo(want[i]!, 6));
+    // The viewer's +y is the image's up: world +z (the up the camera was built with) made
+    // perpendicular to the view direction.
+    const along = want[2];
+    const wantUp = unit([-along * want[0], -along * want[1], 1 - along * want[2]]);
+    rotate(pose.quaternion, [0, 1, 0]).forEach((c, i) => expect(c).toBeCloseTo(wantUp[i]!, 6));
+    expect(pose.fovYDegrees).toBeCloseTo(60, 6);
+    expect(Math.hypot(...pose.quaternion)).toBeCloseTo(1, 9);
+  });
+
+  it('quaternionFromBasis handles every branch (180 degree turns about each axis)', () => {
+    for (const [x, y, z] of [
+      [[1, 0, 0], [0, -1, 0], [0, 0, -1]],
+      [[-1, 0, 0], [0, 1, 0], [0, 0, -1]],
+      [[-1, 0, 0], [0, -1, 0], [0, 0, 1]],
+    ] as [Vec3, Vec3, Vec3][]) {
+      const q = quaternionFromBasis(x, y, z);
+      rotate(q, [1, 0, 0]).forEach((c, i) => expect(c).toBeCloseTo(x[i]!, 9));
+      rotate(q, [0, 1, 0]).forEach((c, i) => expect(c).toBeCloseTo(y[i]!, 9));
+    }
+  });
+});
+
+describe('unprojectPixel and frustumSegments', () => {
+  it('the principal point at depth d lies d along the view axis', () => {
+    const p = unprojectPixel(cam, cam.cx, cam.cy, 2);
+    const c = cameraCenter(cam);
+    const dir = unit([target[0] - eye[0], target[1] - eye[1], target[2] - eye[2]]);
+    p.forEach((v, i) => expect(v).toBeCloseTo(c[i]! + 2 * dir[i]!, 6));
+  });
+
+  it('projects back to the pixel it came from', () => {
+    const X = unprojectPixel(cam, 100, 400, 3.5);
+    const R = cam.rotation;
+    const t = cam.translation;
+    const xc = [0, 1, 2].map((r) => R[r * 3]! * X[0] + R[r * 3 + 1]! * X[1] + R[r * 3 + 2]! * X[2] + t[r]!);
+    expect((cam.fx * xc[0]!) / xc[2]! + cam.cx).toBeCloseTo(100, 6);
+    expect((cam.fy * xc[1]!) / xc[2]! + cam.cy).toBeCloseTo(400, 6);
+    expect(xc[2]).toBeCloseTo(3.5, 6);
+  });
+
+  it('outlines a frustum with 10 segments starting at the camera centre', () => {
+    const seg = frustumSegments(cam, 0.5);
+    expect(seg.length).toBe(10 * 6);
+    const c = cameraCenter(cam);
+    for (let s = 0; s < 4; s++) [0, 1, 2].forEach((i) => expect(seg[s * 6 + i]).toBeCloseTo(c[i]!, 5));
+  });
+});
+
+describe('upFromCameras', () => {
+  it('averages the cameras image-up directions, and falls back to -y', () => {
+    const ring = [0, 1, 2, 3].map((k) =>
+      lookAtCamera(`v${k}`, [Math.cos(k * 1.5) * 4, Math.sin(k * 1.5) * 4, 1], [0, 0, 0], [0, 0, 1], 64, 48, 1),
+    );
+    const up = upFromCameras(ring);
+    expect(up[2]).toBeGreaterThan(0.9);
+    expect(upFromCameras([])).toEqual([0, -1, 0]);
+  });
+});
+
+describe('robustBounds', () => {
+  it('ignores far floaters that a plain min/max would include', () => {
+    const n = 2000;
+    const pts = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      pts[i * 3] = (i % 10) / 10;
+      pts[i * 3 + 1] = ((i * 7) % 13) / 13;
+      pts[i * 3 + 2] = ((i * 3) % 17) / 17;
+    }
+    for (let i = 0; i < 20; i++) pts.set([1e6, -1e6, 1e6], i * 50 * 3);
+    const b = robustBounds(pts);
+    for (let a = 0; a < 3; a++) {
+      expect(b.min[a]).toBeGreaterThanOrEqual(0);
+      expect(b.max[a]).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe('frameBounds', () => {
+  it('fits every corner of the box inside the view, with little margin', () => {
+    const bounds = { min: [-0.2, -1, -0.05] as Vec3, max: [0.2, 1, 0.05] as Vec3 };
+    const dir = initialViewDirection(bounds, [0, -1, 0]);
+    expect(dir).toEqual([0, 0, 1]);
+    const fov = 50;
+    const aspect = 1.5;
+    const { position, target } = frameBounds(bounds, dir, fov, aspect, [0, -1, 0]);
+    const tanY = Math.tan((fov * Math.PI) / 360);
+    let tightest = 0;
+    for (let c = 0; c < 8; c++) {
+      const p = [c & 1 ? 0.2 : -0.2, c & 2 ? 1 : -1, c & 4 ? 0.05 : -0.05];
+      const depth = p[2]! - position[2];
+      const vertical = Math.abs(p[1]! - position[1]) / depth;
+      const horizontal = Math.abs(p[0]! - position[0]) / depth;
+      expect(vertical).toBeLessThanOrEqual(tanY);
+      expect(horizontal).toBeLessThanOrEqual(tanY * aspect);
+      tightest = Math.max(tightest, vertical / tanY);
+    }
+    expect(tightest).toBeGreaterThan(0.9);
+    expect(target).toEqual([0, 0, 0]);
+  });
+});
+
+describe('pickNearestScreenPoint', () => {
+  it('picks the nearest point within reach, skipping points behind the camera', () => {
+    const pts: [number, number][] = [[Number.NaN, Number.NaN], [100, 100], [104, 100], [300, 300]];
+    expect(pickNearestScreenPoint(pts, 103, 100, 10)).toBe(2);
+    expect(pickNearestScreenPoint(pts, 200, 200, 10)).toBe(-1);
+  });
+});
