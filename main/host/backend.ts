@@ -263,6 +263,8 @@ export class SagaBackend {
   }
 
   private async createProjectFrom(dir: string, sourcePath: string, images: string | undefined): Promise<{ project: ProjectInfo; scene: OpenedScene }> {
+    // Refuse before reading a possibly large scene for nothing.
+    if (isProjectDir(dir)) throw new SagaError('PROJECT_EXISTS', `${dir} already holds a project. Open it instead, or choose an empty folder.`, { dir });
     const resolved = await resolveProjectSource(sourcePath, images ? { images } : {});
     const project = createProject(dir, { source: resolved.source });
     this.closeAll();

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseCommandArgs, type Command } from '../command.ts';
 import { resolveProjectSource } from '../../project/source.ts';
-import { createProject } from '../../project/store.ts';
+import { createProject, isProjectDir } from '../../project/store.ts';
 import { SagaError } from '../../contract/errors.ts';
 
 const help = `Usage: saga-studio import <scene file | 3DGS output folder> --project <dir> [--images <dir>] [--name <name>]
@@ -31,8 +31,11 @@ const importCommand: Command = {
       throw new SagaError('BAD_ARGUMENT', `Give exactly one scene file or output folder to import (got ${positionals.length}). See 'saga-studio import --help'.`);
     }
     if (!values.project) throw new SagaError('BAD_ARGUMENT', "Give the project folder to create with --project <dir>. See 'saga-studio import --help'.");
+    const projectDir = resolve(values.project);
+    // Refuse before reading a possibly large scene for nothing.
+    if (isProjectDir(projectDir)) throw new SagaError('PROJECT_EXISTS', `${projectDir} already holds a project. Open it instead, or choose an empty folder.`, { dir: projectDir });
     const resolved = await resolveProjectSource(positionals[0]!, values.images ? { images: values.images } : {});
-    const project = createProject(resolve(values.project), { source: resolved.source, ...(values.name ? { name: values.name } : {}) });
+    const project = createProject(projectDir, { source: resolved.source, ...(values.name ? { name: values.name } : {}) });
     try {
       const info = project.info();
       const s = resolved.source;
