@@ -23,11 +23,17 @@ function unorm(value: number, bits: number): number {
   return (value & max) / max;
 }
 
+function lerp(a: number, b: number, t: number): number {
+  return a * (1 - t) + b * t;
+}
+
 /** Opacity logit of an 8-bit alpha, kept finite at 0 and 255 (where the exact logit is ±Infinity). */
 export function alphaByteToLogit(byte: number): number {
   const a = Math.min(1 - 1e-6, Math.max(1e-6, byte / 255));
   return Math.log(a / (1 - a));
 }
+
+const ALPHA_LOGIT = Float32Array.from({ length: 256 }, (_, b) => alphaByteToLogit(b));
 
 /** Reads a float column of an element whose rows are all float32 (the chunk bounds). */
 function floatColumns(bytes: Uint8Array, offset: number, element: PlyElement, littleEndian: boolean, path: string | undefined): Map<string, Float32Array> {
@@ -108,42 +114,39 @@ export function decodeCompressedPly(bytes: Uint8Array, header: PlyHeader, option
   const { positions, rotations, scales, opacities, sh0, shRest } = scene;
   const dv = new DataView(bytes.buffer, bytes.byteOffset + vertexOffset, n * vRow);
   const rotNorm = 1 / (Math.SQRT2 * 0.5);
-  const q = [0, 0, 0, 0];
   for (let i = 0; i < n; i++) {
     const c = i >> 8;
     const base = i * vRow;
     const pp = dv.getUint32(base + oPos, little);
-    const lerp = (a: Float32Array, b: Float32Array, t: number) => a[c]! * (1 - t) + b[c]! * t;
-    positions[i * 3] = lerp(minX, maxX, unorm(pp >>> 21, 11));
-    positions[i * 3 + 1] = lerp(minY, maxY, unorm(pp >>> 11, 10));
-    positions[i * 3 + 2] = lerp(minZ, maxZ, unorm(pp, 11));
+    positions[i * 3] = lerp(minX[c]!, maxX[c]!, unorm(pp >>> 21, 11));
+    positions[i * 3 + 1] = lerp(minY[c]!, maxY[c]!, unorm(pp >>> 11, 10));
+    positions[i * 3 + 2] = lerp(minZ[c]!, maxZ[c]!, unorm(pp, 11));
     const pr = dv.getUint32(base + oRot, little);
     const a = (unorm(pr >>> 20, 10) - 0.5) * rotNorm;
     const b = (unorm(pr >>> 10, 10) - 0.5) * rotNorm;
     const d = (unorm(pr, 10) - 0.5) * rotNorm;
     const m = Math.sqrt(Math.max(0, 1 - (a * a + b * b + d * d)));
-    const largest = pr >>> 30;
     // The three stored components fill the slots other than the largest, in w x y z order.
-    let k = 0;
-    const stored = [a, b, d];
-    for (let j = 0; j < 4; j++) q[j] = j === largest ? m : stored[k++]!;
-    rotations[i * 4] = q[0]!;
-    rotations[i * 4 + 1] = q[1]!;
-    rotations[i * 4 + 2] = q[2]!;
-    rotations[i * 4 + 3] = q[3]!;
+    const o = i * 4;
+    switch (pr >>> 30) {
+      case 0: rotations[o] = m; rotations[o + 1] = a; rotations[o + 2] = b; rotations[o + 3] = d; break;
+      case 1: rotations[o] = a; rotations[o + 1] = m; rotations[o + 2] = b; rotations[o + 3] = d; break;
+      case 2: rotations[o] = a; rotations[o + 1] = b; rotations[o + 2] = m; rotations[o + 3] = d; break;
+      default: rotations[o] = a; rotations[o + 1] = b; rotations[o + 2] = d; rotations[o + 3] = m;
+    }
     const ps = dv.getUint32(base + oScale, little);
-    scales[i * 3] = lerp(minSX, maxSX, unorm(ps >>> 21, 11));
-    scales[i * 3 + 1] = lerp(minSY, maxSY, unorm(ps >>> 11, 10));
-    scales[i * 3 + 2] = lerp(minSZ, maxSZ, unorm(ps, 11));
+    scales[i * 3] = lerp(minSX[c]!, maxSX[c]!, unorm(ps >>> 21, 11));
+    scales[i * 3 + 1] = lerp(minSY[c]!, maxSY[c]!, unorm(ps >>> 11, 10));
+    scales[i * 3 + 2] = lerp(minSZ[c]!, maxSZ[c]!, unorm(ps, 11));
     const pc = dv.getUint32(base + oColor, little);
     const cr = unorm(pc >>> 24, 8), cg = unorm(pc >>> 16, 8), cb = unorm(pc >>> 8, 8);
-    const r = hasColorBounds ? lerp(minR!, maxR!, cr) : cr;
-    const g = hasColorBounds ? lerp(minG!, maxG!, cg) : cg;
-    const bl = hasColorBounds ? lerp(minB!, maxB!, cb) : cb;
+    const r = minR ? lerp(minR[c]!, maxR![c]!, cr) : cr;
+    const g = minG ? lerp(minG[c]!, maxG![c]!, cg) : cg;
+    const bl = minB ? lerp(minB[c]!, maxB![c]!, cb) : cb;
     sh0[i * 3] = (r - 0.5) / SH_C0;
     sh0[i * 3 + 1] = (g - 0.5) / SH_C0;
     sh0[i * 3 + 2] = (bl - 0.5) / SH_C0;
-    opacities[i] = alphaByteToLogit(pc & 0xff);
+    opacities[i] = ALPHA_LOGIT[pc & 0xff]!;
   }
   if (shEl && restCount > 0) {
     const shRow = plyRowBytes(shEl)!;
