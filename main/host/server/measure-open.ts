@@ -53,7 +53,7 @@ export async function measureOpen(scenePath: string, runs = 3): Promise<OpenTimi
       const opened = await client.call('scene.open', { path: scenePath });
       open.push(performance.now() - t);
       t = performance.now();
-      const bytes = await (await fetch(opened.url)).arrayBuffer();
+      const bytes = await (await fetch(new URL(opened.url, server.origin))).arrayBuffer();
       fetched.push(performance.now() - t);
       count = opened.summary.count;
       viewerBytes = bytes.byteLength;

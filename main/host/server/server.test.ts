@@ -78,6 +78,9 @@ describe('browser-mode server', () => {
 
   it('refuses other Host names (DNS rebinding) and paths outside the renderer', async () => {
     expect(await rawGet(`/?token=${server.token}`, { host: `evil.example:${server.port}` })).toBe(403);
+    expect(await rawGet(`/?token=${server.token}`, { host: 'attacker.test' })).toBe(403);
+    // A forwarded port (ssh -L 9000:127.0.0.1:<port>) names another port on a loopback host: served.
+    expect(await rawGet(`/?token=${server.token}`, { host: 'localhost:9000' })).toBe(200);
     expect(await rawGet(`/%2e%2e/secret.txt?token=${server.token}`, { host: `127.0.0.1:${server.port}` })).toBe(404);
     expect(await rawGet(`/../secret.txt?token=${server.token}`, { host: `127.0.0.1:${server.port}` })).toBe(404);
   });
@@ -108,18 +111,19 @@ describe('browser-mode server', () => {
 
     const opened = await client.call('scene.open', { path: info.initialOpen!.path });
     expect(opened.summary.count).toBe(90854);
-    expect(opened.url.startsWith(`${server.origin}/blob/`)).toBe(true);
-    const viaHttp = await fetch(opened.url);
+    // Relative, so it also works through a forwarded port.
+    expect(opened.url.startsWith('/blob/')).toBe(true);
+    const viaHttp = await fetch(`${server.origin}${opened.url}`);
     expect(viaHttp.status).toBe(200);
     expect(viaHttp.headers.get('cross-origin-resource-policy')).toBe('same-origin');
     const httpBytes = new Uint8Array(await viaHttp.arrayBuffer());
     expect(new TextDecoder().decode(httpBytes.subarray(0, 100))).toMatch(/^ply\n/);
-    const id = new URL(opened.url).pathname.split('/').pop()!;
+    const id = new URL(opened.url, server.origin).pathname.split('/').pop()!;
     const frameBytes = await client.call('blob.get', { id });
     expect(frameBytes.length).toBe(httpBytes.length);
     expect(Buffer.from(frameBytes).equals(Buffer.from(httpBytes))).toBe(true);
     // Without the token the blob is refused like everything else.
-    expect((await fetch(opened.url.replace(/\?token=.*/, ''))).status).toBe(401);
+    expect((await fetch(`${server.origin}${opened.url.replace(/\?token=.*/, '')}`)).status).toBe(401);
 
     await expect(client.call('project.open', { dir: 'a\0b' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     client.close();

@@ -108,15 +108,34 @@ function checkToken(req: IncomingMessage, url: URL, token: string): 'ok' | 401 |
   return sameToken(given, token) ? 'ok' : 403;
 }
 
-/** Only our own origin may talk to us (stops DNS rebinding and other sites' pages). */
-function hostAllowed(req: IncomingMessage, port: number): boolean {
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The Host header must name a loopback address: a page on another site that rebinds its DNS name
+ * to 127.0.0.1 sends its own name and is refused. Any port: `ssh -L 9000:127.0.0.1:8080` makes the
+ * laptop's browser say 127.0.0.1:9000.
+ */
+function hostAllowed(req: IncomingMessage): boolean {
   const host = req.headers.host;
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+  if (!host) return false;
+  try {
+    return LOOPBACK_NAMES.has(new URL(`http://${host}`).hostname);
+  } catch {
+    // Not even a valid host: refuse like any other foreign host.
+    return false;
+  }
 }
 
-function originAllowed(req: IncomingMessage, port: number): boolean {
+/** A browser's Origin (sent on WebSocket upgrades and POSTs) must be the page's own: same host and port. */
+function originAllowed(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+  if (origin === undefined) return true; // not a browser: the token alone decides
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' && url.host === req.headers.host && LOOPBACK_NAMES.has(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 function send(res: ServerResponse, status: number, body: string | Uint8Array, headers: Record<string, string> = {}): void {
@@ -141,7 +160,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host: 'browser',
     acceptsUploads: true,
     userDataDir: options.userDataDir ?? defaultUserDataDir(),
-    blobUrl: (id) => `${origin}/blob/${id}?token=${encodeURIComponent(token)}`,
+    // Relative: the page may reach us through a forwarded port, under another origin than ours.
+    blobUrl: (id) => `/blob/${id}?token=${encodeURIComponent(token)}`,
     ...(options.open ? { initialOpen: classifyOpenPath(options.open) } : {}),
   });
   const rpc = createBackendServer(backend);
@@ -187,13 +207,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const http = createServer((req, res) => {
     void (async () => {
-      if (!hostAllowed(req, port)) return send(res, 403, 'SAGA Studio answers only on 127.0.0.1.\n');
+      if (!hostAllowed(req)) return send(res, 403, 'SAGA Studio answers only on 127.0.0.1.\n');
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
       const access = checkToken(req, url, token);
       if (access !== 'ok') return send(res, access, REFUSED[access]);
       if (url.pathname === UPLOAD_PATH && req.method === 'POST') {
         // Cross-site pages cannot send the SameSite cookie, but a token in their URL would do: check the origin too.
-        if (!originAllowed(req, port)) return send(res, 403, 'Uploads are accepted from the SAGA Studio page only.\n');
+        if (!originAllowed(req)) return send(res, 403, 'Uploads are accepted from the SAGA Studio page only.\n');
         try {
           const result = await receiveUpload(req, uploadsDir, url.searchParams.get('name') ?? '', options.maxUploadBytes);
           return send(res, 200, JSON.stringify(result), { 'Content-Type': 'application/json' });
@@ -231,7 +251,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!hostAllowed(req, port) || !originAllowed(req, port)) return refuse(403, 'Forbidden');
+    if (!hostAllowed(req) || !originAllowed(req)) return refuse(403, 'Forbidden');
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
     const access = checkToken(req, url, token);
