@@ -47,11 +47,11 @@ export function checkSplatCount(count: number, options: ReadOptions | undefined,
 }
 
 function scanArray(a: Float32Array, stride: number, rowFlags: Uint8Array | undefined): number {
+  // Integer test on the bits (exponent all ones = NaN or ±Infinity): no float conversion per value.
+  const w = new Uint32Array(a.buffer, a.byteOffset, a.length);
   let bad = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i]!;
-    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
-    if (v - v !== 0) {
+  for (let i = 0; i < w.length; i++) {
+    if ((w[i]! & 0x7f800000) === 0x7f800000) {
       bad++;
       if (rowFlags) rowFlags[(i / stride) | 0] = 1;
     }
