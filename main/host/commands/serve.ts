@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
-import { startServer } from '../server/server.ts';
+import { defaultRendererDir, startServer } from '../server/server.ts';
 
 const help = `Usage: saga-studio serve [--port N] [--open <scene | training output | project>] [--renderer <dir>]
 
@@ -50,6 +52,10 @@ const serve: Command = {
       throw e;
     }
     io.stdout(`SAGA Studio: ${server.url}\n`);
+    const rendererDir = values.renderer ?? defaultRendererDir();
+    if (!existsSync(join(rendererDir, 'index.html'))) {
+      io.stderr(`saga-studio serve: the editor is not built (no ${join(rendererDir, 'index.html')}); run \`npm run build\` first. The API is up meanwhile.\n`);
+    }
     const running = server;
     await new Promise<void>((resolve) => {
       const stop = () => {
