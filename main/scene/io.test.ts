@@ -90,7 +90,9 @@ describe('readers agree with @playcanvas/splat-transform on the shared real scen
 
   it('compressed PLY (guitar.compressed.ply): 90,854 Gaussians, positions equal, the rest within quantisation', async () => {
     const path = sharedScene(SCENES.guitar);
-    const scene = await readScene(path);
+    const stages: string[] = [];
+    const scene = await readScene(path, { onProgress: (p) => stages.push(`${p.stage} ${p.done}/${p.total}`) });
+    expect(stages).toEqual(['read 1479876/1479876', 'decode 90854/90854']);
     const oracle = await oracleColumns(path);
     expect(scene.count).toBe(90854);
     expect(oracle.count).toBe(90854);

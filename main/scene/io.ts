@@ -206,8 +206,15 @@ export async function readScene(path: string, options?: ReadOptions): Promise<Ga
       throw new SagaError('TOO_LARGE', `${path}: the file is ${(size / 2 ** 30).toFixed(1)} GB; files of this format must be under 2 GB to load. Convert it to a binary 3DGS PLY first.`, { path, size });
     }
     const bytes = new Uint8Array(size);
-    await readExact(file, bytes, size, 0, path);
+    const report = progressReporter(options, 'read', size);
+    for (let done = 0; done < size; done += STREAM_CHUNK_BYTES) {
+      checkAborted(options?.signal);
+      const len = Math.min(STREAM_CHUNK_BYTES, size - done);
+      await readExact(file, bytes.subarray(done, done + len), len, done, path);
+      report(done + len);
+    }
     const scene = readSceneBytes(bytes, format, { ...options, path });
+    options?.onProgress?.({ stage: 'decode', done: scene.count, total: scene.count });
     return scene;
   } finally {
     await file.close().catch((closeError: unknown) => {
