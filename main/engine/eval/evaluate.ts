@@ -7,7 +7,7 @@ import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import { SagaError } from '../../contract/errors.ts';
 import { gaussianIoU, maskScores, mean, selectionMasks } from './metrics.ts';
-import { referenceRasterizer, type BlendRasterizer } from './rasterizer.ts';
+import { recordingRasterizer, referenceRasterizer, type BlendRasterizer } from './rasterizer.ts';
 import type { EvalPrompt, MaskSource, ProgressCallback, PromptInput, PromptKind, SegmentationMethod } from './types.ts';
 
 export interface EvalData {
@@ -44,6 +44,7 @@ export interface PromptResult {
   heldOutViews: number;
   selected: number;
   truth: number;
+  /** Prompt to selection, with every view's blend already recorded. */
   latencyMs: number;
 }
 
@@ -67,6 +68,8 @@ export interface EvalReport {
   scene: string;
   gaussians: number;
   views: number;
+  /** Time to record every view's blend once, before any prompt (not part of per-prompt latency). */
+  prepareMs: number;
   results: MethodResult[];
 }
 
@@ -103,7 +106,8 @@ export function summarize(prompts: PromptResult[]): MethodSummary {
 
 /** Runs every method on every prompt (in each requested form) and scores the selections. */
 export async function evaluate(data: EvalData, options: EvalOptions): Promise<EvalReport> {
-  const rasterizer = options.rasterizer ?? referenceRasterizer;
+  // Every view is revisited for each prompt and method: record each blend once, replay it after.
+  const rasterizer = recordingRasterizer(options.rasterizer ?? referenceRasterizer);
   const kinds = options.kinds ?? ['points'];
   const { signal, onProgress } = options;
   if (data.objectIds.length !== data.scene.count) {
@@ -117,6 +121,16 @@ export async function evaluate(data: EvalData, options: EvalOptions): Promise<Ev
   }
   const truthCount = new Map<number, number>();
   for (let i = 0; i < data.objectIds.length; i++) truthCount.set(data.objectIds[i]!, (truthCount.get(data.objectIds[i]!) ?? 0) + 1);
+  // Record every view's blend up front (the app keeps its views' renders too), so that a prompt's
+  // latency is the selection itself and does not depend on whether its view was seen before.
+  const prepareStarted = performance.now();
+  for (let v = 0; v < data.cameras.length; v++) {
+    if (signal?.aborted) throw new SagaError('CANCELLED', 'The evaluation was cancelled.');
+    rasterizer.forEachContribution(data.scene, data.cameras[v]!, () => undefined);
+    onProgress?.({ stage: 'record views', done: v + 1, total: data.cameras.length });
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  const prepareMs = performance.now() - prepareStarted;
   const context = { scene: data.scene, cameras: data.cameras, rasterizer, masks: data.masks };
   const results: MethodResult[] = [];
   const runs = options.methods.length * kinds.length;
@@ -181,7 +195,7 @@ export async function evaluate(data: EvalData, options: EvalOptions): Promise<Ev
       onProgress?.({ stage: 'methods', done: run, total: runs });
     }
   }
-  return { scene: data.name, gaussians: data.scene.count, views: data.cameras.length, results };
+  return { scene: data.name, gaussians: data.scene.count, views: data.cameras.length, prepareMs, results };
 }
 
 /** A plain-text table with right-aligned numeric columns. */
