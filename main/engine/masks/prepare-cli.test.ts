@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { SCENES, sharedScene } from '../../../e2e/fixtures.ts';
 import { main } from '../../host/cli.ts';
 import { sha256File } from '../../project/checksum.ts';
 import { createProject } from '../../project/store.ts';
+import { decodeImage } from './image.ts';
 import { renderViewImages } from './testing/views.ts';
 
 let root: string;
@@ -50,7 +51,12 @@ describe('saga-studio prepare', () => {
     expect(r.stderr).toContain('Mask source: auto');
     expect(r.stderr).toMatch(/install a SAM model/);
 
-    const again = await run('prepare', '--project', projectDir, '--json');
+    const sheet = join(root, 'sheet.png');
+    const again = await run('prepare', '--project', projectDir, '--json', '--contact-sheet', sheet);
+    expect(again.stderr).toContain(`Contact sheet of the masks: ${sheet}`);
+    const png = decodeImage(new Uint8Array(readFileSync(sheet)), sheet);
+    expect(png.height).toBe(3 * 90 + 2 * 2); // one row per view
+    expect(png.width).toBeGreaterThanOrEqual(4 * 120); // the image and at least 3 levels
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('view 3 of 3 (orbit-2): already prepared, skipped');
     const json = JSON.parse(again.stdout) as { skipped: number; source: string };

@@ -12,6 +12,7 @@ import type { JobProgress } from '../../contract/api.ts';
 import { SagaError, toSagaError, type SagaErrorData } from '../../contract/errors.ts';
 import { openProject } from '../../project/store.ts';
 import { AMG_DEFAULTS, generateMasks, type AmgParams } from './amg.ts';
+import { maskContactSheet } from './contact-sheet.ts';
 import { classicalFeatures, FEATURE_CHANNELS, FEATURE_GRID } from './classical-features.ts';
 import { hierarchyMasks, HIERARCHY_DEFAULTS, segmentHierarchy, type HierarchyParams } from './felzenszwalb.ts';
 import { decodeImage, longestSideShape, resizeChannels, type RgbImage } from './image.ts';
@@ -24,6 +25,7 @@ import {
   maskGridSize,
   packMask,
   readManifest,
+  readPreparedMasks,
   unpackMask,
   viewDir,
   viewKey,
@@ -268,16 +270,42 @@ export async function prepareViews(input: PrepareInput, options: PrepareOptions)
   };
 }
 
-/** The UI / CLI entry: prepares every view of the project in `projectDir`. */
-export async function prepareProject(projectDir: string, options: PrepareOptions): Promise<PrepareResult> {
+/**
+ * A contact sheet (see contact-sheet.ts) of up to `maxViews` prepared views, for people to check
+ * the masks. Views not prepared yet are left out.
+ */
+export function preparedContactSheet(input: PrepareInput, maxViews = 8): RgbImage | undefined {
+  const rows = [];
+  for (const view of input.views) {
+    if (rows.length >= maxViews) break;
+    const dir = viewDir(input.cacheDir, viewKey(view.id, view.name));
+    const m = readManifest(dir);
+    if (!m || !view.imagePath) continue;
+    const img = decodeImage(new Uint8Array(readFileSync(view.imagePath)), view.imagePath);
+    const small = imageAtGrid(img, m.maskWidth, m.maskHeight);
+    const n = m.maskWidth * m.maskHeight;
+    rows.push({
+      image: { width: m.maskWidth, height: m.maskHeight, data: Uint8Array.from(small, (v) => Math.round(v)) },
+      masks: readPreparedMasks(dir, m).map((bits, i) => ({ level: m.masks[i]!.level, mask: unpackMask(bits, n) })),
+    });
+  }
+  return rows.length ? maskContactSheet(rows) : undefined;
+}
+
+/** The project's views as prepare input (views without an image fail per view when prepared). */
+export function projectPrepareInput(projectDir: string): PrepareInput {
   const project = openProject(projectDir);
-  let input: PrepareInput;
   try {
-    input = { cacheDir: project.cacheDir, views: project.views().map((v) => ({ id: v.id, name: v.name, imagePath: v.imagePath })) };
+    return { cacheDir: project.cacheDir, views: project.views().map((v) => ({ id: v.id, name: v.name, imagePath: v.imagePath })) };
   } finally {
     // The job reads only files from here on; do not hold the database open for its whole run.
     project.close();
   }
+}
+
+/** The UI / CLI entry: prepares every view of the project in `projectDir`. */
+export async function prepareProject(projectDir: string, options: PrepareOptions): Promise<PrepareResult> {
+  const input = projectPrepareInput(projectDir);
   if (input.views.length === 0) {
     throw new SagaError('BAD_CAMERAS', `The project ${projectDir} has no training views to prepare. Create it from a 3DGS training output with its cameras and images.`, { dir: projectDir });
   }

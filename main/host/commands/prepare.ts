@@ -1,7 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { SagaError } from '../../contract/errors.ts';
 import { defaultModelsDir, ModelManager } from '../../engine/masks/models.ts';
-import { prepareProject, type MaskSourceOption, type PrepareProgress } from '../../engine/masks/prepare.ts';
+import { encodeRgbPng } from '../../engine/masks/image.ts';
+import { prepareProject, preparedContactSheet, projectPrepareInput, type MaskSourceOption, type PrepareProgress } from '../../engine/masks/prepare.ts';
+import { writeFileAtomic } from '../../engine/masks/storage.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
 
 const help = `Usage: saga-studio prepare --project <dir> [--masks sam|auto|<folder>] [--model <id|folder>] [options]
@@ -27,6 +29,8 @@ Options:
   --models-dir <dir>    where models live (default: $SAGA_MODELS_DIR or ~/.local/share/saga-studio/models)
   --list-models         list the known models and whether they are installed, then exit
   --force               recompute every view
+  --contact-sheet <png> write a picture of the masks of the first 8 views (one row per view, one
+                        column per granularity level) to check them
   --json                print the result as JSON on stdout
 `;
 
@@ -52,6 +56,7 @@ const command: Command = {
         'models-dir': { type: 'string' },
         'list-models': { type: 'boolean' },
         force: { type: 'boolean' },
+        'contact-sheet': { type: 'string' },
         json: { type: 'boolean' },
       },
       false,
@@ -124,6 +129,14 @@ const command: Command = {
       throw e;
     } finally {
       process.removeListener('SIGINT', onSigint);
+    }
+    const sheetPath = values['contact-sheet'];
+    if (sheetPath) {
+      const sheet = preparedContactSheet(projectPrepareInput(values.project), 8);
+      if (sheet) {
+        writeFileAtomic(sheetPath, encodeRgbPng(sheet));
+        io.stderr(`Contact sheet of the masks: ${sheetPath}\n`);
+      }
     }
     if (values.json) io.stdout(JSON.stringify(result, null, 1) + '\n');
     const total = result.views.length;
