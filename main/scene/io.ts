@@ -235,7 +235,8 @@ async function streamBinaryPly(file: FileHandle, header: PlyHeader, size: number
   const rowsPerChunk = Math.max(1, Math.floor(STREAM_CHUNK_BYTES / Math.max(1, rowBytes)));
   const chunkBytes = rowsPerChunk * rowBytes;
   // Two buffers: the next chunk is read (on libuv's thread pool) while this one is decoded.
-  const buffers = [new Uint8Array(chunkBytes), new Uint8Array(Math.min(chunkBytes, n * rowBytes))];
+  const bufferBytes = Math.min(chunkBytes, n * rowBytes);
+  const buffers = [new Uint8Array(bufferBytes), new Uint8Array(n * rowBytes > chunkBytes ? bufferBytes : 0)];
   const report = progressReporter(options, 'read', n);
   const readChunk = (k: number): Promise<void> => {
     const row = k * rowsPerChunk;
