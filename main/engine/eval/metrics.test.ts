@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { lookAtCamera } from '../../scene/camera.ts';
 import { createScene, logit, type GaussianScene } from '../../scene/gaussians.ts';
 import { chanceGaussianIoU, gaussianIoU, maskScores, selectionMasks } from './metrics.ts';
-import { referenceRasterizer } from './rasterizer.ts';
+import { recordingRasterizer, referenceRasterizer } from './rasterizer.ts';
+import { generateSynthScene } from '../synth/generate.ts';
 import { liftMask, maskForBox, maskForPoints } from './single-view.ts';
 import { evaluate } from './evaluate.ts';
 import type { Mask2D } from './mask2d.ts';
@@ -130,5 +131,24 @@ describe('evaluate', () => {
     expect(e!.prompts[0]!.iou3d).toBe(0);
     expect(e!.prompts[0]!.miou2d).toBe(0);
     expect(e!.mean.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('recording rasterizer', () => {
+  it('replays exactly the contributions of the renderer, also after evicting views', () => {
+    const { scene } = generateSynthScene({ seed: 2, gaussians: 3000, kind: 'shelf' });
+    const cams = [0, 1, 2].map((i) => lookAtCamera(`v${i}`, [3 * Math.cos(i * 2), 3 * Math.sin(i * 2), 1.5], [0, 0, 0.6], [0, 0, 1], 48, 36, 0.9));
+    const collect = (r: typeof referenceRasterizer, c: (typeof cams)[number]) => {
+      const out: number[] = [];
+      r.forEachContribution(scene, c, (p, g, w) => out.push(p, g, Math.fround(w)));
+      return out;
+    };
+    const direct = cams.map((c) => collect(referenceRasterizer, c));
+    expect(direct[0]!.length).toBeGreaterThan(3000);
+    // Room for about one view: every call after the first evicts, and results must not change.
+    const small = recordingRasterizer(referenceRasterizer, direct[0]!.length * 4);
+    for (const round of [0, 1]) {
+      cams.forEach((c, i) => expect(collect(small, c), `round ${round} view ${i}`).toEqual(direct[i]));
+    }
   });
 });

@@ -145,6 +145,19 @@ describe('synthetic scenes', () => {
     }
   });
 
+  it('can be cancelled and then leaves nothing behind', async () => {
+    const controller = new AbortController();
+    const run = writeSynthFolder(join(work, 'cancelled'), {
+      ...TINY,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.stage === 'render' && p.done === 2) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect((await readdir(work)).filter((f) => f.includes('cancelled'))).toEqual([]);
+  });
+
   it('runs from the CLI and refuses a non-empty folder without --force', async () => {
     const out: string[] = [];
     const err: string[] = [];
