@@ -63,11 +63,15 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new SagaError('CANCELLED', 'Generating the synthetic scene was cancelled; nothing was written.');
 }
 
-async function prepareTarget(out: string, force: boolean): Promise<void> {
-  const info = await stat(out).catch((e: NodeJS.ErrnoException) => {
+async function statIfExists(path: string) {
+  return stat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw e;
   });
+}
+
+async function prepareTarget(out: string, force: boolean): Promise<void> {
+  const info = await statIfExists(out);
   if (!info) return;
   if (!info.isDirectory()) throw new SagaError('BAD_ARGUMENT', `${out} exists and is not a folder. Choose another --out.`);
   const entries = await readdir(out);
@@ -164,7 +168,7 @@ export async function writeSynthFolder(outDir: string, options: SynthFolderOptio
     checkAborted(signal);
     // prepareTarget allowed an existing folder only if empty or --force: clear it for the rename.
     if (options.force) await rm(out, { recursive: true, force: true });
-    else if (await stat(out).then(() => true, () => false)) await rmdir(out);
+    else if (await statIfExists(out)) await rmdir(out);
     await rename(temp, out);
     return { dir: out, synth, views, prompts, oracleMasks: oracleOptions ? oracleMasks : undefined, oracleMeanIoU };
   } catch (e) {
