@@ -21,8 +21,11 @@ import { MAX_PLY_HEADER_BYTES, type PlyHeader, findHeaderEnd, isPlyMagic, parseP
 import { PlyRowDecoder, checkBinaryPlySize, decodeAsciiPly, findVertexElement, planPlyScene } from './ply.ts';
 import { encodePly, writePly } from './ply-writer.ts';
 import {
+  type NonFiniteCount,
   type ReadOptions,
   applyNonFinitePolicy,
+  countNonFiniteRows,
+  mergeNonFinite,
   checkAborted,
   checkSplatCount,
   progressReporter,
@@ -197,8 +200,8 @@ export async function readScene(path: string, options?: ReadOptions): Promise<Ga
       }
       const header = parsePlyHeader(headerBytes, path);
       if (header.encoding !== 'ascii' && !isCompressedPlyHeader(header)) {
-        const scene = await streamBinaryPly(file, header, size, options, path);
-        applyNonFinitePolicy(scene, options, path);
+        const { scene, nonFinite } = await streamBinaryPly(file, header, size, options, path);
+        applyNonFinitePolicy(scene, options, path, nonFinite);
         return scene;
       }
     }
@@ -224,7 +227,13 @@ export async function readScene(path: string, options?: ReadOptions): Promise<Ga
   }
 }
 
-async function streamBinaryPly(file: FileHandle, header: PlyHeader, size: number, options: ReadOptions | undefined, path: string): Promise<GaussianScene> {
+async function streamBinaryPly(
+  file: FileHandle,
+  header: PlyHeader,
+  size: number,
+  options: ReadOptions | undefined,
+  path: string,
+): Promise<{ scene: GaussianScene; nonFinite: NonFiniteCount | undefined }> {
   const vertex = findVertexElement(header, path);
   const vertexOffset = checkBinaryPlySize(header, vertex, size, path);
   checkSplatCount(vertex.count, options, path);
@@ -244,6 +253,10 @@ async function streamBinaryPly(file: FileHandle, header: PlyHeader, size: number
     return readExact(file, buffers[k & 1]!, rows * rowBytes, vertexOffset + row * rowBytes, path);
   };
   const chunks = Math.ceil(n / rowsPerChunk);
+  // The NaN/Inf scan runs per chunk too, so no step blocks the event loop for long (a worker
+  // holding a Dawn device must keep its loop responsive).
+  const scan = (options?.nonFinite ?? 'reject') !== 'keep';
+  let nonFinite: NonFiniteCount | undefined = scan ? { count: 0, firstRow: -1 } : undefined;
   let pending = readChunk(0);
   for (let k = 0; k < chunks; k++) {
     await pending;
@@ -258,9 +271,10 @@ async function streamBinaryPly(file: FileHandle, header: PlyHeader, size: number
       await pending.catch(() => undefined);
       throw e;
     }
+    if (nonFinite) nonFinite = mergeNonFinite(nonFinite, countNonFiniteRows(scene, row, rows));
     report(row + rows);
   }
-  return scene;
+  return { scene, nonFinite };
 }
 
 /** Encodes a scene in memory: INRIA PLY, .splat or .spz. */

@@ -46,59 +46,87 @@ export function checkSplatCount(count: number, options: ReadOptions | undefined,
   }
 }
 
-function scanArray(a: Float32Array, stride: number, rowFlags: Uint8Array | undefined): number {
+/** Counts non-finite values of rows [first, first + rows) of an array with `stride` values per row. */
+function scanRows(a: Float32Array, stride: number, first: number, rows: number, rowFlags: Uint8Array | undefined): number {
   // Integer test on the bits (exponent all ones = NaN or ±Infinity): no float conversion per value.
   const w = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const end = (first + rows) * stride;
   let bad = 0;
-  for (let i = 0; i < w.length; i++) {
+  for (let i = first * stride; i < end; i++) {
     if ((w[i]! & 0x7f800000) === 0x7f800000) {
       bad++;
-      if (rowFlags) rowFlags[(i / stride) | 0] = 1;
+      if (rowFlags) rowFlags[((i / stride) | 0) - first] = 1;
     }
   }
   return bad;
 }
 
-/** Counts the Gaussians (rows) holding at least one NaN or infinite float value; -1 row if none. */
-export function countNonFinite(scene: GaussianScene): { count: number; firstRow: number } {
+function scanExtraRows(data: Float32Array | Float64Array, first: number, rows: number, rowFlags: Uint8Array | undefined): number {
+  let bad = 0;
+  for (let i = first; i < first + rows; i++) {
+    if (data[i]! - data[i]! !== 0) {
+      bad++;
+      if (rowFlags) rowFlags[i - first] = 1;
+    }
+  }
+  return bad;
+}
+
+export interface NonFiniteCount {
+  /** Gaussians (rows) holding at least one NaN or infinite float value. */
+  count: number;
+  /** The first such row, or -1 if none. */
+  firstRow: number;
+}
+
+/**
+ * Counts the rows [first, first + rows) holding NaN or infinite float values. Streaming readers
+ * call it chunk by chunk so a large scene is never scanned in one long synchronous stretch.
+ */
+export function countNonFiniteRows(scene: GaussianScene, first: number, rows: number): NonFiniteCount {
   const n = scene.count;
   const arrays: [Float32Array, number][] = [
     [scene.positions, 3], [scene.scales, 3], [scene.rotations, 4], [scene.opacities, 1], [scene.sh0, 3],
   ];
   if (scene.shRest.length > 0) arrays.push([scene.shRest, scene.shRest.length / n]);
+  const floatExtras = scene.extras.flatMap((e) => (e.data instanceof Float32Array || e.data instanceof Float64Array ? [e.data] : []));
   // Fast pass without bookkeeping: almost every real file is clean.
   let any = 0;
-  for (const [a, s] of arrays) any += scanArray(a, s, undefined);
-  let extrasBad = false;
-  for (const e of scene.extras) {
-    if (e.data instanceof Float32Array || e.data instanceof Float64Array) {
-      for (let i = 0; i < e.data.length; i++) if (e.data[i]! - e.data[i]! !== 0) { extrasBad = true; break; }
-    }
-  }
-  if (any === 0 && !extrasBad) return { count: 0, firstRow: -1 };
-  const flags = new Uint8Array(n);
-  for (const [a, s] of arrays) scanArray(a, s, flags);
-  for (const e of scene.extras) {
-    if (e.data instanceof Float32Array || e.data instanceof Float64Array) {
-      for (let i = 0; i < e.data.length; i++) if (e.data[i]! - e.data[i]! !== 0) flags[i] = 1;
-    }
-  }
+  for (const [a, s] of arrays) any += scanRows(a, s, first, rows, undefined);
+  for (const d of floatExtras) any += scanExtraRows(d, first, rows, undefined);
+  if (any === 0) return { count: 0, firstRow: -1 };
+  const flags = new Uint8Array(rows);
+  for (const [a, s] of arrays) scanRows(a, s, first, rows, flags);
+  for (const d of floatExtras) scanExtraRows(d, first, rows, flags);
   let count = 0;
   let firstRow = -1;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < rows; i++) {
     if (flags[i]) {
-      if (firstRow < 0) firstRow = i;
+      if (firstRow < 0) firstRow = first + i;
       count++;
     }
   }
   return { count, firstRow };
 }
 
-/** Applies the non-finite policy to a freshly read scene (throws, records, or does nothing). */
-export function applyNonFinitePolicy(scene: GaussianScene, options: ReadOptions | undefined, path: string | undefined): void {
+/** Counts the Gaussians holding at least one NaN or infinite float value; firstRow -1 if none. */
+export function countNonFinite(scene: GaussianScene): NonFiniteCount {
+  return countNonFiniteRows(scene, 0, scene.count);
+}
+
+/** Adds the count of a later row range to a running total. */
+export function mergeNonFinite(total: NonFiniteCount, part: NonFiniteCount): NonFiniteCount {
+  return { count: total.count + part.count, firstRow: total.firstRow >= 0 ? total.firstRow : part.firstRow };
+}
+
+/**
+ * Applies the non-finite policy to a freshly read scene (throws, records, or does nothing).
+ * `counted` is the result of a scan the reader already made while streaming, if any.
+ */
+export function applyNonFinitePolicy(scene: GaussianScene, options: ReadOptions | undefined, path: string | undefined, counted?: NonFiniteCount): void {
   const policy = options?.nonFinite ?? 'reject';
   if (policy === 'keep') return;
-  const { count, firstRow } = countNonFinite(scene);
+  const { count, firstRow } = counted ?? countNonFinite(scene);
   if (policy === 'report') {
     scene.source = { ...(scene.source ?? { format: 'ply' }), nonFinite: { count, firstRow } };
     return;
