@@ -191,11 +191,17 @@ describe('round trips', () => {
       for (let i = 0; i < a.length; i++) a[i] = rand();
     }
     scene.extras = [{ name: 'label', type: 'uint', data: Uint32Array.from({ length: n }, (_, i) => i * 7) }];
+    // Non-finite values in both chunks: the per-chunk scan must count them like a whole-scene scan.
+    scene.positions[10 * 3 + 2] = Infinity;
+    scene.shRest[69_000 * 45 + 44] = NaN;
     const out = join(dir, 'big.ply');
     const progress: number[] = [];
     await writeScene(scene, out);
-    const streamed = await readScene(out, { onProgress: (p) => progress.push(p.done) });
-    const inMemory = readSceneBytes(new Uint8Array(await readFile(out)), 'ply');
+    const streamed = await readScene(out, { onProgress: (p) => progress.push(p.done), nonFinite: 'report' });
+    const inMemory = readSceneBytes(new Uint8Array(await readFile(out)), 'ply', { nonFinite: 'report' });
+    expect(streamed.source?.nonFinite).toEqual({ count: 2, firstRow: 10 });
+    expect(inMemory.source?.nonFinite).toEqual({ count: 2, firstRow: 10 });
+    await expect(readScene(out)).rejects.toMatchObject({ code: 'NON_FINITE_VALUES', details: { count: 2, firstRow: 10 } });
     for (const key of ['positions', 'scales', 'rotations', 'opacities', 'sh0', 'shRest'] as const) {
       expect(Buffer.from(streamed[key].buffer).equals(Buffer.from(scene[key].buffer)), key).toBe(true);
       expect(Buffer.from(inMemory[key].buffer).equals(Buffer.from(scene[key].buffer)), key).toBe(true);
