@@ -76,6 +76,13 @@ describe('backend over the in-memory transport', () => {
     expect(reopened.project).toEqual(created.project);
     expect(reopened.scene.url).not.toBe(created.scene.url);
     expect((await client.call('project.recent', {}))[0]).toMatchObject({ dir, name: 'guitar-project' });
+    // A project deleted since is not offered.
+    const gone = join(root, 'gone-project');
+    await client.call('project.create', { dir: gone, source: sharedScene(SCENES.inria) });
+    await client.call('project.close', {});
+    rmSync(gone, { recursive: true });
+    expect((await client.call('project.recent', {})).map((r) => r.dir)).toEqual([dir]);
+    await client.call('project.open', { dir });
 
     const events: JobEvent[] = [];
     const done = new Promise<void>((resolve) => client.onJobEvent((e) => {

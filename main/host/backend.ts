@@ -190,7 +190,8 @@ export class SagaBackend {
         this.closeAll();
         return null;
       }),
-      'project.recent': () => this.recent.list(),
+      // Projects moved or deleted since are left out: they cannot be opened from the list.
+      'project.recent': () => this.recent.list().filter((p) => isProjectDir(p.dir)),
       'project.verifySource': (_params, { jobs }) => {
         const project = this.project;
         if (!project) throw new SagaError('BAD_ARGUMENT', 'No project is open. Open or create a project first.');
