@@ -77,7 +77,9 @@ describe('single-view baseline pieces', () => {
     const elsewhere = rect(20, 10, 17, 0, 20, 10);
     const masks = [group, object, part, elsewhere];
     expect(maskForPoints(masks, [{ x: 3.5, y: 3.5, label: 1 }, { x: 12.5, y: 5.5, label: 0 }])).toEqual({ ...object, data: Uint8Array.from(object.data) });
-    expect(maskForPoints(masks, [{ x: 3.5, y: 3.5, label: 1 }])!.data).toEqual(group.data);
+    // Positives only: the smallest mask holding all of them (a scribble across parts names the object).
+    expect(maskForPoints(masks, [{ x: 3.5, y: 3.5, label: 1 }])!.data).toEqual(part.data);
+    expect(maskForPoints(masks, [{ x: 3.5, y: 3.5, label: 1 }, { x: 6.5, y: 6.5, label: 1 }])!.data).toEqual(object.data);
     expect(maskForPoints(masks, [{ x: 3.5, y: 3.5, label: 1 }, { x: 6.5, y: 6.5, label: 0 }])!.data).toEqual(part.data);
     expect(maskForPoints(masks, [{ x: 3.5, y: 3.5, label: 1 }, { x: 3.5, y: 3.5, label: 0 }])).toBeUndefined();
     // Two positives in separate masks: their union.

@@ -16,7 +16,7 @@ Options:
   --results <file>    where to write the Markdown (default bench/RESULTS.md; 'none' to skip)
   --keep <dir>        keep the generated scene folders in <dir>
   --method <names>    comma-separated methods (default single-view)
-  --kind <kinds>      prompt forms: ${PROMPT_KINDS.join(', ')} (default points,mask)
+  --kind <kinds>      prompt forms: ${PROMPT_KINDS.join(', ')} (default all)
   --tiny              one tiny scene (a smoke test, seconds)
 `;
 
@@ -32,7 +32,7 @@ const command: Command = {
       kind: { type: 'string' },
       tiny: { type: 'boolean' },
     }, false);
-    const kinds = (values.kind ?? 'points,mask').split(',').map((k) => k.trim()) as PromptKind[];
+    const kinds = (values.kind ?? PROMPT_KINDS.join(',')).split(',').map((k) => k.trim()) as PromptKind[];
     for (const k of kinds) if (!PROMPT_KINDS.includes(k)) throw new SagaError('BAD_ARGUMENT', `--kind must be among ${PROMPT_KINDS.join(', ')} (got '${k}').`);
     const { runEvalSuite, suiteTables, resultsMarkdown, writeResults, CI_SUITE, TINY_SUITE } = await import('../../engine/eval/suite.ts');
     const scenes = values.tiny ? TINY_SUITE : CI_SUITE;
