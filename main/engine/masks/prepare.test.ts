@@ -7,6 +7,7 @@ import { sha256File } from '../../project/checksum.ts';
 import { createProject } from '../../project/store.ts';
 import { maskContactSheet } from './contact-sheet.ts';
 import { decodeImage, encodeRgbPng } from './image.ts';
+import { prepareViewsInWorker } from './prepare-worker.ts';
 import { imageAtGrid, prepareProject, prepareViews, type PrepareProgress, type PrepareView } from './prepare.ts';
 import { listPreparedViews, readManifest, readPreparedFeatures, readPreparedMasks, unpackMask, viewDir, viewKey } from './storage.ts';
 import { SAM_DEFAULT_CONVENTION, SamPredictor } from './sam.ts';
@@ -205,5 +206,25 @@ describe('prepare with the embedded default on rendered guitar views', () => {
     let maxErr = 0;
     for (let i = 0; i < emb.data.length; i++) maxErr = Math.max(maxErr, Math.abs(cached[i]! - emb.data[i]!) / Math.max(1, Math.abs(emb.data[i]!)));
     expect(maxErr).toBeLessThan(1e-3);
+  });
+
+  it('runs in a worker thread with the same results, progress and cancellation', async () => {
+    const cacheDir = join(root, 'cache-worker');
+    const events: string[] = [];
+    const ac = new AbortController();
+    const first = prepareViewsInWorker({ views: views.slice(0, 3), cacheDir }, {
+      masks: { kind: 'auto' },
+      signal: ac.signal,
+      onProgress: (p) => {
+        events.push(p.event);
+        if (p.event === 'view-done') ac.abort();
+      },
+    });
+    await expect(first).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(events).toEqual(['start', 'view-done']);
+    const result = await prepareViewsInWorker({ views: views.slice(0, 3), cacheDir }, { masks: { kind: 'auto' } });
+    expect(result.views.map((r) => r.status)).toEqual(['skipped', 'done', 'done']);
+    const direct = await prepareViews({ views: views.slice(0, 3), cacheDir: join(root, 'cache-auto') }, { masks: { kind: 'auto' } });
+    expect(result.views.map((r) => r.masks)).toEqual(direct.views.map((r) => r.masks));
   });
 });

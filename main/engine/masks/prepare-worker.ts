@@ -1,0 +1,50 @@
+/**
+ * prepareViews in a worker thread, with the same options and result. The auto source runs a few
+ * hundred milliseconds of synchronous segmentation per view; a host whose thread also holds a Dawn
+ * device or serves the UI should call this instead of prepareViews.
+ */
+import { Worker } from 'node:worker_threads';
+import { SagaError, type SagaErrorData } from '../../contract/errors.ts';
+import { projectPrepareInput, type PrepareInput, type PrepareOptions, type PrepareProgress, type PrepareResult } from './prepare.ts';
+
+export type WorkerMessage =
+  | { kind: 'progress'; progress: PrepareProgress }
+  | { kind: 'result'; result: PrepareResult }
+  | { kind: 'error'; error: SagaErrorData };
+
+export function prepareViewsInWorker(input: PrepareInput, options: PrepareOptions): Promise<PrepareResult> {
+  return new Promise((resolvePromise, reject) => {
+    // A tiny bootstrap registers tsx inside the worker: on Node 20, `--import tsx` in execArgv does
+    // not reach a worker whose entry is a .ts file (same approach as main/engine/client.ts).
+    const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
+    const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    const worker = new Worker(bootstrap, { eval: true, workerData: { input, masks: options.masks, force: options.force } });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      fn();
+      void worker.terminate();
+    };
+    const onAbort = () => worker.postMessage({ kind: 'abort' });
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort);
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.kind === 'progress') options.onProgress?.(m.progress);
+      else if (m.kind === 'result') finish(() => resolvePromise(m.result));
+      else finish(() => reject(SagaError.fromJSON(m.error)));
+    });
+    worker.on('error', (e) => finish(() => reject(new SagaError('ENGINE_CRASHED', `The mask preparation worker failed (${e.message}). Run prepare again; finished views are kept.`, undefined, { cause: e }))));
+    worker.on('exit', (code) => finish(() => reject(new SagaError('ENGINE_CRASHED', `The mask preparation worker stopped unexpectedly (exit code ${code}). Run prepare again; finished views are kept.`))));
+  });
+}
+
+/** prepareProject in a worker thread: what a UI job should call. */
+export function prepareProjectInWorker(projectDir: string, options: PrepareOptions): Promise<PrepareResult> {
+  const input = projectPrepareInput(projectDir);
+  if (input.views.length === 0) {
+    return Promise.reject(new SagaError('BAD_CAMERAS', `The project ${projectDir} has no training views to prepare. Create it from a 3DGS training output with its cameras and images.`, { dir: projectDir }));
+  }
+  return prepareViewsInWorker(input, options);
+}
