@@ -103,6 +103,18 @@ describe('SAM prompt decoder', () => {
     expect(single.iou[0]).toBeCloseTo(TINY_IOU[0], 6);
   });
 
+  it('passes boxes and a previous mask to the decoder', async () => {
+    const emb = await predictor.embed(twoColourImage(200, 100, [90, 90, 90], [90, 90, 90]));
+    // The tiny decoder centres its discs on the first prompt point: a box's top-left corner.
+    const boxed = await predictor.decode(emb, { box: [50, 20, 150, 80] });
+    expect(boxed.logits[20 * 200 + 50]!).toBeGreaterThan(0);
+    expect(boxed.logits[80 * 200 + 150]!).toBeLessThan(0);
+    // mask_input is added to the logits only when has_mask_input is 1.
+    const refined = await predictor.decode(emb, { points: [{ x: 10, y: 10, label: 1 }], maskInput: new Float32Array(256 * 256).fill(1e6) });
+    expect(refined.logits.every((v) => v > 0)).toBe(true);
+    expect(refined.lowRes[0]).toBeGreaterThan(1e5);
+  });
+
   it('runs automatic mask generation end to end: IoU and stability filters, NMS, masks around each point', async () => {
     const img = twoColourImage(200, 100, [60, 60, 60], [60, 60, 60]);
     const emb = await predictor.embed(img);
