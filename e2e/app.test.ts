@@ -101,6 +101,26 @@ describe('SAGA Studio in the browser', () => {
     expect(await banner.count()).toBe(0);
   });
 
+  it('opens a scene file dropped on the viewport (uploaded to the host)', async () => {
+    const { page } = studio;
+    const bytes = readFileSync(sharedScene(SCENES.compressedSh3));
+    // A real drop: a DataTransfer holding a File, dispatched on the viewport like a person's drag.
+    await page.evaluate(
+      ({ b64, name }) => {
+        const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([data], name));
+        const target = document.querySelector('[data-testid="viewport"]')!.parentElement!;
+        target.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        target.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      },
+      { b64: bytes.toString('base64'), name: SCENES.compressedSh3 },
+    );
+    await expect.poll(() => page.getByTestId('scene-path').textContent(), { timeout: 30_000 }).toBe(SCENES.compressedSh3);
+    await waitForSplatCount(page, 64);
+    expect(await page.getByTestId('error-banner').count()).toBe(0);
+  });
+
   it('refuses API calls and page loads without the token', async () => {
     const { origin, token } = studio.server;
     expect((await fetch(`${origin}/`)).status).toBe(401);

@@ -2,12 +2,12 @@
  * Preload (sandboxed, context-isolated): opens a MessagePort to main and exposes the typed API as
  * window.saga, nothing else. The page never sees ipcRenderer, Node, or the raw port.
  */
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { API_METHOD_NAMES, type ApiMethod, type ApiMethods, type ApiParams, type ApiResult, type JobEvent, type SagaApi } from '../main/contract/api.ts';
 import { SagaError } from '../main/contract/errors.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
 import { messagePortTransport, type MessagePortLike } from '../main/contract/transports/message-port.ts';
-import { PORT_CHANNEL } from '../main/app/channels.ts';
+import { DROPPED_PATH_KEY, PORT_CHANNEL } from '../main/app/channels.ts';
 
 // The channel is created here, not in main, so window.saga works from the first line of the page:
 // messages queue in the port until main starts listening.
@@ -40,3 +40,15 @@ const saga: SagaApi = {
 };
 
 contextBridge.exposeInMainWorld('saga', saga);
+
+// Dropped Files carry no path in Electron, and the page must not hold webUtils itself. Before the
+// page's own drop handler runs (capture phase, registered first), note the dropped file's path on
+// the document, where renderer/src/components/ViewportPane.svelte reads it once.
+window.addEventListener(
+  'drop',
+  (e) => {
+    const file = e.dataTransfer?.files[0];
+    if (file) document.documentElement.dataset[DROPPED_PATH_KEY] = webUtils.getPathForFile(file);
+  },
+  true,
+);

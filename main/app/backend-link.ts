@@ -8,14 +8,15 @@ import type { ApiMethods, InitialOpen, RecentProject } from '../contract/api.ts'
 import { RpcServer } from '../contract/rpc.ts';
 import { messagePortTransport } from '../contract/transports/message-port.ts';
 import { validateRequest } from '../contract/validate.ts';
-import { blobBytes, createBackend } from '../host/backend.ts';
+import { blobBytes, classifyOpenPath, createBackend } from '../host/backend.ts';
 import { blobUrl } from './app-url.ts';
 
 export interface BackendLinkOptions {
   /** Electron's app.getPath('userData'): where the recent-projects list lives. */
   userDataDir: string;
   openDialog(kind: 'scene' | 'project' | 'folder'): Promise<string | null>;
-  initialOpen?: InitialOpen;
+  /** A scene file, capture folder or project given on the command line. */
+  openPath?: string;
 }
 
 export interface BackendLink {
@@ -25,6 +26,8 @@ export interface BackendLink {
   recent(): Promise<RecentProject[]>;
   onRecentChanged(listener: () => void): void;
   setInitialOpen(open: InitialOpen): void;
+  /** The same, from a path as given on a command line. */
+  setInitialPath(path: string): void;
   close(): void;
 }
 
@@ -35,7 +38,7 @@ export function startBackend(options: BackendLinkOptions): BackendLink {
     userDataDir: options.userDataDir,
     blobUrl,
     openDialog: options.openDialog,
-    initialOpen: options.initialOpen,
+    ...(options.openPath ? { initialOpen: classifyOpenPath(options.openPath) } : {}),
     onRecentChanged: () => {
       for (const l of recentListeners) l();
     },
@@ -57,7 +60,10 @@ export function startBackend(options: BackendLinkOptions): BackendLink {
       recentListeners.push(listener);
     },
     setInitialOpen(open) {
-      backend.setInitialOpen?.(open);
+      backend.setInitialOpen(open);
+    },
+    setInitialPath(path) {
+      backend.setInitialOpen(classifyOpenPath(path));
     },
     close() {
       server.close();

@@ -30,10 +30,16 @@ if (!app.requestSingleInstanceLock()) {
   let window: BrowserWindow | null = null;
   let backend: BackendLink | null = null;
 
-  app.on('second-instance', () => {
+  app.on('second-instance', (_event, argv) => {
     if (!window) return;
     if (window.isMinimized()) window.restore();
     window.focus();
+    // `saga-studio-app <scene>` while the app runs: open it here (the page opens initialOpen on load).
+    const path = argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'));
+    if (path && backend) {
+      backend.setInitialPath(path);
+      window.webContents.reload();
+    }
   });
 
   app.on('window-all-closed', () => app.quit());
@@ -61,7 +67,7 @@ if (!app.requestSingleInstanceLock()) {
         const res = window ? await dialog.showOpenDialog(window, { properties: props, filters }) : await dialog.showOpenDialog({ properties: props, filters });
         return res.canceled ? null : (res.filePaths[0] ?? null);
       },
-      initialOpen: sceneArg ? { kind: sceneArg.endsWith('.ply') || sceneArg.endsWith('.splat') || sceneArg.endsWith('.spz') ? 'scene' : 'project', path: sceneArg } : undefined,
+      ...(sceneArg ? { openPath: sceneArg } : {}),
     });
     const link = backend;
 

@@ -194,15 +194,22 @@ export class Studio {
     this.selectedView = null;
     this.loadPercent = 0;
     const loaded = await this.run(
-      () =>
-        viewport.load({
-          url: absoluteUrl(opened.url, this.pageUrl),
-          format: opened.urlFormat,
-          signal: abort.signal,
-          onProgress: (p) => {
-            this.loadPercent = p;
-          },
-        }),
+      async () => {
+        try {
+          return await viewport.load({
+            url: absoluteUrl(opened.url, this.pageUrl),
+            format: opened.urlFormat,
+            signal: abort.signal,
+            onProgress: (p) => {
+              this.loadPercent = p;
+            },
+          });
+        } catch (e) {
+          // Replaced by a newer open: not an error the user needs to see.
+          if (abort.signal.aborted) return undefined;
+          throw e;
+        }
+      },
       `Loading ${opened.summary.count.toLocaleString('en-US')} splats…`,
     );
     this.loadPercent = null;
