@@ -74,7 +74,7 @@ describe('saga-studio prepare', () => {
 
   it('explains bad options and missing models', async () => {
     expect((await run('prepare')).code).toBe(2);
-    const noModel = await run('prepare', '--project', projectDir, '--masks', 'sam');
+    const noModel = await run('prepare', '--project', projectDir, '--masks', 'sam', '--models-dir', join(root, 'models'));
     expect(noModel.code).toBe(2);
     expect(noModel.stderr).toMatch(/needs --model/);
     const missing = await run('prepare', '--project', projectDir, '--model', 'sam_vit_b_quantized', '--models-dir', join(root, 'models'));

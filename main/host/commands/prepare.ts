@@ -24,7 +24,8 @@ Options:
   --project <dir>       the project folder (required)
   --masks <source>      sam, auto or a folder (default: sam when --model is given, else auto)
   --model <id|folder>   a registry model id (see --list-models) or a folder holding one
-                        *encoder*.onnx and one *decoder*.onnx
+                        *encoder*.onnx and one *decoder*.onnx (default with --masks sam: the
+                        first installed model)
   --download            download the registry model if it is not installed yet (resumable)
   --models-dir <dir>    where models live (default: $SAGA_MODELS_DIR or ~/.local/share/saga-studio/models)
   --list-models         list the known models and whether they are installed, then exit
@@ -77,13 +78,17 @@ const command: Command = {
       if (values.model) throw new SagaError('BAD_ARGUMENT', '--model needs --masks sam (the built-in default uses no model).');
       masks = { kind: 'auto' };
     } else if (kind === 'sam') {
-      if (!values.model) {
-        throw new SagaError('BAD_ARGUMENT', "--masks sam needs --model <id|folder>. See 'saga-studio prepare --list-models'; the recommended model is sam_vit_b_quantized.");
+      // Without --model, the first installed model (recommended ones first) is used.
+      const installed = models.list().filter((m) => m.installed && m.model.supported).sort((a, b) => Number(b.model.recommended ?? false) - Number(a.model.recommended ?? false));
+      const modelId = values.model ?? installed[0]?.model.id;
+      if (!modelId) {
+        throw new SagaError('BAD_ARGUMENT', "--masks sam needs --model <id|folder>: no SAM model is installed. See 'saga-studio prepare --list-models'; the recommended model is sam_vit_b_quantized (add --download).");
       }
-      const known = models.registry.some((m) => m.id === values.model);
-      if (known && values.download && !models.isInstalled(values.model)) {
+      values.model = modelId;
+      const known = models.registry.some((m) => m.id === modelId);
+      if (known && values.download && !models.isInstalled(modelId)) {
         let lastPercent = -1;
-        await models.install(values.model, {
+        await models.install(modelId, {
           onProgress: (p) => {
             const percent = p.total ? Math.floor((100 * p.done) / p.total) : 0;
             if (percent !== lastPercent && percent % 5 === 0) {
@@ -93,7 +98,7 @@ const command: Command = {
           },
         });
       }
-      masks = { kind: 'sam', model: models.resolve(values.model) };
+      masks = { kind: 'sam', model: models.resolve(modelId) };
     } else {
       if (!existsSync(kind) || !statSync(kind).isDirectory()) {
         throw new SagaError('BAD_ARGUMENT', `--masks must be sam, auto or a folder of imported masks; '${kind}' is none of these.`);
