@@ -75,6 +75,10 @@ describe('SAGA Studio in the browser', () => {
     // The recent list now names it, so the next session can reopen it in one click.
     expect(await page.getByTestId('recent-list').textContent()).toContain(name ?? '');
     expect(await page.getByTestId('error-banner').count()).toBe(0);
+
+    // The source check runs as a job (progress in the status bar) and reports the file unchanged.
+    await page.getByTestId('verify-source').click();
+    await expect.poll(() => page.getByTestId('notice').textContent(), { timeout: 30_000 }).toContain('unchanged');
   });
 
   it('shows the error banner for a truncated file and keeps working', async () => {

@@ -12,7 +12,7 @@ import { writeInriaCameras } from '../main/scene/cameras/index.ts';
 import { readScene } from '../main/scene/io.ts';
 import { robustBounds } from '../renderer/src/viewport/camera-math.ts';
 import { ARTIFACTS, SCENES, sharedScene } from './fixtures.ts';
-import { createProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
+import { afterFrames, createProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
 
 const VIEWS = 6;
 
@@ -67,13 +67,13 @@ describe('training views', () => {
     // Zoom out so the camera ring is in view, then compare with and without the frusta.
     const viewport = page.getByTestId('viewport');
     await viewport.hover();
-    for (let i = 0; i < 6; i++) await page.mouse.wheel(0, 400);
-    await page.waitForTimeout(500);
+    await afterFrames(page, async () => {
+      for (let i = 0; i < 6; i++) await page.mouse.wheel(0, 400);
+    });
     await page.getByTestId('render-toggle').click();
     const withFrusta = await viewport.screenshot();
     await page.getByTestId('render-toggle').click();
-    await page.keyboard.press('KeyC');
-    await page.waitForTimeout(500);
+    await afterFrames(page, () => page.keyboard.press('KeyC'));
     await page.getByTestId('render-toggle').click();
     const withoutFrusta = await viewport.screenshot();
     await page.getByTestId('render-toggle').click();
@@ -100,10 +100,10 @@ describe('training views', () => {
     expect(n).toBeGreaterThan(5);
     await viewport.click({ position: { x: sx / n, y: sy / n } });
     await expect.poll(() => page.locator('[data-testid="views-list"] button.selected').count()).toBe(1);
+    await afterFrames(page, () => page.keyboard.press('KeyF'));
 
     // Jumping to a view changes what the viewport shows and marks the view selected.
-    await items.nth(2).click();
-    await page.waitForTimeout(800);
+    await afterFrames(page, () => items.nth(2).click(), 3);
     await page.getByTestId('render-toggle').click();
     const fromView = await viewport.screenshot();
     writeFileSync(join(ARTIFACTS, 'e2e-views-jump.png'), fromView);

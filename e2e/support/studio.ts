@@ -96,3 +96,22 @@ export async function lastOpenTimings(page: Page): Promise<{ ttff?: number; back
     backend: performance.getEntriesByName('saga:open-backend').at(-1)?.duration,
   }));
 }
+
+/** Frames the viewport has drawn so far. */
+export async function framesDrawn(page: Page): Promise<number> {
+  return Number(await page.getByTestId('frame-time').getAttribute('data-frames'));
+}
+
+/**
+ * Runs `action` and waits until the viewport has drawn `frames` more frames, so a screenshot shows
+ * its result (llvmpipe draws a few frames a second; fixed sleeps are flaky under load).
+ */
+export async function afterFrames(page: Page, action: () => Promise<void>, frames = 2, timeoutMs = 30_000): Promise<void> {
+  const before = await framesDrawn(page);
+  await action();
+  await page.waitForFunction(
+    ({ n }) => Number(document.querySelector('[data-testid="frame-time"]')?.getAttribute('data-frames')) >= n,
+    { n: before + frames },
+    { timeout: timeoutMs, polling: 50 },
+  );
+}

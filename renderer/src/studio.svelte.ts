@@ -3,7 +3,7 @@
  * every component. Talks to the backend only through the SagaApi and to the GPU only through the
  * Viewport interface, so both can be replaced in tests or in another host.
  */
-import type { AppInfo, OpenedScene, ProjectInfo, RecentProject, SagaApi } from '../../main/contract/api.ts';
+import type { AppInfo, JobEvent, JobProgress, OpenedScene, ProjectInfo, RecentProject, SagaApi, SourceCheck } from '../../main/contract/api.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
@@ -30,6 +30,8 @@ export class Studio {
   scene = $state<OpenedScene | null>(null);
   splatCount = $state(0);
   frameMs = $state<number | null>(null);
+  /** Frames drawn so far (tests wait on it instead of sleeping). */
+  frames = $state(0);
   /** What is happening now ("Loading guitar.ply…"), or null when idle. */
   busy = $state<string | null>(null);
   loadPercent = $state<number | null>(null);
@@ -39,6 +41,11 @@ export class Studio {
   recent = $state<RecentProject[]>([]);
   pathRequest = $state<PathRequest | null>(null);
   renderingPaused = $state(false);
+  /** The long job this window started and is showing progress for. */
+  job = $state<{ id: string; label: string; progress: JobProgress | null } | null>(null);
+  /** A short success message (e.g. "Source file unchanged"), cleared by the next action. */
+  notice = $state<string | null>(null);
+  private jobDone: ((event: JobEvent) => void) | null = null;
 
   private viewport: Viewport | null = null;
   private loadAbort: AbortController | null = null;
@@ -49,6 +56,7 @@ export class Studio {
   ) {}
 
   async start(): Promise<void> {
+    this.api.onJobEvent((event) => this.onJobEvent(event));
     const info = await this.run(() => this.api.call('app.info', {}));
     if (!info) return;
     this.info = info;
@@ -61,6 +69,7 @@ export class Studio {
     this.viewport = viewport;
     viewport.onFrame((stats) => {
       this.frameMs = stats.frameMs;
+      this.frames = stats.frames;
     });
     viewport.onViewPicked((index) => {
       this.selectedView = index;
@@ -149,6 +158,49 @@ export class Studio {
     }
     const uploaded = await this.run(() => uploadFile(file, file.name, new URL(this.pageUrl).origin), `Uploading ${file.name}…`);
     if (uploaded) await this.openScene(uploaded.path);
+  }
+
+  /** Re-hashes the project's source scene (a job with progress) and says whether it changed. */
+  async verifySource(): Promise<void> {
+    if (!this.project || this.job) return;
+    this.notice = null;
+    const started = await this.run(() => this.api.call('project.verifySource', {}));
+    if (!started) return;
+    this.job = { id: started.jobId, label: 'Checking the source scene', progress: null };
+    const event = await new Promise<JobEvent>((resolve) => {
+      this.jobDone = resolve;
+    });
+    this.job = null;
+    if (event.kind === 'error') {
+      if (event.error.code !== 'CANCELLED') this.error = event.error;
+      return;
+    }
+    if (event.kind !== 'result') return;
+    const check = event.result as SourceCheck;
+    if (check.ok) this.notice = 'The source scene is unchanged since the project was created.';
+    else
+      this.error = {
+        code: 'SIZE_MISMATCH',
+        message: check.actual === null
+          ? `The project's source scene ${check.path} is missing. Put it back (or restore it from a backup) to keep working on this project.`
+          : `The project's source scene ${check.path} changed since the project was created. Restore the original file; edits refer to its rows.`,
+      };
+  }
+
+  async cancelJob(): Promise<void> {
+    const job = this.job;
+    if (job) await this.run(() => this.api.call('job.cancel', { jobId: job.id }));
+  }
+
+  private onJobEvent(event: JobEvent): void {
+    if (!this.job || event.jobId !== this.job.id) return;
+    if (event.kind === 'progress') {
+      this.job.progress = event.progress;
+      return;
+    }
+    const done = this.jobDone;
+    this.jobDone = null;
+    done?.(event);
   }
 
   frameScene(): void {
