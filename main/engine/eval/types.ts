@@ -31,7 +31,7 @@ export interface EvalPrompt {
   scribble: [number, number][];
   /** Tight half-open box [x0, y0, x1, y1) around the target's visible pixels. */
   box: [number, number, number, number];
-  /** Id of the neighbour the negative click is on (0 = background). */
+  /** Id of the neighbour the negative click is on (0 = background, -1 = no negative click). */
   negativeOn: number;
 }
 

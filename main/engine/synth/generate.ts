@@ -323,6 +323,9 @@ function objectSpecs(kind: SynthKind, rng: Random): ObjectSpec[] {
   }
 }
 
+/** Unit direction towards the key light (up, and from one side). */
+const KEY_LIGHT: Vec3 = [0.37, 0.28, 0.886];
+
 /** Share of the budget spent on the floor: enough to hide the empty background, not enough to starve objects. */
 const FLOOR_SHARE = 0.25;
 
@@ -408,8 +411,12 @@ export function generateSynthScene(options: SynthSceneOptions): SynthScene {
       scene.rotations[row * 4 + 2] = q[2] * cs - q[1] * sn;
       scene.rotations[row * 4 + 3] = q[3] * cs + q[0] * sn;
       scene.opacities[row] = logit(gaussianRng.uniform(0.55, 0.97));
+      // Baked diffuse shading from one key light: faces of one colour then differ in brightness, as in
+      // a real capture, which is what lets an image model tell a box's sides apart.
+      const lambert = Math.abs(normal[0] * KEY_LIGHT[0] + normal[1] * KEY_LIGHT[1] + normal[2] * KEY_LIGHT[2]);
+      const shade = 0.6 + 0.4 * lambert;
       for (let ch = 0; ch < 3; ch++) {
-        const c = Math.min(0.98, Math.max(0.02, spec.color[ch]! + gaussianRng.normal() * spec.texture * 0.5));
+        const c = Math.min(0.98, Math.max(0.02, shade * (spec.color[ch]! + gaussianRng.normal() * spec.texture * 0.5)));
         scene.sh0[row * 3 + ch] = (c - 0.5) / SH_C0;
       }
       objectIds[row] = objectId;
