@@ -278,6 +278,23 @@ describe('PLY variants and options', () => {
     }
   });
 
+  it('converts integer-typed standard properties instead of copying their bits', () => {
+    const head = new TextEncoder().encode('ply\nformat binary_little_endian 1.0\nelement vertex 2\nproperty int x\nproperty int y\nproperty float z\nproperty uint id\nend_header\n');
+    const body = new DataView(new ArrayBuffer(2 * 16));
+    [[3, -7, 0.5, 11], [-100000, 42, -2.25, 4000000000]].forEach(([x, y, z, id], r) => {
+      body.setInt32(r * 16, x!, true);
+      body.setInt32(r * 16 + 4, y!, true);
+      body.setFloat32(r * 16 + 8, z!, true);
+      body.setUint32(r * 16 + 12, id!, true);
+    });
+    const bytes = new Uint8Array(head.length + 32);
+    bytes.set(head);
+    bytes.set(new Uint8Array(body.buffer), head.length);
+    const scene = readSceneBytes(bytes, 'ply');
+    expect(Array.from(scene.positions)).toEqual([3, -7, 0.5, -100000, 42, -2.25]);
+    expect(Array.from(scene.extras[0]!.data)).toEqual([11, 4000000000]);
+  });
+
   it('non-finite values: rejected by default naming count and first row, kept or reported on request', () => {
     const text = header('ascii', 3) + [rows[0]!.join(' '), rows[1]!.join(' '), rows[1]!.map((v, k) => (k === 1 ? 'nan' : k === 7 ? 'inf' : v)).join(' ')].join('\n');
     const bytes = new TextEncoder().encode(text.replace('inf', 'Infinity'));

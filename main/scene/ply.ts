@@ -130,8 +130,13 @@ function getterFor(type: PlyScalarType, littleEndian: boolean): Getter {
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function isWord(type: PlyScalarType): boolean {
-  return type === 'float' || type === 'int' || type === 'uint';
+/** True when the property's bits can be copied as-is: a 4-byte type landing in an array of that type. */
+function isWordCopy(t: PropertyTarget): boolean {
+  return (
+    (t.type === 'float' && t.array instanceof Float32Array) ||
+    (t.type === 'int' && t.array instanceof Int32Array) ||
+    (t.type === 'uint' && t.array instanceof Uint32Array)
+  );
 }
 
 /** A view of the target's backing memory as 32-bit words (only for 4-byte-element arrays). */
@@ -186,9 +191,9 @@ export class PlyRowDecoder {
       off += PLY_TYPE_SIZE[t.type];
     }
     this.rowBytes = off;
-    // The word path needs the destination to be 4-byte too: a float property can only land in a
-    // Float32Array (standard field or float extra), an int in Int32Array, a uint in Uint32Array.
-    this.wordPath = littleEndian === HOST_LITTLE_ENDIAN && littleEndian && targets.every((t) => isWord(t.type) && t.array.BYTES_PER_ELEMENT === 4);
+    // Bits are copied only where no conversion is needed: an `int x` lands in the float positions
+    // and must be converted, so it takes the DataView path.
+    this.wordPath = littleEndian === HOST_LITTLE_ENDIAN && littleEndian && targets.every(isWordCopy);
     if (this.wordPath) this.runs = wordRuns(targets, this.offsets);
     this.getters = targets.map((t) => getterFor(t.type, littleEndian));
   }
