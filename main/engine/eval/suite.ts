@@ -167,7 +167,7 @@ view does not: occluded and back faces are missed, and Gaussians hidden behind t
 picked up. The automatic masks come from the oracle (\`main/engine/synth/oracle-masks.ts\`), which
 imitates SAM with ragged boundaries, misses and merges; "oracle mask IoU" above measures how far its
 masks are from the truth. The "mask" rows remove 2D errors and show the cost of lifting alone.
-Trained SAGA segmentation should beat single-view on 3D IoU and 2D mIoU for both prompt forms.
+Trained SAGA segmentation should beat single-view on 3D IoU and 2D mIoU in every prompt form.
 `;
 }
 
