@@ -297,7 +297,7 @@ describe('PLY variants and options', () => {
 
   it('non-finite values: rejected by default naming count and first row, kept or reported on request', () => {
     const text = header('ascii', 3) + [rows[0]!.join(' '), rows[1]!.join(' '), rows[1]!.map((v, k) => (k === 1 ? 'nan' : k === 7 ? 'inf' : v)).join(' ')].join('\n');
-    const bytes = new TextEncoder().encode(text.replace('inf', 'Infinity'));
+    const bytes = new TextEncoder().encode(text.replace('inf', '-inf'));
     expect(() => readSceneBytes(bytes, 'ply')).toThrowError(/1 of 3 Gaussians hold NaN or infinite values \(first at row 2\)/);
     try {
       readSceneBytes(bytes, 'ply');
@@ -306,7 +306,7 @@ describe('PLY variants and options', () => {
     }
     const kept = readSceneBytes(bytes, 'ply', { nonFinite: 'keep' });
     expect(Number.isNaN(kept.positions[7])).toBe(true);
-    expect(kept.scales[6]).toBe(Infinity);
+    expect(kept.scales[6]).toBe(-Infinity);
     const reported = readSceneBytes(bytes, 'ply', { nonFinite: 'report' });
     expect(reported.source?.nonFinite).toEqual({ count: 1, firstRow: 2 });
     const clean = readSceneBytes(new TextEncoder().encode(header('ascii', 2) + rows.map((r) => r.join(' ')).join('\n')), 'ply', { nonFinite: 'report' });

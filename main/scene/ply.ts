@@ -364,8 +364,10 @@ export function decodeAsciiPly(header: PlyHeader, vertex: PlyElement, decoder: P
     }
     for (let p = 0; p < nProps; p++) {
       const token = parts[p]!;
-      const v = Number(token);
-      if (Number.isNaN(v) && !/^[-+]?nan$/i.test(token)) {
+      let v = Number(token);
+      // C's printf writes inf, -inf and nan, which Number() does not parse.
+      if (Number.isNaN(v) && /^[-+]?inf(inity)?$/i.test(token)) v = token.startsWith('-') ? -Infinity : Infinity;
+      if (Number.isNaN(v) && !/^[-+]?nan(\(\w*\))?$/i.test(token)) {
         throw new SagaError('BAD_HEADER', `${where(path)}row ${row} of the ASCII PLY holds '${token.slice(0, 20)}', which is not a number. Re-export the scene.`, { path, row });
       }
       decoder.setValue(p, row, v);
