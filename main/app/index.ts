@@ -5,14 +5,13 @@
  * Cannot run on machines without the Electron binary (see README): keep it thin.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell, type IpcMainEvent } from 'electron';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_ORIGIN, resolveAppRequest } from './app-url.ts';
+import { APP_ORIGIN } from './app-url.ts';
 import { startBackend, type BackendLink } from './backend-link.ts';
 import { PORT_CHANNEL } from './channels.ts';
 import { buildMenuTemplate, type ShortcutKey } from './menu.ts';
-import { contentTypeFor, rendererHeaders } from './security-headers.ts';
+import { createAppProtocolHandler } from './protocol.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // out/main/index.js -> out/renderer, out/preload
@@ -71,24 +70,7 @@ if (!app.requestSingleInstanceLock()) {
     });
     const link = backend;
 
-    protocol.handle('app', async (request) => {
-      const target = resolveAppRequest(request.url, RENDERER_DIR);
-      if (target.kind === 'refused') return new Response(`Refused: ${target.reason}`, { status: 403 });
-      if (target.kind === 'blob') {
-        const bytes = await link.blob(target.id);
-        if (!bytes) return new Response('No such scene blob: reopen the scene.', { status: 404 });
-        // Backend blobs are plain (never shared) buffers, which is what Response accepts.
-        return new Response(bytes as Uint8Array<ArrayBuffer>, { headers: rendererHeaders('application/octet-stream') });
-      }
-      try {
-        const body = await readFile(target.path);
-        return new Response(body, { headers: rendererHeaders(contentTypeFor(target.path)) });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EISDIR') return new Response('Not found', { status: 404 });
-        throw e;
-      }
-    });
+    protocol.handle('app', createAppProtocolHandler(RENDERER_DIR, (id) => link.blob(id)));
 
     ipcMain.on(PORT_CHANNEL, (event: IpcMainEvent) => {
       const port = event.ports[0];
