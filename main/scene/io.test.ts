@@ -279,20 +279,32 @@ describe('PLY variants and options', () => {
   });
 
   it('converts integer-typed standard properties instead of copying their bits', () => {
-    const head = new TextEncoder().encode('ply\nformat binary_little_endian 1.0\nelement vertex 2\nproperty int x\nproperty int y\nproperty float z\nproperty uint id\nend_header\n');
-    const body = new DataView(new ArrayBuffer(2 * 16));
+    const gaussianFloats = ['f_dc_0', 'f_dc_1', 'f_dc_2', 'opacity', 'scale_0', 'scale_1', 'scale_2', 'rot_0', 'rot_1', 'rot_2', 'rot_3'];
+    const head = new TextEncoder().encode(
+      `ply\nformat binary_little_endian 1.0\nelement vertex 2\nproperty int x\nproperty int y\nproperty float z\n${gaussianFloats.map((n) => `property float ${n}\n`).join('')}property uint id\nend_header\n`,
+    );
+    const rowBytes = 4 * (3 + gaussianFloats.length + 1);
+    const body = new DataView(new ArrayBuffer(2 * rowBytes));
     [[3, -7, 0.5, 11], [-100000, 42, -2.25, 4000000000]].forEach(([x, y, z, id], r) => {
-      body.setInt32(r * 16, x!, true);
-      body.setInt32(r * 16 + 4, y!, true);
-      body.setFloat32(r * 16 + 8, z!, true);
-      body.setUint32(r * 16 + 12, id!, true);
+      const o = r * rowBytes;
+      body.setInt32(o, x!, true);
+      body.setInt32(o + 4, y!, true);
+      body.setFloat32(o + 8, z!, true);
+      gaussianFloats.forEach((_, k) => body.setFloat32(o + 12 + 4 * k, 0.25 * k, true));
+      body.setUint32(o + rowBytes - 4, id!, true);
     });
-    const bytes = new Uint8Array(head.length + 32);
+    const bytes = new Uint8Array(head.length + body.byteLength);
     bytes.set(head);
     bytes.set(new Uint8Array(body.buffer), head.length);
     const scene = readSceneBytes(bytes, 'ply');
     expect(Array.from(scene.positions)).toEqual([3, -7, 0.5, -100000, 42, -2.25]);
+    expect(Array.from(scene.rotations.subarray(0, 4))).toEqual([1.75, 2, 2.25, 2.5]);
     expect(Array.from(scene.extras[0]!.data)).toEqual([11, 4000000000]);
+  });
+
+  it('rejects a point cloud PLY (no Gaussian properties) with a clear message', () => {
+    const text = 'ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n1 2 3 255 0 0\n';
+    expect(() => readSceneBytes(new TextEncoder().encode(text), 'ply')).toThrowError(/it is a point cloud or mesh, not a 3D Gaussian Splatting scene/);
   });
 
   it('non-finite values: rejected by default naming count and first row, kept or reported on request', () => {

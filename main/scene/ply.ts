@@ -45,6 +45,9 @@ export function scalarArrayFor(type: PlyScalarType, length: number): ScalarArray
 
 const REST_RE = /^f_rest_(\d+)$/;
 
+/** Properties every 3DGS scene has besides x y z (f_rest_* depend on the SH degree). */
+const GAUSSIAN_PROPERTIES = ['f_dc_0', 'f_dc_1', 'f_dc_2', 'opacity', 'scale_0', 'scale_1', 'scale_2', 'rot_0', 'rot_1', 'rot_2', 'rot_3'];
+
 /**
  * Builds an empty scene for a PLY vertex element and the per-property targets that fill it.
  * @throws SagaError BAD_HEADER when positions are missing or the f_rest_* set is not an SH degree.
@@ -70,6 +73,16 @@ export function planPlyScene(vertex: PlyElement, path: string | undefined): { sc
     if (!names.has(`f_rest_${k}`)) {
       throw new SagaError('BAD_HEADER', `${where(path)}f_rest_${k} is missing although ${restCount} f_rest_* properties are present. Re-export the scene.`, { path });
     }
+  }
+  // Without these a PLY is a point cloud or a mesh (COLMAP points3D.ply, a scan): loading it with
+  // default scales and opacities would show meaningless unit-sized blobs.
+  const missing = GAUSSIAN_PROPERTIES.filter((name) => !names.has(name));
+  if (missing.length > 0) {
+    throw new SagaError(
+      'BAD_HEADER',
+      `${where(path)}the PLY has no ${missing.join(', ')} propert${missing.length === 1 ? 'y' : 'ies'}: it is a point cloud or mesh, not a 3D Gaussian Splatting scene. Choose the point_cloud.ply a 3DGS training run writes (point_cloud/iteration_N/point_cloud.ply).`,
+      { path, missing },
+    );
   }
   const n = vertex.count;
   const scene = createScene(n, shDegree);
