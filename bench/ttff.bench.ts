@@ -16,7 +16,7 @@ import { createScene, logit } from '../main/scene/gaussians.ts';
 import { writeScene } from '../main/scene/io.ts';
 import { SCENES, sharedScene } from '../e2e/fixtures.ts';
 import { lastOpenTimings, openSceneByPath, openStudio, waitForSplatCount, type StudioSession } from '../e2e/support/studio.ts';
-import { MB, median } from './util.ts';
+import { MB, median, withPeakRss } from './util.ts';
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -61,10 +61,19 @@ export function generatedScene(count: number) {
   return scene;
 }
 
-async function measure(studio: StudioSession, path: string, count: number, runs: number): Promise<{ page: number[]; wall: number[]; backend: number[] }> {
+interface Measured {
+  page: number[];
+  wall: number[];
+  backend: number[];
+  /** JS heap in use in the page after the load (Chromium's performance.memory), bytes. */
+  pageHeap: number[];
+}
+
+async function measure(studio: StudioSession, path: string, count: number, runs: number): Promise<Measured> {
   const page: number[] = [];
   const wall: number[] = [];
   const backend: number[] = [];
+  const pageHeap: number[] = [];
   for (let run = 0; run < runs; run++) {
     // A fresh page each run: nothing of the previous scene stays in the viewer. (Navigating a page
     // that holds 1M splats away timed out here; a new tab does not wait for the old one.)
@@ -76,13 +85,14 @@ async function measure(studio: StudioSession, path: string, count: number, runs:
     await waitForSplatCount(tab, count, 600_000);
     wall.push(performance.now() - start);
     const t = await lastOpenTimings(tab);
+    pageHeap.push(await tab.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0));
     await tab.close({ runBeforeUnload: false });
     if (t.ttff === undefined || t.backend === undefined) throw new Error('The page did not record saga:ttff; is the renderer build current (npm run build)?');
     page.push(t.ttff);
     backend.push(t.backend);
     console.log(`  run ${run + 1}/${runs}: ${t.ttff.toFixed(0)} ms in page (backend answer at ${t.backend.toFixed(0)} ms), ${wall.at(-1)!.toFixed(0)} ms wall`);
   }
-  return { page, wall, backend };
+  return { page, wall, backend, pageHeap };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -104,10 +114,12 @@ export async function run(args: string[]): Promise<void> {
     const rows: string[] = [];
     for (const c of cases) {
       console.log(`${c.name}: ${c.runs} runs`);
-      const r = await measure(studio, c.path, c.count, c.runs);
+      // The host runs in this process: its peak RSS is the backend's memory for the open.
+      const { result: r, peakRss } = await withPeakRss(() => measure(studio, c.path, c.count, c.runs));
       rows.push(
         `ttff ${c.name}: median ${median(r.page).toFixed(0)} ms (page measure; backend answer ${median(r.backend).toFixed(0)} ms of it), ` +
-          `${median(r.wall).toFixed(0)} ms wall; min ${Math.min(...r.page).toFixed(0)} max ${Math.max(...r.page).toFixed(0)} ms; ${c.runs} runs`,
+          `${median(r.wall).toFixed(0)} ms wall; min ${Math.min(...r.page).toFixed(0)} max ${Math.max(...r.page).toFixed(0)} ms; ${c.runs} runs; ` +
+          `page JS heap ${(median(r.pageHeap) / MB).toFixed(0)} MiB, host peak RSS ${(peakRss / MB).toFixed(0)} MiB`,
       );
     }
     console.log('\nheadless Chromium, WebGL via ANGLE gl-egl on Mesa llvmpipe (no GPU), browser-mode host on 127.0.0.1');

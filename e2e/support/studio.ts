@@ -25,12 +25,13 @@ export interface StudioSession {
   close(): Promise<void>;
 }
 
-export async function openStudio(): Promise<StudioSession> {
+/** `open`: a scene, capture folder or project the host tells the page to open on load (serve --open). */
+export async function openStudio(options: { open?: string } = {}): Promise<StudioSession> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
     throw new Error(`No built renderer in ${RENDERER_DIR}: run \`npm run build\` first (npm test does).`);
   }
   const userDataDir = mkdtempSync(join(tmpdir(), 'saga-e2e-user-'));
-  const server = await startServer({ port: 0, rendererDir: RENDERER_DIR, userDataDir });
+  const server = await startServer({ port: 0, rendererDir: RENDERER_DIR, userDataDir, ...(options.open ? { open: options.open } : {}) });
   const browser = await launchBrowser();
   const { page } = browser;
   const pageErrors: string[] = [];

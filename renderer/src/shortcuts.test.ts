@@ -21,6 +21,11 @@ describe('shortcutFor', () => {
     expect(new Set(SHORTCUTS.map((s) => s.action)).size).toBe(SHORTCUTS.length);
   });
 
+  it('understands events that carry only a key, as synthesised ones may', () => {
+    expect(shortcutFor({ ...key(''), key: 'f' })).toBe('frame-scene');
+    expect(shortcutFor({ ...key('', { ctrlKey: true, shiftKey: true }), key: 'O' })).toBe('open-project');
+  });
+
   it('leaves fly keys, modified letters and Alt chords alone', () => {
     expect(shortcutFor(key('KeyW'))).toBeUndefined();
     expect(shortcutFor(key('KeyF', { ctrlKey: true }))).toBeUndefined();

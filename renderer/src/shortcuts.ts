@@ -23,9 +23,20 @@ export const SHORTCUTS: readonly Shortcut[] = [
 ];
 
 /** The action a key press triggers, or undefined. Shift+Ctrl+O opens a project, Ctrl+O a scene. */
-export function shortcutFor(e: { code: string; ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }): ShortcutAction | undefined {
+export function shortcutFor(e: { code: string; key?: string; ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }): ShortcutAction | undefined {
   const mod = e.ctrlKey || e.metaKey;
   if (e.altKey) return undefined;
+  // Synthesised key events (Electron's sendInputEvent from the menu) may carry only `key`.
+  const code = e.code || codeFromKey(e.key);
+  return actionFor({ ...e, code }, mod);
+}
+
+function codeFromKey(key: string | undefined): string {
+  if (!key) return '';
+  return /^[a-z]$/i.test(key) ? `Key${key.toUpperCase()}` : key;
+}
+
+function actionFor(e: { code: string; shiftKey: boolean }, mod: boolean): ShortcutAction | undefined {
   if (mod && e.code === 'KeyO') return e.shiftKey ? 'open-project' : 'open-scene';
   if (mod && e.code === 'KeyN' && !e.shiftKey) return 'new-project';
   return SHORTCUTS.find((s) => s.code === e.code && !s.mod && !mod && !e.shiftKey)?.action;

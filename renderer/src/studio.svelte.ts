@@ -275,7 +275,10 @@ export class Studio {
 
   /** Runs one action with a busy message; a failure lands in the error banner and the app carries on. */
   private async run<T>(action: () => Promise<T>, busy?: string): Promise<T | undefined> {
-    if (busy) this.busy = busy;
+    if (busy) {
+      this.busy = busy;
+      this.notice = null;
+    }
     try {
       const result = await action();
       // A user action that worked replaces the last error; background refreshes leave it shown.
