@@ -86,6 +86,73 @@ export interface SourceCheck {
   ok: boolean;
 }
 
+/** Where a prepared view's masks came from: SAM, the built-in classical default, or a folder. */
+export type MaskSourceKind = 'sam' | 'auto' | 'imported';
+
+/** One view's outcome in a prepare run. */
+export interface PreparedViewSummary {
+  id: number;
+  name: string;
+  status: 'done' | 'skipped' | 'failed';
+  /** Masks kept for the view (done or skipped views). */
+  masks?: number;
+  /** Granularity levels among them (auto masks nest over several; SAM and imported use their own). */
+  levels?: number;
+  /** Why the view failed; the other views still ran. */
+  error?: SagaErrorData;
+}
+
+/** Result event payload of 'project.prepare'. */
+export interface PrepareSummary {
+  source: MaskSourceKind;
+  /** SAM model id, imported masks folder, or the built-in algorithm's name. */
+  sourceDetail: string;
+  /** Set when the built-in default was used: which SAM model to install for SAGA-quality masks. */
+  recommendation?: string;
+  /** Views computed in this run, found already prepared (skipped), and failed. */
+  done: number;
+  skipped: number;
+  failed: number;
+  views: PreparedViewSummary[];
+  elapsedMs: number;
+}
+
+/**
+ * Progress events of 'project.prepare': JobProgress (stage 'prepare', done = views handled of
+ * total) plus which view the event is about. Events may be thinned to a few a second; the result
+ * lists every view.
+ */
+export interface PrepareJobProgress extends JobProgress {
+  view?: string;
+  event?: 'start' | 'view-done' | 'view-skipped' | 'view-failed';
+}
+
+/** A SAM model the app knows, for a model picker. */
+export interface ModelInfo {
+  id: string;
+  name: string;
+  /** Download size in bytes (archive, or encoder + decoder), null when the registry does not say. */
+  size: number | null;
+  installed: boolean;
+  /** False for models listed for reference that this version cannot run. */
+  supported: boolean;
+  recommended?: boolean;
+}
+
+/** How far the open project's views are prepared (masks and features cached), for the UI on open. */
+export interface PrepareState {
+  /** Training views of the project. */
+  views: number;
+  /** Views with finished masks in the cache. */
+  prepared: number;
+  /** Source of the prepared views' masks; 'mixed' when views differ. Absent when none is prepared. */
+  maskSource?: MaskSourceKind | 'mixed';
+  /** Set when prepared masks come from the built-in default: what to install for better masks. */
+  recommendation?: string;
+  /** A prepare job running for this project now: its events carry this id (attach a progress bar). */
+  runningJobId?: string;
+}
+
 /** Request methods: params and result per method. */
 export interface ApiMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
@@ -109,6 +176,18 @@ export interface ApiMethods {
   'blob.get': { params: { id: string }; result: Uint8Array };
   /** Job: re-hash the project's source scene and compare with the checksum stored at creation. */
   'project.verifySource': { params: Record<string, never>; result: JobStarted };
+  /**
+   * Job: masks and image features for every view of the open project (resumable: finished views
+   * are skipped unless `force`). `masks`: 'auto' (built-in, no download), 'sam' (needs an installed
+   * model: `model` or the first installed one) or the path of a folder of imported masks
+   * (<folder>/<image-stem>/<k>.png). Progress events are PrepareJobProgress; the result event is a
+   * PrepareSummary. One prepare per project at a time (a second call is refused with BUSY).
+   */
+  'project.prepare': { params: { masks: 'auto' | 'sam' | (string & {}); model?: string; force?: boolean }; result: JobStarted };
+  /** How far the open project's views are prepared, and the running prepare job if any. */
+  'project.prepared': { params: Record<string, never>; result: PrepareState };
+  /** The SAM models of the registry and whether each is installed. */
+  'models.list': { params: Record<string, never>; result: ModelInfo[] };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -145,6 +224,9 @@ export const API_METHOD_NAMES = [
   'project.close',
   'project.recent',
   'project.verifySource',
+  'project.prepare',
+  'project.prepared',
+  'models.list',
   'dialog.openPath',
   'job.cancel',
   'blob.get',

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'PROJECT_EXISTS',
   'PROJECT_CORRUPT',
   'PROJECT_TOO_NEW',
+  'NO_PROJECT',
   // engine
   'NO_GPU_ADAPTER',
   'GPU_ERROR',
@@ -32,6 +33,7 @@ export const ERROR_CODES = [
   'MODEL_INVALID',
   'MASKS_MISSING',
   'CANCELLED',
+  'BUSY',
   'ENGINE_CRASHED',
   'INTERNAL',
 ] as const;

@@ -19,6 +19,11 @@ describe('validateRequest', () => {
     expect(codeOf('app.info', {})).toBeUndefined();
     expect(codeOf('app.info', undefined)).toBeUndefined();
     expect(codeOf('dialog.openPath', { kind: 'folder' })).toBeUndefined();
+    expect(codeOf('project.prepare', { masks: 'auto' })).toBeUndefined();
+    expect(codeOf('project.prepare', { masks: 'sam', model: 'sam_vit_b_quantized', force: true })).toBeUndefined();
+    expect(codeOf('project.prepare', { masks: '/data/my-masks', force: false })).toBeUndefined();
+    expect(codeOf('project.prepared', {})).toBeUndefined();
+    expect(codeOf('models.list', undefined)).toBeUndefined();
   });
 
   it.each([
@@ -34,6 +39,13 @@ describe('validateRequest', () => {
     ['bad enum', 'dialog.openPath', { kind: 'anything' }],
     ['optional field of wrong type', 'project.create', { dir: '/p', source: '/s', images: false }],
     ['empty job id', 'job.cancel', { jobId: '' }],
+    ['prepare without a mask source', 'project.prepare', {}],
+    ['prepare with an empty mask source', 'project.prepare', { masks: '' }],
+    ['prepare with force not a boolean', 'project.prepare', { masks: 'auto', force: 'yes' }],
+    ['prepare with a numeric model', 'project.prepare', { masks: 'sam', model: 3 }],
+    ['prepare with NUL in the masks folder', 'project.prepare', { masks: '/m\0' }],
+    ['prepare with an unknown field', 'project.prepare', { masks: 'auto', threads: 4 }],
+    ['models.list with a field', 'models.list', { all: true }],
   ])('refuses %s with BAD_ARGUMENT', (_label, method, params) => {
     expect(codeOf(method, params)).toBe('BAD_ARGUMENT');
   });

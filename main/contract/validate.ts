@@ -9,7 +9,8 @@ import { SagaError } from './errors.ts';
 type FieldSpec =
   | { kind: 'path'; optional?: boolean }
   | { kind: 'string'; optional?: boolean; maxLength?: number }
-  | { kind: 'enum'; values: readonly string[]; optional?: boolean };
+  | { kind: 'enum'; values: readonly string[]; optional?: boolean }
+  | { kind: 'boolean'; optional?: boolean };
 
 type ParamsSchema<M extends ApiMethod> = { [K in keyof ApiParams<M>]-?: FieldSpec };
 
@@ -25,6 +26,10 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'project.close': {},
   'project.recent': {},
   'project.verifySource': {},
+  // 'auto', 'sam' or a folder path; a model is a registry id or a folder path: both path-shaped.
+  'project.prepare': { masks: { kind: 'path' }, model: { kind: 'path', optional: true }, force: { kind: 'boolean', optional: true } },
+  'project.prepared': {},
+  'models.list': {},
   'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },
   'job.cancel': { jobId: { kind: 'string', maxLength: 200 } },
   'blob.get': { id: { kind: 'string', maxLength: 200 } },
@@ -35,6 +40,10 @@ function bad(method: string, message: string, field?: string): SagaError {
 }
 
 function checkField(method: string, name: string, spec: FieldSpec, value: unknown): void {
+  if (spec.kind === 'boolean') {
+    if (typeof value !== 'boolean') throw bad(method, `'${name}' must be true or false.`, name);
+    return;
+  }
   if (typeof value !== 'string') throw bad(method, `'${name}' must be a string.`, name);
   switch (spec.kind) {
     case 'path':

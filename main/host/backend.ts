@@ -4,13 +4,18 @@
  * in-memory transport all serve it through createBackendServer(). Host specifics (blob URLs,
  * native dialogs, where user data lives) are passed in.
  */
+import { statSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import type { AppInfo, ApiMethods, InitialOpen, OpenedScene, ProjectInfo, SourceCheck } from '../contract/api.ts';
+import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
-import { RpcServer, type Handlers } from '../contract/rpc.ts';
+import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
+import { ModelManager } from '../engine/masks/models.ts';
+import { prepareViewsInWorker } from '../engine/masks/prepare-worker.ts';
+import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareInput, type PrepareResult } from '../engine/masks/prepare.ts';
+import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
 import { RecentProjects } from '../project/recent.ts';
@@ -34,6 +39,8 @@ export interface BackendOptions {
   acceptsUploads?: boolean;
   /** Called after the recent-projects list changed (Electron rebuilds its menu). */
   onRecentChanged?: () => void;
+  /** Where SAM models live. Default: $SAGA_MODELS_DIR, else <userDataDir>/models. */
+  modelsDir?: string;
 }
 
 /** ~/.local/share/saga-studio, or under $XDG_DATA_HOME: where a host without its own keeps user data. */
@@ -132,12 +139,24 @@ export class SagaBackend {
   /** Opening and creating run one at a time: they replace the shared current scene/project. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /**
+   * Running prepare jobs by project folder: one per project, since two would compute the same views
+   * into the same cache. A job keeps running when its project is closed (its cache stays valid);
+   * shutdown cancels it.
+   */
+  private readonly prepares = new Map<string, { jobId: string; jobs: JobRunner }>();
+  private modelManager: ModelManager | undefined;
+  private readonly modelsDir: string;
+
   /** One handler per API method, for an RpcServer (see createBackendServer). */
   readonly handlers: Handlers<ApiMethods>;
   private initialOpen: InitialOpen | undefined;
 
   constructor(private readonly options: BackendOptions) {
-    this.recent = new RecentProjects(options.userDataDir ?? defaultUserDataDir());
+    const userDataDir = options.userDataDir ?? defaultUserDataDir();
+    this.recent = new RecentProjects(userDataDir);
+    // The CLI honours $SAGA_MODELS_DIR too, so a model installed with `prepare --download` shows here.
+    this.modelsDir = options.modelsDir ?? process.env.SAGA_MODELS_DIR ?? join(userDataDir, 'models');
     this.initialOpen = options.initialOpen;
     this.handlers = this.buildHandlers();
   }
@@ -147,8 +166,9 @@ export class SagaBackend {
     this.initialOpen = open;
   }
 
-  /** Shut down: close the project and drop the scene. */
+  /** Shut down: stop prepare jobs (finished views stay cached), close the project and drop the scene. */
   close(): void {
+    for (const { jobId, jobs } of this.prepares.values()) jobs.cancel(jobId);
     this.closeAll();
   }
 
@@ -193,8 +213,7 @@ export class SagaBackend {
       // Projects moved or deleted since are left out: they cannot be opened from the list.
       'project.recent': () => this.recent.list().filter((p) => isProjectDir(p.dir)),
       'project.verifySource': (_params, { jobs }) => {
-        const project = this.project;
-        if (!project) throw new SagaError('BAD_ARGUMENT', 'No project is open. Open or create a project first.');
+        const project = this.requireProject('verify its source file');
         const { scenePath, checksum } = project.sceneSource();
         return jobs.start('verify-source', async (signal, report): Promise<SourceCheck> => {
           let actual: string | null;
@@ -207,12 +226,131 @@ export class SagaBackend {
           return { path: scenePath, expected: checksum, actual, ok: actual === checksum };
         });
       },
+      'project.prepare': (params, { jobs }) => this.startPrepare(params, jobs),
+      'project.prepared': () => this.prepareState(this.requireProject('show how far its views are prepared')),
+      'models.list': () => this.models.list().map(({ model, installed }): ModelInfo => {
+        const size = model.archive ? model.archive.sizeBytes : model.encoder.sizeBytes !== null && model.decoder.sizeBytes !== null ? model.encoder.sizeBytes + model.decoder.sizeBytes : null;
+        return { id: model.id, name: model.name, size, installed, supported: model.supported, ...(model.recommended ? { recommended: true } : {}) };
+      }),
       'dialog.openPath': ({ kind }) => (this.options.openDialog ? this.options.openDialog(kind) : null),
       'blob.get': async ({ id }) => {
         const blob = this.blobs.get(id);
         if (!blob) throw new SagaError('FILE_NOT_FOUND', 'That scene data is no longer available (another scene was opened since). Open the scene again.', { id });
         return blobBytes(blob);
       },
+    };
+  }
+
+  /** The SAM model manager, made on first use: a missing registry file fails model requests only, not the app. */
+  get models(): ModelManager {
+    this.modelManager ??= new ModelManager({ modelsDir: this.modelsDir });
+    return this.modelManager;
+  }
+
+  /**
+   * The prepare job running for `dir`. The runner may drop a job without running its work (cancelled
+   * before it started), so an entry counts only while the runner still lists the job.
+   */
+  private runningPrepare(dir: string): string | undefined {
+    const entry = this.prepares.get(dir);
+    if (!entry) return undefined;
+    if (entry.jobs.activeJobIds.includes(entry.jobId)) return entry.jobId;
+    this.prepares.delete(dir);
+    return undefined;
+  }
+
+  private requireProject(toDo: string): Project {
+    if (!this.project) throw new SagaError('NO_PROJECT', `No project is open, so there is nothing to ${toDo}. Open or create a project first.`);
+    return this.project;
+  }
+
+  /** Turns the request's mask choice into the engine's option; refuses bad choices before any job starts. */
+  private maskSourceFor(masks: string, model: string | undefined): MaskSourceOption {
+    if (masks === 'auto') {
+      if (model !== undefined) throw new SagaError('BAD_ARGUMENT', "A model is only used with SAM masks: choose masks 'sam', or leave the model out for the built-in default.", { masks, model });
+      return { kind: 'auto' };
+    }
+    if (masks === 'sam') {
+      // Without a model choice, the first installed one, recommended models first (as the CLI does).
+      const chosen = model ?? this.models.list()
+        .filter((m) => m.installed && m.model.supported)
+        .sort((a, b) => Number(b.model.recommended ?? false) - Number(a.model.recommended ?? false))[0]?.model.id;
+      if (chosen === undefined) {
+        throw new SagaError('MODEL_NOT_FOUND', `No SAM model is installed in ${this.models.modelsDir}. Install one (the recommended one is sam_vit_b_quantized: saga-studio prepare --model sam_vit_b_quantized --download), or prepare with the built-in masks ('auto').`, { modelsDir: this.models.modelsDir });
+      }
+      return { kind: 'sam', model: this.models.resolve(chosen) };
+    }
+    if (model !== undefined) throw new SagaError('BAD_ARGUMENT', 'Imported masks use no model: leave the model out.', { masks, model });
+    const folder = resolve(masks);
+    const isDir = (() => {
+      try {
+        return statSync(folder).isDirectory();
+      } catch (e) {
+        // Missing or unreadable: refused below with the sentence that says what to choose.
+        void e;
+        return false;
+      }
+    })();
+    if (!isDir) {
+      throw new SagaError('BAD_ARGUMENT', `Masks must be 'auto', 'sam' or a folder of imported masks (<folder>/<image-name>/<k>.png); ${folder} is not a folder.`, { masks: folder });
+    }
+    return { kind: 'imported', folder };
+  }
+
+  private startPrepare({ masks, model, force }: ApiMethods['project.prepare']['params'], jobs: JobRunner): ApiMethods['project.prepare']['result'] {
+    const project = this.requireProject('prepare');
+    const running = this.runningPrepare(project.dir);
+    if (running) {
+      throw new SagaError('BUSY', `Masks are already being prepared for ${project.dir}. Wait for that job to finish or cancel it first.`, { jobId: running, dir: project.dir });
+    }
+    const views = project.views();
+    if (views.length === 0) {
+      throw new SagaError('BAD_CAMERAS', 'This project has no training views to prepare. Create it from a 3DGS training output folder with its cameras and images.', { dir: project.dir });
+    }
+    const source = this.maskSourceFor(masks, model);
+    // The input is read now, from the open project: the job works on files only and keeps going if
+    // the project is closed meanwhile.
+    const input: PrepareInput = { cacheDir: project.cacheDir, views: views.map((v) => ({ id: v.id, name: v.name, ...(v.imagePath ? { imagePath: v.imagePath } : {}) })) };
+    const dir = project.dir;
+    const started = jobs.start('prepare', async (signal, report): Promise<PrepareSummary> => {
+      try {
+        const result = await prepareViewsInWorker(input, {
+          masks: source,
+          ...(force ? { force } : {}),
+          signal,
+          onProgress: (p) => {
+            const progress: PrepareJobProgress = { stage: p.stage, done: p.done, total: p.total, event: p.event, ...(p.view !== undefined ? { view: p.view } : {}), ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}) };
+            report(progress);
+          },
+        });
+        return prepareSummary(result);
+      } finally {
+        // `started` is set: the runner calls this work only after start() returned.
+        if (this.prepares.get(dir)?.jobId === started.jobId) this.prepares.delete(dir);
+      }
+    });
+    this.prepares.set(dir, { jobId: started.jobId, jobs });
+    return started;
+  }
+
+  private prepareState(project: Project): PrepareState {
+    const views = project.views();
+    const sources = new Set<MaskSource>();
+    let prepared = 0;
+    for (const v of views) {
+      const manifest = readManifest(viewDir(project.cacheDir, viewKey(v.id, v.name)));
+      if (!manifest) continue;
+      prepared++;
+      sources.add(manifest.source);
+    }
+    const running = this.runningPrepare(project.dir);
+    const only = sources.size === 1 ? [...sources][0] : undefined;
+    return {
+      views: views.length,
+      prepared,
+      ...(sources.size > 0 ? { maskSource: only ?? 'mixed' } : {}),
+      ...(sources.has('auto') ? { recommendation: AUTO_RECOMMENDATION } : {}),
+      ...(running ? { runningJobId: running } : {}),
     };
   }
 
@@ -302,6 +440,27 @@ export class SagaBackend {
       throw e;
     }
   }
+}
+
+/** The prepare result as the API states it (the engine's result may carry more). */
+export function prepareSummary(r: PrepareResult): PrepareSummary {
+  return {
+    source: r.source,
+    sourceDetail: r.sourceDetail,
+    ...(r.recommendation ? { recommendation: r.recommendation } : {}),
+    done: r.done,
+    skipped: r.skipped,
+    failed: r.failed,
+    views: r.views.map((v) => ({
+      id: v.id,
+      name: v.name,
+      status: v.status,
+      ...(v.masks !== undefined ? { masks: v.masks } : {}),
+      ...(v.levels !== undefined ? { levels: v.levels } : {}),
+      ...(v.error ? { error: v.error } : {}),
+    })),
+    elapsedMs: r.elapsedMs,
+  };
 }
 
 export function createBackend(options: BackendOptions): SagaBackend {
