@@ -264,14 +264,17 @@ async function streamBinaryPly(
     if (k + 1 < chunks) pending = readChunk(k + 1);
     const row = k * rowsPerChunk;
     const rows = Math.min(rowsPerChunk, n - row);
+    let seen: number;
     try {
-      decoder.decodeRows(buffers[k & 1]!, row, rows);
+      seen = decoder.decodeRows(buffers[k & 1]!, row, rows);
     } catch (e) {
       // Let the read in flight settle before the file handle is closed by the caller.
       await pending.catch(() => undefined);
       throw e;
     }
-    if (nonFinite) nonFinite = mergeNonFinite(nonFinite, countNonFiniteRows(scene, row, rows));
+    // The decoder counts NaN/Inf words as it copies; rows are only rescanned (to count Gaussians
+    // and find the first row) when it saw some or could not tell.
+    if (nonFinite && seen !== 0) nonFinite = mergeNonFinite(nonFinite, countNonFiniteRows(scene, row, rows));
     report(row + rows);
   }
   return { scene, nonFinite };

@@ -165,6 +165,8 @@ export interface WordRun {
   /** Word index of the run's first property within a PLY row. */
   srcWord: number;
   length: number;
+  /** The run holds float32 values (checked for NaN/Inf while copying). */
+  float: boolean;
 }
 
 /** Groups targets into runs; `byteOffsets[p]` is property p's byte offset within a row. */
@@ -173,11 +175,11 @@ export function wordRuns(targets: PropertyTarget[], byteOffsets: number[]): Word
   let last: (WordRun & { array: ScalarArray }) | undefined;
   targets.forEach((t, p) => {
     const srcWord = byteOffsets[p]! >>> 2;
-    if (last && last.array === t.array && last.stride === t.stride && last.offset + last.length === t.offset && last.srcWord + last.length === srcWord) {
+    if (last && last.array === t.array && last.float === (t.type === 'float') && last.stride === t.stride && last.offset + last.length === t.offset && last.srcWord + last.length === srcWord) {
       last.length++;
       return;
     }
-    last = { array: t.array, dst: wordView(t.array), stride: t.stride, offset: t.offset, srcWord, length: 1 };
+    last = { array: t.array, dst: wordView(t.array), stride: t.stride, offset: t.offset, srcWord, length: 1, float: t.type === 'float' };
     runs.push(last);
   });
   return runs;
@@ -211,8 +213,12 @@ export class PlyRowDecoder {
     this.getters = targets.map((t) => getterFor(t.type, littleEndian));
   }
 
-  /** Decodes `rows` rows stored contiguously in `bytes` into scene rows firstRow.. */
-  decodeRows(bytes: Uint8Array, firstRow: number, rows: number): void {
+  /**
+   * Decodes `rows` rows stored contiguously in `bytes` into scene rows firstRow... Returns how many
+   * float values were NaN or infinite when the fast path could tell (0 means the rows are clean),
+   * or -1 when the caller must scan for itself.
+   */
+  decodeRows(bytes: Uint8Array, firstRow: number, rows: number): number {
     if (this.wordPath) {
       let words: Uint32Array;
       const nWords = (rows * this.rowBytes) >>> 2;
@@ -224,8 +230,7 @@ export class PlyRowDecoder {
         new Uint8Array(this.scratch.buffer, 0, nWords * 4).set(bytes.subarray(0, nWords * 4));
         words = this.scratch;
       }
-      this.decodeWords(words, firstRow, rows);
-      return;
+      return this.decodeWords(words, firstRow, rows);
     }
     const dv = new DataView(bytes.buffer, bytes.byteOffset, rows * this.rowBytes);
     const targets = this.targets;
@@ -242,14 +247,17 @@ export class PlyRowDecoder {
         si += this.rowBytes;
       }
     }
+    return -1;
   }
 
-  private decodeWords(words: Uint32Array, firstRow: number, rows: number): void {
+  private decodeWords(words: Uint32Array, firstRow: number, rows: number): number {
     const rowWords = this.rowBytes >>> 2;
     const runs = this.runs;
+    let nonFinite = 0;
     // Runs are copied block by block: a block of rows (about 128 KB) stays in cache while each run
     // (x y z, the 45 f_rest values, ...) is copied from it, so the chunk is fetched from memory once
-    // rather than once per property, which kept a per-property decoder memory-bound.
+    // rather than once per property, which kept a per-property decoder memory-bound. Float words
+    // are checked for an all-ones exponent (NaN/Inf) on the way, sparing a second pass.
     const block = Math.max(1, Math.floor(32768 / rowWords));
     for (let b0 = 0; b0 < rows; b0 += block) {
       const b1 = Math.min(rows, b0 + block);
@@ -258,23 +266,31 @@ export class PlyRowDecoder {
         const dst = run.dst;
         const s = run.stride;
         const len = run.length;
+        const mask = run.float ? 0x7f800000 : 0;
         let di = (firstRow + b0) * s + run.offset;
         let si = b0 * rowWords + run.srcWord;
         if (len === 1) {
           for (let r = b0; r < b1; r++) {
-            dst[di] = words[si]!;
+            const w = words[si]!;
+            dst[di] = w;
+            if ((w & mask) === 0x7f800000) nonFinite++;
             di += s;
             si += rowWords;
           }
         } else {
           for (let r = b0; r < b1; r++) {
-            for (let k = 0; k < len; k++) dst[di + k] = words[si + k]!;
+            for (let k = 0; k < len; k++) {
+              const w = words[si + k]!;
+              dst[di + k] = w;
+              if ((w & mask) === 0x7f800000) nonFinite++;
+            }
             di += s;
             si += rowWords;
           }
         }
       }
     }
+    return nonFinite;
   }
 
   /** Sets one value from ASCII text (already parsed to a number). */
