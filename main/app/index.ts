@@ -4,7 +4,7 @@
  * (main/host/backend.ts) answers the window over a MessagePort; this file only wires things up.
  * Cannot run on machines without the Electron binary (see README): keep it thin.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell, type IpcMainEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type IpcMainEvent } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_ORIGIN } from './app-url.ts';
@@ -46,6 +46,7 @@ if (!app.requestSingleInstanceLock()) {
 
   // No window may navigate away or open another window: the app is one page.
   app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-attach-webview', (e) => e.preventDefault());
     contents.on('will-navigate', (e, url) => {
       if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();
     });
@@ -70,6 +71,8 @@ if (!app.requestSingleInstanceLock()) {
     });
     const link = backend;
 
+    // The editor needs no camera, microphone, notifications or the like: refuse every request.
+    session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     protocol.handle('app', createAppProtocolHandler(RENDERER_DIR, (id) => link.blob(id)));
 
     ipcMain.on(PORT_CHANNEL, (event: IpcMainEvent) => {
