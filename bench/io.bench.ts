@@ -5,7 +5,7 @@
  * Targets: >= 400 MB/s read and write, peak RSS < 3x file size. The generated files are deleted.
  */
 import { rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScene, type GaussianScene } from '../main/scene/gaussians.ts';
 import { readScene, writeScene } from '../main/scene/io.ts';
@@ -56,6 +56,10 @@ export async function run(args: string[]): Promise<void> {
 
     const readTimes: number[] = [];
     const writeTimes: number[] = [];
+    // CPU time beside wall time: on a shared 2-core machine the wall figure moves with other load.
+    const readCpu: number[] = [];
+    const writeCpu: number[] = [];
+    const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
     let readPeak = 0;
     let writePeak = 0;
     (globalThis as { gc?: () => void }).gc?.();
@@ -63,12 +67,16 @@ export async function run(args: string[]): Promise<void> {
     for (let r = 0; r < runs; r++) {
       (globalThis as { gc?: () => void }).gc?.();
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const { result, peakRss } = await withPeakRss(() => readScene(path));
       readTimes.push(performance.now() - t0);
+      readCpu.push(cpuMs(process.cpuUsage(c0)));
       readPeak = Math.max(readPeak, peakRss);
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       const w = await withPeakRss(() => writeScene(result, out));
       writeTimes.push(performance.now() - t1);
+      writeCpu.push(cpuMs(process.cpuUsage(c1)));
       writePeak = Math.max(writePeak, w.peakRss);
       await rm(out, { force: true });
     }
@@ -80,6 +88,7 @@ export async function run(args: string[]): Promise<void> {
     const peak = Math.max(readPeak, writePeak);
     console.log(`read:  median ${readMs.toFixed(0)} ms over ${runs} runs = ${readMBs.toFixed(0)} MB/s, ${(fileMB / (readMs / 1000)).toFixed(0)} MiB/s (runs: ${readTimes.map((t) => t.toFixed(0)).join(', ')} ms)  target >= 400`);
     console.log(`write: median ${writeMs.toFixed(0)} ms over ${runs} runs = ${writeMBs.toFixed(0)} MB/s, ${(fileMB / (writeMs / 1000)).toFixed(0)} MiB/s (runs: ${writeTimes.map((t) => t.toFixed(0)).join(', ')} ms)  target >= 400`);
+    console.log(`cpu time (all threads): read median ${median(readCpu).toFixed(0)} ms, write median ${median(writeCpu).toFixed(0)} ms; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores`);
     console.log(`peak RSS: ${(peak / 1e6).toFixed(0)} MB = ${(peak / fileBytes).toFixed(2)}x file size, whole process (baseline before the timed reads ${(baseRss / 1e6).toFixed(0)} MB)  target < 3x`);
   } finally {
     await rm(path, { force: true });
