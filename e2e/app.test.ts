@@ -22,6 +22,9 @@ import {
 
 const GUITAR_SPLATS = 90854;
 
+/** Generous: under `npm test` these share two cores with every other suite. */
+const E2E_TIMEOUT_MS = 240_000;
+
 describe('SAGA Studio in the browser', () => {
   let studio: StudioSession;
   let work: string;
@@ -54,7 +57,7 @@ describe('SAGA Studio in the browser', () => {
     // (0.235 measured here), an empty or black canvas none of it.
     expect(share).toBeGreaterThan(0.15);
     await page.getByTestId('render-toggle').click();
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('creates a project from the scene, closes it, and reopens it', async () => {
     const { page } = studio;
@@ -79,7 +82,7 @@ describe('SAGA Studio in the browser', () => {
     // The source check runs as a job (progress in the status bar) and reports the file unchanged.
     await page.getByTestId('verify-source').click();
     await expect.poll(() => page.getByTestId('notice').textContent(), { timeout: 30_000 }).toContain('unchanged');
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('shows the error banner for a truncated file and keeps working', async () => {
     const { page } = studio;
@@ -103,7 +106,7 @@ describe('SAGA Studio in the browser', () => {
     await expect.poll(() => page.getByTestId('scene-path').textContent(), { timeout: 30_000 }).toBe('guitar-copy.ply');
     await waitForSplatCount(page, GUITAR_SPLATS);
     expect(await banner.count()).toBe(0);
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('opens a scene file dropped on the viewport (uploaded to the host)', async () => {
     const { page } = studio;
@@ -123,7 +126,7 @@ describe('SAGA Studio in the browser', () => {
     await expect.poll(() => page.getByTestId('scene-path').textContent(), { timeout: 30_000 }).toBe(SCENES.compressedSh3);
     await waitForSplatCount(page, 64);
     expect(await page.getByTestId('error-banner').count()).toBe(0);
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('refuses API calls and page loads without the token', async () => {
     const { origin, token } = studio.server;
@@ -150,5 +153,5 @@ describe('SAGA Studio in the browser', () => {
       ws.on('error', reject);
     });
     expect(JSON.parse(answered)).toMatchObject({ type: 'response', id: 1, ok: true, result: { host: 'browser' } });
-  });
+  }, E2E_TIMEOUT_MS);
 });

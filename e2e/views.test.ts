@@ -26,6 +26,9 @@ function meanDifference(a: Buffer, b: Buffer): number {
   return sum / x.data.length;
 }
 
+/** Generous: under `npm test` these share two cores with every other suite. */
+const E2E_TIMEOUT_MS = 240_000;
+
 describe('training views', () => {
   let studio: StudioSession;
   let work: string;
@@ -109,5 +112,5 @@ describe('training views', () => {
     writeFileSync(join(ARTIFACTS, 'e2e-views-jump.png'), fromView);
     expect(meanDifference(fromView, withFrusta)).toBeGreaterThan(1);
     expect(await items.nth(2).getAttribute('class')).toContain('selected');
-  });
+  }, E2E_TIMEOUT_MS);
 });
