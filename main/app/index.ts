@@ -4,12 +4,13 @@
  * (main/host/backend.ts) answers the window over a MessagePort; this file only wires things up.
  * Cannot run on machines without the Electron binary (see README): keep it thin.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type IpcMainEvent } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell, type IpcMainEvent } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_ORIGIN } from './app-url.ts';
 import { startBackend, type BackendLink } from './backend-link.ts';
 import { PORT_CHANNEL } from './channels.ts';
+import { openPathDialog } from './dialogs.ts';
 import { buildMenuTemplate, type ShortcutKey } from './menu.ts';
 import { createAppProtocolHandler } from './protocol.ts';
 
@@ -61,12 +62,7 @@ if (!app.requestSingleInstanceLock()) {
     const sceneArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'));
     backend = startBackend({
       userDataDir: app.getPath('userData'),
-      openDialog: async (kind) => {
-        const props: ('openFile' | 'openDirectory')[] = kind === 'scene' ? ['openFile'] : ['openDirectory'];
-        const filters = kind === 'scene' ? [{ name: 'Gaussian splat scenes', extensions: ['ply', 'splat', 'spz'] }] : [];
-        const res = window ? await dialog.showOpenDialog(window, { properties: props, filters }) : await dialog.showOpenDialog({ properties: props, filters });
-        return res.canceled ? null : (res.filePaths[0] ?? null);
-      },
+      openDialog: (kind) => openPathDialog(window, kind),
       ...(sceneArg ? { openPath: sceneArg } : {}),
     });
     const link = backend;
