@@ -92,10 +92,11 @@ export function readSceneBytes(bytes: Uint8Array, format: SceneFormat, options?:
   const path = options?.path;
   checkAborted(options?.signal);
   let scene: GaussianScene;
+  let counted: NonFiniteCount | undefined;
   switch (format) {
     case 'ply':
     case 'compressed-ply':
-      scene = decodePlyBytes(bytes, options, path);
+      ({ scene, counted } = decodePlyBytes(bytes, options, path));
       break;
     case 'splat':
       scene = decodeSplat(bytes, options, path);
@@ -106,28 +107,31 @@ export function readSceneBytes(bytes: Uint8Array, format: SceneFormat, options?:
     default:
       throw new SagaError('UNSUPPORTED_FORMAT', `Unknown scene format '${String(format)}'.`);
   }
-  applyNonFinitePolicy(scene, options, path);
+  applyNonFinitePolicy(scene, options, path, counted);
   return scene;
 }
 
-function decodePlyBytes(bytes: Uint8Array, options: ReadOptions | undefined, path: string | undefined): GaussianScene {
+/** `counted` is set when the binary decoder already knows the scene has no NaN/Inf values. */
+function decodePlyBytes(bytes: Uint8Array, options: ReadOptions | undefined, path: string | undefined): { scene: GaussianScene; counted?: NonFiniteCount } {
   const header = parsePlyHeader(bytes, path);
-  if (isCompressedPlyHeader(header)) return decodeCompressedPly(bytes, header, options, path);
+  if (isCompressedPlyHeader(header)) return { scene: decodeCompressedPly(bytes, header, options, path) };
   const vertex = findVertexElement(header, path);
-  if (header.encoding === 'ascii') return decodeAsciiPlyScene(header, bytes.subarray(header.headerBytes), options, path);
+  if (header.encoding === 'ascii') return { scene: decodeAsciiPlyScene(header, bytes.subarray(header.headerBytes), options, path) };
   const vertexOffset = checkBinaryPlySize(header, vertex, bytes.length, path);
   checkSplatCount(vertex.count, options, path);
   const { scene, targets } = planPlyScene(vertex, path);
   const decoder = new PlyRowDecoder(targets, header.encoding === 'binary_little_endian');
   const rowsPerChunk = Math.max(1, Math.floor(STREAM_CHUNK_BYTES / Math.max(1, decoder.rowBytes)));
   const report = progressReporter(options, 'read', vertex.count);
+  let seen = 0;
   for (let row = 0; row < vertex.count; row += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, vertex.count - row);
     const start = vertexOffset + row * decoder.rowBytes;
-    decoder.decodeRows(bytes.subarray(start, start + rows * decoder.rowBytes), row, rows);
+    const s = decoder.decodeRows(bytes.subarray(start, start + rows * decoder.rowBytes), row, rows);
+    seen = s < 0 || seen < 0 ? -1 : seen + s;
     report(row + rows);
   }
-  return scene;
+  return seen === 0 ? { scene, counted: { count: 0, firstRow: -1 } } : { scene };
 }
 
 function decodeAsciiPlyScene(header: PlyHeader, body: Uint8Array, options: ReadOptions | undefined, path: string | undefined): GaussianScene {
