@@ -1,6 +1,12 @@
 // The feature part of a training step on a cached view: weights (alpha * T) were collected once
-// per view, so the forward and backward passes are plain gathers over those lists, four channels
-// (one vec4 group) per dispatch. Both are deterministic: each output is summed by one thread in a
+// per view, so the forward and backward passes are plain gathers over those lists. Channels are
+// stored in blocks of GPI vec4 groups per item (GPI = 8 holds 32 channels: plain row-major), and
+// one invocation sums a whole block, so each list is walked once per block.
+// GPI is substituted by the host before compiling (a private array needs a constant size).
+
+const GPI: u32 = __GPI__u;
+
+// Both are deterministic: each output is summed by one invocation in a
 // fixed order over its list (see `transpose` for the one source of run-to-run variation).
 
 struct Params {
@@ -10,21 +16,26 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;        // items + 1
 @group(0) @binding(2) var<storage, read> entries: array<vec2<u32>>;  // index, weight bits
-@group(0) @binding(3) var<storage, read> values: array<vec4<f32>>;   // one channel group, by index
+@group(0) @binding(3) var<storage, read> values: array<vec4<f32>>;   // one block: index * GPI + group
 @group(0) @binding(4) var<storage, read_write> result: array<vec4<f32>>;
 
 @compute @workgroup_size(64)
 fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
   let item = gid.x + gid.y * params.count.y;
   if (item >= params.count.x) { return; }
-  var acc = vec4<f32>(0.0);
+  var acc: array<vec4<f32>, __GPI__>;
   let end = offsets[item + 1u];
   for (var e = offsets[item]; e < end; e++) {
     let entry = entries[e];
-    acc += bitcast<f32>(entry.y) * values[entry.x];
+    let w = bitcast<f32>(entry.y);
+    let base = entry.x * GPI;
+    for (var q = 0u; q < GPI; q++) { acc[q] += w * values[base + q]; }
   }
-  if (params.count.z != 0u) { acc += result[item]; }
-  result[item] = acc;
+  let out = item * GPI;
+  if (params.count.z != 0u) {
+    for (var q = 0u; q < GPI; q++) { acc[q] += result[out + q]; }
+  }
+  for (var q = 0u; q < GPI; q++) { result[out + q] = acc[q]; }
 }
 
 // Builds the per-Gaussian (transposed) lists from the per-pixel lists, one thread per pixel with a

@@ -70,6 +70,11 @@ interface Pipelines {
   sortLayout: GPUBindGroupLayout;
   rasterize: GPUComputePipeline;
   collect: GPUComputePipeline;
+  /** features.wgsl with GPI still to substitute. */
+  featuresSource: string;
+}
+
+interface FeaturePipelines {
   gather: GPUComputePipeline;
   transpose: GPUComputePipeline;
 }
@@ -118,6 +123,9 @@ export class GaussianRasterizer {
   private tilesTouched?: GPUBuffer;
   private featureDim = 0;
   private featureGroups = 0;
+  /** vec4 groups per item in one block of the feature layout (8 = 32 channels, row-major). */
+  private gpi = 1;
+  private featurePipelines = new Map<number, Promise<FeaturePipelines>>();
   private features?: GPUBuffer;
   private gradients?: GPUBuffer;
   private pool = new Map<string, GPUBuffer>();
@@ -140,7 +148,6 @@ export class GaussianRasterizer {
     const mDuplicate = module(duplicate!, 'duplicate');
     const mSort = module(sort!, 'sort');
     const mRaster = module(rasterize!, 'rasterize');
-    const mFeatures = module(features!, 'features');
     const auto = (m: GPUShaderModule, entryPoint: string) =>
       device.createComputePipelineAsync({ layout: 'auto', compute: { module: m, entryPoint }, label: entryPoint });
     const sortLayout = device.createBindGroupLayout({
@@ -152,7 +159,7 @@ export class GaussianRasterizer {
     const sortPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [sortLayout] });
     const sortPipeline = (entryPoint: string) =>
       device.createComputePipelineAsync({ layout: sortPipelineLayout, compute: { module: mSort, entryPoint }, label: entryPoint });
-    const [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9] = await Promise.all([
+    const [p0, p1, p2, p3, p4, p5, p6, p7] = await Promise.all([
       auto(mProject, 'project'),
       auto(mDuplicate, 'duplicate'),
       auto(mDuplicate, 'padKeys'),
@@ -161,14 +168,12 @@ export class GaussianRasterizer {
       sortPipeline('localSteps'),
       auto(mRaster, 'rasterize'),
       auto(mRaster, 'collect'),
-      auto(mFeatures, 'gather'),
-      auto(mFeatures, 'transpose'),
     ]);
     const error = await device.popErrorScope();
     if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
     return new GaussianRasterizer(device, {
       project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, sortGlobal: p4, sortLocal: p5,
-      rasterize: p6, collect: p7, gather: p8, transpose: p9, sortLayout,
+      rasterize: p6, collect: p7, featuresSource: features!, sortLayout,
     }, options);
   }
 
@@ -244,12 +249,15 @@ export class GaussianRasterizer {
       this.features?.destroy();
       this.gradients?.destroy();
       this.featureGroups = groups;
-      const size = groups * this.countPadded * 16;
+      let gpi = Math.min(8, nextPow2(groups));
+      while (gpi > 1 && this.countPadded * gpi * 16 > this.maxBinding) gpi /= 2;
+      this.gpi = gpi;
+      const size = this.blocks * this.countPadded * gpi * 16;
       this.features = this.createBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'features');
       this.gradients = this.createBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'gradients');
     }
     this.featureDim = dim;
-    this.device.queue.writeBuffer(this.features, 0, toGroupMajor(features, this.count, dim, this.countPadded));
+    this.device.queue.writeBuffer(this.features, 0, toBlocked(features, this.count, dim, this.countPadded, this.gpi));
   }
 
   /** Renders colour, alpha, depth and, with options.features (or features set earlier and featureDim), a feature map. */
@@ -311,6 +319,7 @@ export class GaussianRasterizer {
     bandRanges.push([bandStart, pixels, bandEntries]);
 
     const bands: Band[] = [];
+    const { transpose } = await this.featurePipeline(1);
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     for (const [start, end, entries] of bandRanges) {
       const n = end - start;
@@ -344,8 +353,8 @@ export class GaussianRasterizer {
       const [gx, gy] = grid(Math.ceil(n / 64));
       const enc2 = this.device.createCommandEncoder();
       const pass2 = enc2.beginComputePass();
-      pass2.setPipeline(this.pipelines.transpose);
-      pass2.setBindGroup(0, this.bindGroup(this.pipelines.transpose, [
+      pass2.setPipeline(transpose);
+      pass2.setBindGroup(0, this.bindGroup(transpose, [
         this.uniform(new Uint32Array([n, gx * 64, 0, 0])), undefined, undefined, undefined, undefined,
         pixelOffsets, pixelEntries, cursors, gaussianEntries,
       ], { 7: this.countPadded * 4 }));
@@ -380,23 +389,25 @@ export class GaussianRasterizer {
     const v = this.requireView(view);
     if (features) this.setFeatures(features, this.featureDim || features.length / this.count);
     if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before rendering a feature map.');
-    const out = this.pooled('featureMap', this.featureGroups * v.pixelsPadded * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+    const gpi = this.gpi;
+    const { gather } = await this.featurePipeline(gpi);
+    const out = this.pooled('featureMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(this.pipelines.gather);
+    pass.setPipeline(gather);
     for (const band of v.bands) {
       const n = band.end - band.start;
       const [gx, gy] = grid(Math.ceil(n / 64));
       const params = this.uniform(new Uint32Array([n, gx * 64, 0, 0]));
-      for (let g = 0; g < this.featureGroups; g++) {
+      for (let b = 0; b < this.blocks; b++) {
         pass.setBindGroup(0, this.device.createBindGroup({
-          layout: this.pipelines.gather.getBindGroupLayout(0),
+          layout: gather.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.pixelOffsets } },
             { binding: 2, resource: { buffer: band.pixelEntries } },
-            { binding: 3, resource: { buffer: this.features, offset: g * this.countPadded * 16, size: this.countPadded * 16 } },
-            { binding: 4, resource: { buffer: out, offset: (g * v.pixelsPadded + band.start) * 16, size: align(n, 16) * 16 } },
+            { binding: 3, resource: { buffer: this.features, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
+            { binding: 4, resource: { buffer: out, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
           ],
         }));
         pass.dispatchWorkgroups(gx, gy);
@@ -404,8 +415,8 @@ export class GaussianRasterizer {
     }
     pass.end();
     this.device.queue.submit([encoder.finish()]);
-    const packed = new Float32Array(await this.readBuffer(out, this.featureGroups * v.pixelsPadded * 16));
-    return fromGroupMajor(packed, v.width * v.height, this.featureDim, v.pixelsPadded);
+    const packed = new Float32Array(await this.readBuffer(out, this.blocks * v.pixelsPadded * gpi * 16));
+    return fromBlocked(packed, v.width * v.height, this.featureDim, v.pixelsPadded, gpi);
   }
 
   /**
@@ -419,24 +430,27 @@ export class GaussianRasterizer {
     if (gradFeatureMap.length !== v.width * v.height * C) {
       throw new SagaError('BAD_ARGUMENT', `The feature-map gradient must hold ${v.height} x ${v.width} x ${C} values.`);
     }
-    const gradMap = this.pooled('gradMap', this.featureGroups * v.pixelsPadded * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
-    this.device.queue.writeBuffer(gradMap, 0, toGroupMajor(gradFeatureMap, v.width * v.height, C, v.pixelsPadded));
+    const gpi = this.gpi;
+    const { gather } = await this.featurePipeline(gpi);
+    const gradMap = this.pooled('gradMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    this.device.queue.writeBuffer(gradMap, 0, toBlocked(gradFeatureMap, v.width * v.height, C, v.pixelsPadded, gpi));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(this.pipelines.gather);
+    pass.setPipeline(gather);
     const [gx, gy] = grid(Math.ceil(this.count / 64));
-    v.bands.forEach((band, b) => {
-      const params = this.uniform(new Uint32Array([this.count, gx * 64, b > 0 ? 1 : 0, 0]));
+    v.bands.forEach((band, bandIndex) => {
+      // Bands after the first add onto the gradient (dispatches run in order: no atomics needed).
+      const params = this.uniform(new Uint32Array([this.count, gx * 64, bandIndex > 0 ? 1 : 0, 0]));
       const n = band.end - band.start;
-      for (let g = 0; g < this.featureGroups; g++) {
+      for (let b = 0; b < this.blocks; b++) {
         pass.setBindGroup(0, this.device.createBindGroup({
-          layout: this.pipelines.gather.getBindGroupLayout(0),
+          layout: gather.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.gaussianOffsets } },
             { binding: 2, resource: { buffer: band.gaussianEntries } },
-            { binding: 3, resource: { buffer: gradMap, offset: (g * v.pixelsPadded + band.start) * 16, size: align(n, 16) * 16 } },
-            { binding: 4, resource: { buffer: this.gradients!, offset: g * this.countPadded * 16, size: this.countPadded * 16 } },
+            { binding: 3, resource: { buffer: gradMap, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
+            { binding: 4, resource: { buffer: this.gradients!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
           ],
         }));
         pass.dispatchWorkgroups(gx, gy);
@@ -448,16 +462,38 @@ export class GaussianRasterizer {
       await this.device.queue.onSubmittedWorkDone();
       return new Float32Array(0);
     }
-    const packed = new Float32Array(await this.readBuffer(this.gradients, this.featureGroups * this.countPadded * 16));
-    return fromGroupMajor(packed, this.count, C, this.countPadded);
+    const packed = new Float32Array(await this.readBuffer(this.gradients, this.blocks * this.countPadded * gpi * 16));
+    return fromBlocked(packed, this.count, C, this.countPadded, gpi);
   }
 
-  /** The gradient buffer (group-major: group, Gaussian, 4 channels) for GPU-side optimisers. */
+  /** Blocks of the feature layout (see toBlocked). */
+  private get blocks(): number {
+    return Math.ceil(this.featureGroups / this.gpi);
+  }
+
+  /** Feature layout of featureBuffer/gradientBuffer: toBlocked(values, N, featureDim, Npadded, groupsPerItem). */
+  get featureLayout(): { groupsPerItem: number; itemsPadded: number; dim: number } {
+    return { groupsPerItem: this.gpi, itemsPadded: this.countPadded, dim: this.featureDim };
+  }
+
+  private featurePipeline(gpi: number): Promise<FeaturePipelines> {
+    let p = this.featurePipelines.get(gpi);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: this.pipelines.featuresSource.replaceAll('__GPI__', String(gpi)), label: `features-${gpi}` });
+      const make = (entryPoint: string) =>
+        this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint }, label: `${entryPoint}-${gpi}` });
+      p = Promise.all([make('gather'), make('transpose')]).then(([gather, transpose]) => ({ gather, transpose }));
+      this.featurePipelines.set(gpi, p);
+    }
+    return p;
+  }
+
+  /** The gradient buffer (layout: featureLayout) for GPU-side optimisers. */
   get gradientBuffer(): GPUBuffer | undefined {
     return this.gradients;
   }
 
-  /** The feature buffer (group-major, like gradientBuffer). */
+  /** The feature buffer (layout: featureLayout). */
   get featureBuffer(): GPUBuffer | undefined {
     return this.features;
   }
@@ -651,7 +687,7 @@ export class GaussianRasterizer {
     const outPayload = this.pooled('outPayload', pixels * 16, storage);
     const outT = this.pooled('outT', pixels * 4, storage);
     const outCount = this.pooled('outCount', pixels * 4, storage);
-    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 0, 0]));
+    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 1, 0]));
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(this.pipelines.rasterize);
@@ -683,14 +719,16 @@ export class GaussianRasterizer {
     const pixels = width * height;
     const pixelsPadded = align(pixels, 16);
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-    const out = this.pooled('featureOut', this.featureGroups * pixelsPadded * 16, storage);
+    const gpi = this.gpi;
+    const out = this.pooled('featureOut', this.blocks * pixelsPadded * gpi * 16, storage);
     const outT = this.pooled('outT', pixels * 4, storage);
     const outCount = this.pooled('outCount', pixels * 4, storage);
-    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 0, 0]));
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(this.pipelines.rasterize);
     for (let g = 0; g < this.featureGroups; g++) {
+      const b = Math.floor(g / gpi);
+      const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, gpi, g % gpi]));
       pass.setBindGroup(0, this.device.createBindGroup({
         layout: this.pipelines.rasterize.getBindGroupLayout(0),
         entries: [
@@ -699,8 +737,8 @@ export class GaussianRasterizer {
           { binding: 2, resource: { buffer: binned.keys, size: binned.keysSize } },
           { binding: 3, resource: { buffer: this.projMean! } },
           { binding: 4, resource: { buffer: this.projConic! } },
-          { binding: 5, resource: { buffer: this.features!, offset: g * this.countPadded * 16, size: this.countPadded * 16 } },
-          { binding: 6, resource: { buffer: out, offset: g * pixelsPadded * 16, size: pixelsPadded * 16 } },
+          { binding: 5, resource: { buffer: this.features!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
+          { binding: 6, resource: { buffer: out, offset: b * pixelsPadded * gpi * 16, size: pixelsPadded * gpi * 16 } },
           { binding: 7, resource: { buffer: outT } },
           { binding: 8, resource: { buffer: outCount } },
         ],
@@ -709,8 +747,8 @@ export class GaussianRasterizer {
     }
     pass.end();
     this.device.queue.submit([enc.finish()]);
-    const packed = new Float32Array(await this.readBuffer(out, this.featureGroups * pixelsPadded * 16));
-    return fromGroupMajor(packed, pixels, this.featureDim, pixelsPadded);
+    const packed = new Float32Array(await this.readBuffer(out, this.blocks * pixelsPadded * gpi * 16));
+    return fromBlocked(packed, pixels, this.featureDim, pixelsPadded, gpi);
   }
 }
 
@@ -727,23 +765,39 @@ interface ColorImage extends RenderOutput {
   counts: Uint32Array;
 }
 
-/** Row-major items x dim -> group-major (group, item padded, 4 channels), zero padded. */
-export function toGroupMajor(values: Float32Array, items: number, dim: number, itemsPadded: number): Float32Array<ArrayBuffer> {
+/**
+ * Row-major items x dim -> the GPU feature layout: channel groups of 4 (zero padded), `gpi`
+ * groups per item in a block, blocks one after another: [block][item padded][gpi][4]. With
+ * dim = 32 and gpi = 8 this is plain row-major with padded rows.
+ */
+export function toBlocked(values: Float32Array, items: number, dim: number, itemsPadded: number, gpi: number): Float32Array<ArrayBuffer> {
   const groups = Math.ceil(dim / 4);
-  const out = new Float32Array(groups * itemsPadded * 4);
+  const blocks = Math.ceil(groups / gpi);
+  const out = new Float32Array(blocks * itemsPadded * gpi * 4);
+  if (dim === gpi * 4) {
+    out.set(values.subarray(0, items * dim));
+    return out;
+  }
   for (let i = 0; i < items; i++) {
     const src = i * dim;
-    for (let c = 0; c < dim; c++) out[((c >> 2) * itemsPadded + i) * 4 + (c & 3)] = values[src + c]!;
+    for (let c = 0; c < dim; c++) {
+      const q = c >> 2;
+      out[((Math.floor(q / gpi) * itemsPadded + i) * gpi + (q % gpi)) * 4 + (c & 3)] = values[src + c]!;
+    }
   }
   return out;
 }
 
-/** Inverse of toGroupMajor. */
-export function fromGroupMajor(packed: Float32Array, items: number, dim: number, itemsPadded: number): Float32Array {
+/** Inverse of toBlocked. */
+export function fromBlocked(packed: Float32Array, items: number, dim: number, itemsPadded: number, gpi: number): Float32Array {
+  if (dim === gpi * 4) return packed.slice(0, items * dim);
   const out = new Float32Array(items * dim);
   for (let i = 0; i < items; i++) {
     const dst = i * dim;
-    for (let c = 0; c < dim; c++) out[dst + c] = packed[((c >> 2) * itemsPadded + i) * 4 + (c & 3)]!;
+    for (let c = 0; c < dim; c++) {
+      const q = c >> 2;
+      out[dst + c] = packed[((Math.floor(q / gpi) * itemsPadded + i) * gpi + (q % gpi)) * 4 + (c & 3)]!;
+    }
   }
   return out;
 }
