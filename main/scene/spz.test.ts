@@ -110,6 +110,16 @@ describe('.spz against the official Niantic library (WebAssembly build bundled b
     expect(() => readSceneBytes(gzipSync(header), 'spz')).toThrowError(expect.objectContaining({ code: 'TOO_LARGE' }));
     dv.setUint32(8, 1000, true);
     expect(() => readSceneBytes(gzipSync(header), 'spz')).toThrowError(expect.objectContaining({ code: 'TRUNCATED' }));
+    // 9M Gaussians (about 600 MB unpacked) declared in a tiny file: refused from the header alone.
+    dv.setUint32(8, 9_000_000, true);
+    const rss = process.memoryUsage.rss();
+    expect(() => readSceneBytes(gzipSync(header), 'spz')).toThrowError(/9,000,000 Gaussians, which cannot fit in its \d+ compressed bytes/);
+    expect(process.memoryUsage.rss() - rss).toBeLessThan(64 * 1024 * 1024);
+    // More data than the header declares.
+    dv.setUint32(8, 1, true);
+    const padded = new Uint8Array(16 + 9 + 1 + 3 + 3 + 4 + 100);
+    padded.set(header);
+    expect(() => readSceneBytes(gzipSync(padded), 'spz')).toThrowError(expect.objectContaining({ code: 'SIZE_MISMATCH' }));
     dv.setUint32(8, 0, true);
     expect(() => readSceneBytes(gzipSync(header), 'spz')).toThrowError(expect.objectContaining({ code: 'EMPTY_SCENE' }));
   });

@@ -9,7 +9,7 @@
  * converting flips y and z of positions, the quaternion's y and z, and the SH coefficients whose
  * basis function is odd in y or z — the same flips the reference library (nianticlabs/spz) applies.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { SagaError } from '../contract/errors.ts';
 import { type GaussianScene, type ShDegree, createScene, shRestPerChannel, sigmoid } from './gaussians.ts';
@@ -39,19 +39,45 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-function inflate(bytes: Uint8Array, path: string | undefined): Uint8Array {
+function gzipError(e: unknown, path: string | undefined): SagaError {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/unexpected end/i.test(message)) {
+    return new SagaError('TRUNCATED', `${where(path)}the .spz file is truncated (its compressed data ends early). Copy or download it again.`, { path });
+  }
+  return new SagaError('BAD_HEADER', `${where(path)}the .spz file's compressed data is corrupt (${message}). Copy or export it again.`, { path });
+}
+
+/** Deflate never expands more than about 1032:1; a count needing more is impossible for the file size. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * The first bytes of the gzip stream (at least the 16-byte header when the file has them), from
+ * small prefixes of the compressed data: enough to check the declared count against the file size
+ * before inflating everything, so a tiny corrupt file cannot make us allocate hundreds of MB.
+ */
+function inflateHeader(bytes: Uint8Array, path: string | undefined): Uint8Array {
+  let out = new Uint8Array(0);
+  for (let len = 64; ; len *= 4) {
+    const prefix = bytes.subarray(0, Math.min(len, bytes.length));
+    try {
+      // Z_SYNC_FLUSH returns what a partial stream decodes to instead of failing on its end.
+      out = gunzipSync(prefix, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 1 << 22 });
+    } catch (e) {
+      if (e instanceof RangeError) return out; // a prefix expanding beyond 4 MB: the header came earlier
+      throw gzipError(e, path);
+    }
+    if (out.length >= HEADER_BYTES || prefix.length === bytes.length) return out;
+  }
+}
+
+function inflate(bytes: Uint8Array, expected: number, path: string | undefined): Uint8Array {
   try {
-    return gunzipSync(bytes, { maxOutputLength: HEADER_BYTES + MAX_SPZ_POINTS * 65 + (1 << 20) });
+    return gunzipSync(bytes, { maxOutputLength: expected + 1 });
   } catch (e) {
-    const code = e instanceof Error && 'code' in e ? String(e.code) : '';
-    if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw new SagaError('TOO_LARGE', `${where(path)}the .spz file unpacks to more data than ${MAX_SPZ_POINTS.toLocaleString('en-US')} Gaussians can hold. It is corrupt or too large for this app.`, { path });
+    if (e instanceof RangeError) {
+      throw new SagaError('SIZE_MISMATCH', `${where(path)}the .spz unpacks to more data than its header declares (${expected.toLocaleString('en-US')} bytes). The header count is wrong or the file is corrupt.`, { path });
     }
-    const message = e instanceof Error ? e.message : String(e);
-    if (/unexpected end/i.test(message)) {
-      throw new SagaError('TRUNCATED', `${where(path)}the .spz file is truncated (its compressed data ends early). Copy or download it again.`, { path });
-    }
-    throw new SagaError('BAD_HEADER', `${where(path)}the .spz file's compressed data is corrupt (${message}). Copy or export it again.`, { path });
+    throw gzipError(e, path);
   }
 }
 
@@ -113,13 +139,17 @@ function streamsFrom(h: SpzHeader, blocks: Uint8Array[]): SpzStreams {
 
 /** Versions 2 and 3 (and early 4): one gzip stream holding a 16-byte header and the blocks in order. */
 function gzipStreams(bytes: Uint8Array, path: string | undefined): SpzStreams {
-  const data = inflate(bytes, path);
-  if (data.length < HEADER_BYTES) {
+  const head = inflateHeader(bytes, path);
+  if (head.length < HEADER_BYTES) {
     throw new SagaError('TRUNCATED', `${where(path)}the .spz data is shorter than its 16-byte header. Copy or export the file again.`, { path });
   }
-  const h = parseSpzHeader(new DataView(data.buffer, data.byteOffset, data.length), path);
+  const h = parseSpzHeader(new DataView(head.buffer, head.byteOffset, head.length), path);
   const sizes = blockSizes(h);
   const expected = HEADER_BYTES + sizes.reduce((a, b) => a + b, 0);
+  if (expected > bytes.length * MAX_DEFLATE_RATIO) {
+    throw new SagaError('TRUNCATED', `${where(path)}the .spz declares ${h.count.toLocaleString('en-US')} Gaussians, which cannot fit in its ${bytes.length.toLocaleString('en-US')} compressed bytes. The file is truncated or corrupt; copy or export it again.`, { path });
+  }
+  const data = inflate(bytes, expected, path);
   if (data.length < expected) {
     throw new SagaError('TRUNCATED', `${where(path)}the .spz declares ${h.count.toLocaleString('en-US')} Gaussians but holds only ${data.length.toLocaleString('en-US')} of the ${expected.toLocaleString('en-US')} bytes they need. Copy or export it again.`, { path });
   }
