@@ -112,5 +112,17 @@ describe('training views', () => {
     writeFileSync(join(ARTIFACTS, 'e2e-views-jump.png'), fromView);
     expect(meanDifference(fromView, withFrusta)).toBeGreaterThan(1);
     expect(await items.nth(2).getAttribute('class')).toContain('selected');
+    await page.getByTestId('render-toggle').click();
+
+    // Holding W flies forward: frames are drawn back to back (the status bar shows a real frame
+    // time) and the view changes.
+    await viewport.hover();
+    await page.keyboard.down('KeyW');
+    await afterFrames(page, async () => {}, 4);
+    await page.keyboard.up('KeyW');
+    expect(await page.getByTestId('frame-time').textContent()).toMatch(/\d+ ms\/frame \([\d.]+ fps\)/);
+    await page.getByTestId('render-toggle').click();
+    const flown = await viewport.screenshot();
+    expect(meanDifference(flown, fromView)).toBeGreaterThan(0.5);
   }, E2E_TIMEOUT_MS);
 });

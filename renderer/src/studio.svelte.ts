@@ -29,7 +29,10 @@ export class Studio {
   project = $state<ProjectInfo | null>(null);
   scene = $state<OpenedScene | null>(null);
   splatCount = $state(0);
+  /** Real frame time while the view moves (GPU included), else null. */
   frameMs = $state<number | null>(null);
+  /** Script time of the last redraw. */
+  drawMs = $state<number | null>(null);
   /** Frames drawn so far (tests wait on it instead of sleeping). */
   frames = $state(0);
   /** What is happening now ("Loading guitar.ply…"), or null when idle. */
@@ -68,7 +71,8 @@ export class Studio {
   attachViewport(viewport: Viewport): void {
     this.viewport = viewport;
     viewport.onFrame((stats) => {
-      this.frameMs = stats.frameMs;
+      this.drawMs = stats.cpuMs;
+      if (stats.intervalMs !== null) this.frameMs = stats.intervalMs;
       this.frames = stats.frames;
     });
     viewport.onViewPicked((index) => {

@@ -50,6 +50,8 @@ export class Splats3dViewport implements Viewport {
   private paused = false;
   private overlayDirty = true;
   private frames = 0;
+  /** Whether the previous animation frame drew: then the time between the two is a frame time. */
+  private drewLastTick = false;
   private lastTime = performance.now();
   private rafId = 0;
   private disposed = false;
@@ -348,6 +350,8 @@ export class Splats3dViewport implements Viewport {
     this.rafId = requestAnimationFrame(this.tick);
     const dt = (now - this.lastTime) / 1000;
     this.lastTime = now;
+    const backToBack = this.drewLastTick;
+    this.drewLastTick = false;
     const waitingForFirstFrame = this.firstFrameWaiters.length > 0;
     if (this.paused && !waitingForFirstFrame) return;
 
@@ -380,9 +384,14 @@ export class Splats3dViewport implements Viewport {
     }
     this.overlayDirty = false;
     this.frames++;
-    const stats: FrameStats = { frameMs: performance.now() - start, frames: this.frames };
+    this.drewLastTick = true;
+    const stats: FrameStats = { cpuMs: performance.now() - start, intervalMs: backToBack ? dt * 1000 : null, frames: this.frames };
     for (const l of this.frameListeners) l(stats);
     if (viewer && waitingForFirstFrame) {
+      // Wait for the GPU to finish this frame (a 1-pixel read blocks until it has), so "first
+      // frame" means pixels on screen, not commands queued.
+      const gl = this.renderer.getContext();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
       const waiters = this.firstFrameWaiters;
       this.firstFrameWaiters = [];
       for (const w of waiters) w();

@@ -6,8 +6,13 @@
 import type { Camera } from '../../../main/scene/camera.ts';
 
 export interface FrameStats {
-  /** Milliseconds spent in the last rendered frame (update + draw), CPU side. */
-  frameMs: number;
+  /** Milliseconds of script for the last rendered frame (update + issuing the draw), CPU side. */
+  cpuMs: number;
+  /**
+   * Milliseconds since the previous frame when frames are drawn back to back (while the view
+   * moves): the real frame time, GPU included. Null for a lone redraw.
+   */
+  intervalMs: number | null;
   /** Frames rendered since the viewport was created. */
   frames: number;
 }
