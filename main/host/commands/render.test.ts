@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedScene, SCENES } from '../../../e2e/fixtures.ts';
+import { readCameras } from '../../scene/cameras/index.ts';
+import { main } from '../cli.ts';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) }, out, err };
+}
+
+describe('saga-studio render and render-views', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saga-render-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('renders the guitar from an orbit camera to a PNG with the object in view', async () => {
+    const c = capture();
+    const file = join(dir, 'guitar.png');
+    const code = await main(['render', sharedScene(SCENES.guitar), '--camera', 'orbit:0/8', '--out', file, '--width', '96'], c.io);
+    expect(c.err.join('')).toBe('');
+    expect(code).toBe(0);
+    const png = decode(readFileSync(file));
+    expect([png.width, png.height]).toEqual([96, 72]);
+    let lit = 0;
+    for (let i = 0; i < png.data.length; i += png.channels) if (png.data[i]! + png.data[i + 1]! + png.data[i + 2]! > 60) lit++;
+    expect(lit).toBeGreaterThan(200);
+  });
+
+  it('writes orbit views in the INRIA layout that render can read back by view name', async () => {
+    const views = join(dir, 'views');
+    const c = capture();
+    const code = await main(['render-views', sharedScene(SCENES.inria), '--orbit', '2', '--out', views, '--width', '40', '--height', '30'], c.io);
+    expect(code).toBe(0);
+    const cameras = await readCameras(join(views, 'cameras.json'));
+    expect(cameras.map((cam) => cam.name)).toEqual(['orbit-0', 'orbit-1']);
+    const written = decode(readFileSync(join(views, 'images', 'orbit-1.png')));
+    expect([written.width, written.height]).toEqual([40, 30]);
+    const again = join(dir, 'again.png');
+    expect(await main(['render', sharedScene(SCENES.inria), '--camera', `${join(views, 'cameras.json')}#orbit-1`, '--out', again], capture().io)).toBe(0);
+    expect(Buffer.from(decode(readFileSync(again)).data)).toEqual(Buffer.from(written.data));
+  });
+
+  it('refuses bad arguments with exit code 2 and a helpful message', async () => {
+    const c = capture();
+    expect(await main(['render', sharedScene(SCENES.inria), '--camera', 'nowhere', '--out', join(dir, 'x.png')], c.io)).toBe(2);
+    expect(c.err.join('')).toMatch(/orbit:i\/n/);
+    const d = capture();
+    expect(await main(['render-views', sharedScene(SCENES.inria), '--out', dir], d.io)).toBe(2);
+    expect(d.err.join('')).toMatch(/--orbit/);
+  });
+});
