@@ -91,11 +91,16 @@ export async function waitForSplatCount(page: Page, count: number, timeoutMs = 9
  * The page's own measures of the last open: request to first frame with every splat (ttff), and
  * request to the backend's answer (backend).
  */
-export async function lastOpenTimings(page: Page): Promise<{ ttff?: number; backend?: number }> {
-  return page.evaluate(() => ({
-    ttff: performance.getEntriesByName('saga:ttff').at(-1)?.duration,
-    backend: performance.getEntriesByName('saga:open-backend').at(-1)?.duration,
-  }));
+export async function lastOpenTimings(page: Page): Promise<{ ttff?: number; backend?: number; loaded?: number }> {
+  return page.evaluate(() => {
+    const open = performance.getEntriesByName('saga:open-request').at(-1)?.startTime;
+    const loaded = performance.getEntriesByName('saga:splats-loaded').at(-1)?.startTime;
+    return {
+      ttff: performance.getEntriesByName('saga:ttff').at(-1)?.duration,
+      backend: performance.getEntriesByName('saga:open-backend').at(-1)?.duration,
+      loaded: open !== undefined && loaded !== undefined ? loaded - open : undefined,
+    };
+  });
 }
 
 /** Frames the viewport has drawn so far. */
