@@ -154,4 +154,17 @@ describe('SAGA Studio in the browser', () => {
     });
     expect(JSON.parse(answered)).toMatchObject({ type: 'response', id: 1, ok: true, result: { host: 'browser' } });
   }, E2E_TIMEOUT_MS);
+
+  // Last: it leaves this page without a working viewport.
+  it('says so in the banner when the graphics context is lost', async () => {
+    const { page } = studio;
+    await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="viewport"]')!;
+      canvas.getContext('webgl2')?.getExtension('WEBGL_lose_context')?.loseContext();
+    });
+    const banner = page.getByTestId('error-banner');
+    await banner.waitFor({ timeout: 10_000 });
+    expect(await banner.textContent()).toContain('Reload the window');
+    expect(await banner.getAttribute('data-code')).toBe('GPU_ERROR');
+  });
 });

@@ -78,6 +78,9 @@ export class Studio {
     viewport.onViewPicked((index) => {
       this.selectedView = index;
     });
+    viewport.onFailure((message) => {
+      this.error = { code: 'GPU_ERROR', message };
+    });
   }
 
   dismissError(): void {

@@ -61,6 +61,7 @@ export class Splats3dViewport implements Viewport {
   private shiftHeld = false;
   private readonly frameListeners: ((s: FrameStats) => void)[] = [];
   private readonly pickListeners: ((index: number) => void)[] = [];
+  private readonly failureListeners: ((message: string) => void)[] = [];
   /** Resolvers waiting for the first frame drawn with every splat of a fresh load. */
   private firstFrameWaiters: (() => void)[] = [];
   private readonly resizeObserver: ResizeObserver;
@@ -118,6 +119,16 @@ export class Splats3dViewport implements Viewport {
       this.canvas.removeEventListener('pointerdown', onPointerDown);
       this.canvas.removeEventListener('pointerup', onPointerUp);
     });
+
+    // Software GL under memory pressure, a driver reset or too many contexts can take WebGL away.
+    const onContextLost = (e: Event) => {
+      e.preventDefault();
+      for (const l of this.failureListeners) {
+        l('The 3D view lost its graphics context (out of GPU memory, or the driver was reset). Reload the window to continue; your project is saved.');
+      }
+    };
+    this.canvas.addEventListener('webglcontextlost', onContextLost);
+    this.cleanups.push(() => this.canvas.removeEventListener('webglcontextlost', onContextLost));
 
     this.rafId = requestAnimationFrame(this.tick);
   }
@@ -264,6 +275,10 @@ export class Splats3dViewport implements Viewport {
 
   onFrame(listener: (stats: FrameStats) => void): void {
     this.frameListeners.push(listener);
+  }
+
+  onFailure(listener: (message: string) => void): void {
+    this.failureListeners.push(listener);
   }
 
   pause(): void {

@@ -40,6 +40,8 @@ export interface Viewport {
   jumpToView(view: Camera): void;
   onViewPicked(listener: (index: number) => void): void;
   onFrame(listener: (stats: FrameStats) => void): void;
+  /** The viewport broke outside any call (e.g. the graphics context was lost): a sentence to show. */
+  onFailure(listener: (message: string) => void): void;
   /** Stops drawing (screenshots, background windows); `resume` redraws at once. */
   pause(): void;
   resume(): void;
