@@ -129,6 +129,8 @@ export class GaussianRasterizer {
   private features?: GPUBuffer;
   private gradients?: GPUBuffer;
   private pool = new Map<string, GPUBuffer>();
+  /** Small per-call uniform buffers, destroyed once the call's GPU work has been awaited. */
+  private transient: GPUBuffer[] = [];
   /** Timings of the last render/prepareView/forward/backward, in milliseconds. */
   timings: RasterTimings = {};
 
@@ -261,7 +263,11 @@ export class GaussianRasterizer {
   }
 
   /** Renders colour, alpha, depth and, with options.features (or features set earlier and featureDim), a feature map. */
-  async render(camera: Camera, options: RenderOptions = {}): Promise<RenderOutput> {
+  render(camera: Camera, options: RenderOptions = {}): Promise<RenderOutput> {
+    return this.withTransients(() => this.renderNow(camera, options));
+  }
+
+  private async renderNow(camera: Camera, options: RenderOptions): Promise<RenderOutput> {
     this.requireScene();
     if (options.features) this.setFeatures(options.features, options.featureDim ?? options.features.length / this.count);
     const wantFeatures = options.features !== undefined || (options.featureDim !== undefined && options.featureDim > 0);
@@ -283,7 +289,11 @@ export class GaussianRasterizer {
    * Prepares a view for training: bins, blends colour, and caches every contribution so that
    * forwardFeatures/backwardFeatures on this view only redo the feature gathers.
    */
-  async prepareView(camera: Camera, options: Pick<RenderOptions, 'width' | 'height' | 'background' | 'shDegree'> = {}): Promise<PreparedView> {
+  prepareView(camera: Camera, options: Pick<RenderOptions, 'width' | 'height' | 'background' | 'shDegree'> = {}): Promise<PreparedView> {
+    return this.withTransients(() => this.prepareViewNow(camera, options));
+  }
+
+  private async prepareViewNow(camera: Camera, options: Pick<RenderOptions, 'width' | 'height' | 'background' | 'shDegree'>): Promise<PreparedView> {
     this.requireScene();
     const t0 = performance.now();
     const cam = scaleCamera(camera, options.width, options.height);
@@ -385,7 +395,11 @@ export class GaussianRasterizer {
    * The feature map (H * W * featureDim) of a prepared view from the features on the GPU
    * (pass `features` to upload new ones first).
    */
-  async forwardFeatures(view: PreparedView, features?: Float32Array): Promise<Float32Array> {
+  forwardFeatures(view: PreparedView, features?: Float32Array): Promise<Float32Array> {
+    return this.withTransients(() => this.forwardFeaturesNow(view, features));
+  }
+
+  private async forwardFeaturesNow(view: PreparedView, features?: Float32Array): Promise<Float32Array> {
     const v = this.requireView(view);
     if (features) this.setFeatures(features, this.featureDim || features.length / this.count);
     if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before rendering a feature map.');
@@ -423,7 +437,11 @@ export class GaussianRasterizer {
    * dLoss/dFeatures (N * featureDim) for a prepared view given dLoss/dFeatureMap (H * W * featureDim).
    * With `keepOnGpu`, the gradient stays in the rasterizer's gradient buffer and an empty array is returned.
    */
-  async backwardFeatures(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean } = {}): Promise<Float32Array> {
+  backwardFeatures(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean } = {}): Promise<Float32Array> {
+    return this.withTransients(() => this.backwardFeaturesNow(view, gradFeatureMap, options));
+  }
+
+  private async backwardFeaturesNow(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean }): Promise<Float32Array> {
     const v = this.requireView(view);
     if (!this.features || !this.gradients) throw new SagaError('BAD_ARGUMENT', 'Set features before the backward pass.');
     const C = this.featureDim;
@@ -546,7 +564,18 @@ export class GaussianRasterizer {
   private uniform(data: Uint32Array<ArrayBuffer> | Float32Array<ArrayBuffer>): GPUBuffer {
     const buffer = this.device.createBuffer({ size: align(data.byteLength, 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.device.queue.writeBuffer(buffer, 0, data);
+    this.transient.push(buffer);
     return buffer;
+  }
+
+  /** Runs a public call and frees its uniform buffers afterwards (its GPU work is awaited inside). */
+  private async withTransients<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      for (const b of this.transient) b.destroy();
+      this.transient = [];
+    }
   }
 
   private bindGroup(pipeline: GPUComputePipeline, buffers: (GPUBuffer | undefined)[], sizes: Record<number, number> = {}): GPUBindGroup {
