@@ -84,7 +84,11 @@ if (!app.requestSingleInstanceLock()) {
       window.webContents.sendInputEvent({ type: 'keyUp', keyCode: key.keyCode, modifiers: key.modifiers });
     };
     const refreshMenu = async () => {
-      const recent = await link.recent();
+      // A damaged recent-projects list must not cost the user the whole menu.
+      const recent = await link.recent().catch((e: unknown) => {
+        console.error('saga-studio: could not read the recent projects list:', e);
+        return [];
+      });
       Menu.setApplicationMenu(
         Menu.buildFromTemplate(
           buildMenuTemplate(
