@@ -34,6 +34,12 @@ describe('backend over the in-memory transport', () => {
     expect(await client.call('app.info', {})).toMatchObject({ version: '0.1.0', host: 'memory' });
   });
 
+  it('refuses project requests with NO_PROJECT while no project is open', async () => {
+    for (const call of [() => client.call('project.verifySource', {}), () => client.call('project.prepare', { masks: 'auto' }), () => client.call('project.prepared', {})]) {
+      await expect(call()).rejects.toMatchObject({ code: 'NO_PROJECT', message: expect.stringMatching(/No project is open/) });
+    }
+  });
+
   it('opens the guitar and serves viewer bytes whose row i is the scene row i', async () => {
     const opened = await client.call('scene.open', { path: sharedScene(SCENES.guitar) });
     expect(opened.summary.count).toBe(90854);

@@ -226,8 +226,9 @@ export class SagaBackend {
           return { path: scenePath, expected: checksum, actual, ok: actual === checksum };
         });
       },
-      'project.prepare': (params, { jobs }) => this.startPrepare(params, jobs),
-      'project.prepared': () => this.prepareState(this.requireProject('show how far its views are prepared')),
+      // Queued behind opens and creates, so they act on the project the UI asked for last.
+      'project.prepare': (params, { jobs }) => this.serial(async () => this.startPrepare(params, jobs)),
+      'project.prepared': () => this.serial(async () => this.prepareState(this.requireProject('show how far its views are prepared'))),
       'models.list': () => this.models.list().map(({ model, installed }): ModelInfo => {
         const size = model.archive ? model.archive.sizeBytes : model.encoder.sizeBytes !== null && model.decoder.sizeBytes !== null ? model.encoder.sizeBytes + model.decoder.sizeBytes : null;
         return { id: model.id, name: model.name, size, installed, supported: model.supported, ...(model.recommended ? { recommended: true } : {}) };

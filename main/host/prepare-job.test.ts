@@ -12,6 +12,7 @@ import { RpcClient, type RpcServer } from '../contract/rpc.ts';
 import { memoryTransportPair } from '../contract/transports/memory.ts';
 import { encodeRgbPng } from '../engine/masks/image.ts';
 import { imageStem } from '../engine/masks/imported.ts';
+import { tinySamDecoder, tinySamEncoder } from '../engine/masks/testing/tiny-sam.ts';
 import { readManifest, viewDir, viewKey } from '../engine/masks/storage.ts';
 import { renderViewImages } from '../engine/masks/testing/views.ts';
 import { sha256File } from '../project/checksum.ts';
@@ -52,9 +53,9 @@ function progressOf(jobId: string): PrepareJobProgress[] {
   return events.flatMap((e) => (e.jobId === jobId && e.kind === 'progress' ? [e.progress as PrepareJobProgress] : []));
 }
 
-function makeProject(name: string): string {
+function makeProject(name: string, views = VIEWS): string {
   const dir = join(root, name);
-  createProject(dir, { source }).close();
+  createProject(dir, { source: { ...source, views: source.views.slice(0, views) } }).close();
   return dir;
 }
 
@@ -193,5 +194,54 @@ describe('project.prepare as a job', () => {
     expect(summary.views[0]).toMatchObject({ status: 'done', masks: 1 });
     for (const v of summary.views.slice(1)) expect(v).toMatchObject({ status: 'failed', error: { code: 'MASKS_MISSING', message: expect.stringContaining(imageStem(opened.project.views[v.id - 1]?.imagePath ?? '')) } });
     expect(await client.call('project.prepared', {})).toEqual({ views: VIEWS, prepared: 1, maskSource: 'imported' });
+  }, 60_000);
+
+  it('starts SAM masks with a model folder (a tiny ONNX encoder and decoder built here) and cancels it before the view is finished', async () => {
+    const modelDir = join(root, 'tiny-sam');
+    mkdirSync(modelDir, { recursive: true });
+    const dir = makeProject('sam', 1);
+    await client.call('project.open', { dir });
+    await expect(client.call('project.prepare', { masks: 'sam', model: modelDir })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringMatching(/encoder.*decoder/) });
+    writeFileSync(join(modelDir, 'tiny.encoder.onnx'), tinySamEncoder());
+    writeFileSync(join(modelDir, 'tiny.decoder.onnx'), tinySamDecoder());
+    // SAM's 32 x 32 point grid takes about a minute per view even with this tiny model on this
+    // machine, so the run is stopped after it started (the pause lets the worker load the model and
+    // get into decoding): cancellation must reach the decoding loop, not wait for the view's end.
+    const { jobId } = await client.call('project.prepare', { masks: 'sam', model: modelDir });
+    await waitFor(() => progressOf(jobId).find((p) => p.event === 'start'));
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    await client.call('job.cancel', { jobId });
+    const end = await jobEnd(jobId);
+    expect(end).toMatchObject({ kind: 'error', error: { code: 'CANCELLED' } });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(await client.call('project.prepared', {})).toEqual({ views: 1, prepared: 0 });
+  }, 60_000);
+
+  it('stops a running prepare when the backend shuts down', async () => {
+    const own = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user-data-2'), modelsDir: join(root, 'models'), blobUrl: (id) => `memory://blob/${id}` });
+    const ownServer = createBackendServer(own);
+    const [c, s] = memoryTransportPair();
+    ownServer.attach(s);
+    const ownClient = new RpcClient<ApiMethods>(c);
+    const ownEvents: JobEvent[] = [];
+    let wake = () => {};
+    ownClient.onJobEvent((e) => {
+      ownEvents.push(e);
+      wake();
+    });
+    const until = async (find: () => JobEvent | undefined) => {
+      for (let e = find(); ; e = find()) {
+        if (e) return e;
+        await new Promise<void>((r) => (wake = r));
+      }
+    };
+    await ownClient.call('project.open', { dir: makeProject('shutdown') });
+    const { jobId } = await ownClient.call('project.prepare', { masks: 'auto' });
+    await until(() => ownEvents.find((e) => e.jobId === jobId && e.kind === 'progress'));
+    own.close();
+    const end = await until(() => ownEvents.find((e) => e.jobId === jobId && e.kind !== 'progress'));
+    expect(end).toMatchObject({ kind: 'error', error: { code: 'CANCELLED' } });
+    ownServer.close();
   }, 60_000);
 });
