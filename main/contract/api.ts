@@ -125,6 +125,8 @@ export interface PrepareSummary {
 export interface PrepareJobProgress extends JobProgress {
   view?: string;
   event?: 'start' | 'view-done' | 'view-skipped' | 'view-failed';
+  /** With 'view-failed': why that view failed (the job goes on with the others). */
+  error?: SagaErrorData;
 }
 
 /** A SAM model the app knows, for a model picker. */

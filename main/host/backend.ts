@@ -320,7 +320,7 @@ export class SagaBackend {
           ...(force ? { force } : {}),
           signal,
           onProgress: (p) => {
-            const progress: PrepareJobProgress = { stage: p.stage, done: p.done, total: p.total, event: p.event, ...(p.view !== undefined ? { view: p.view } : {}), ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}) };
+            const progress: PrepareJobProgress = { stage: p.stage, done: p.done, total: p.total, event: p.event, ...(p.view !== undefined ? { view: p.view } : {}), ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}), ...(p.error ? { error: p.error } : {}) };
             report(progress);
           },
         });

@@ -193,6 +193,8 @@ describe('project.prepare as a job', () => {
     expect(summary.views.map((v) => v.name)).toEqual(opened.project.views.map((v) => v.name));
     expect(summary.views[0]).toMatchObject({ status: 'done', masks: 1 });
     for (const v of summary.views.slice(1)) expect(v).toMatchObject({ status: 'failed', error: { code: 'MASKS_MISSING', message: expect.stringContaining(imageStem(opened.project.views[v.id - 1]?.imagePath ?? '')) } });
+    // Per-view failures also come as progress events (the runner may thin them; the last always arrives).
+    expect(progressOf(jobId).at(-1)).toMatchObject({ event: 'view-failed', done: VIEWS, error: { code: 'MASKS_MISSING' } });
     expect(await client.call('project.prepared', {})).toEqual({ views: VIEWS, prepared: 1, maskSource: 'imported' });
   }, 60_000);
 
