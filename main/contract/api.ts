@@ -190,6 +190,11 @@ export interface ApiMethods {
   'project.prepared': { params: Record<string, never>; result: PrepareState };
   /** The SAM models of the registry and whether each is installed. */
   'models.list': { params: Record<string, never>; result: ModelInfo[] };
+  /**
+   * Job: download a registry model into the models folder (resumes a partial download, checks the
+   * sha256). Progress stage 'download', done/total in bytes; the result event is the ModelInfo.
+   */
+  'models.install': { params: { id: string }; result: JobStarted };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -229,6 +234,7 @@ export const API_METHOD_NAMES = [
   'project.prepare',
   'project.prepared',
   'models.list',
+  'models.install',
   'dialog.openPath',
   'job.cancel',
   'blob.get',

@@ -24,6 +24,7 @@ describe('validateRequest', () => {
     expect(codeOf('project.prepare', { masks: '/data/my-masks', force: false })).toBeUndefined();
     expect(codeOf('project.prepared', {})).toBeUndefined();
     expect(codeOf('models.list', undefined)).toBeUndefined();
+    expect(codeOf('models.install', { id: 'sam_vit_b_quantized' })).toBeUndefined();
   });
 
   it.each([
@@ -46,6 +47,7 @@ describe('validateRequest', () => {
     ['prepare with NUL in the masks folder', 'project.prepare', { masks: '/m\0' }],
     ['prepare with an unknown field', 'project.prepare', { masks: 'auto', threads: 4 }],
     ['models.list with a field', 'models.list', { all: true }],
+    ['models.install without an id', 'models.install', {}],
   ])('refuses %s with BAD_ARGUMENT', (_label, method, params) => {
     expect(codeOf(method, params)).toBe('BAD_ARGUMENT');
   });

@@ -30,6 +30,7 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'project.prepare': { masks: { kind: 'path' }, model: { kind: 'path', optional: true }, force: { kind: 'boolean', optional: true } },
   'project.prepared': {},
   'models.list': {},
+  'models.install': { id: { kind: 'string', maxLength: 200 } },
   'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },
   'job.cancel': { jobId: { kind: 'string', maxLength: 200 } },
   'blob.get': { id: { kind: 'string', maxLength: 200 } },

@@ -12,7 +12,7 @@ import { extname, join, resolve } from 'node:path';
 import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
-import { ModelManager } from '../engine/masks/models.ts';
+import { ModelManager, type InstalledModel, type RegistryModel } from '../engine/masks/models.ts';
 import { prepareViewsInWorker } from '../engine/masks/prepare-worker.ts';
 import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareInput, type PrepareResult } from '../engine/masks/prepare.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
@@ -41,6 +41,8 @@ export interface BackendOptions {
   onRecentChanged?: () => void;
   /** Where SAM models live. Default: $SAGA_MODELS_DIR, else <userDataDir>/models. */
   modelsDir?: string;
+  /** The SAM model registry (default: resources/models.json); tests pass one pointing at a local server. */
+  modelRegistry?: RegistryModel[];
 }
 
 /** ~/.local/share/saga-studio, or under $XDG_DATA_HOME: where a host without its own keeps user data. */
@@ -145,6 +147,8 @@ export class SagaBackend {
    * shutdown cancels it.
    */
   private readonly prepares = new Map<string, { jobId: string; jobs: JobRunner }>();
+  /** Running model downloads by model id: two would write the same partial file. */
+  private readonly installs = new Map<string, { jobId: string; jobs: JobRunner }>();
   private modelManager: ModelManager | undefined;
   private readonly modelsDir: string;
 
@@ -166,9 +170,9 @@ export class SagaBackend {
     this.initialOpen = open;
   }
 
-  /** Shut down: stop prepare jobs (finished views stay cached), close the project and drop the scene. */
+  /** Shut down: stop prepare jobs (finished views stay cached) and downloads (they resume), close the project and drop the scene. */
   close(): void {
-    for (const { jobId, jobs } of this.prepares.values()) jobs.cancel(jobId);
+    for (const { jobId, jobs } of [...this.prepares.values(), ...this.installs.values()]) jobs.cancel(jobId);
     this.closeAll();
   }
 
@@ -229,10 +233,8 @@ export class SagaBackend {
       // Queued behind opens and creates, so they act on the project the UI asked for last.
       'project.prepare': (params, { jobs }) => this.serial(async () => this.startPrepare(params, jobs)),
       'project.prepared': () => this.serial(async () => this.prepareState(this.requireProject('show how far its views are prepared'))),
-      'models.list': () => this.models.list().map(({ model, installed }): ModelInfo => {
-        const size = model.archive ? model.archive.sizeBytes : model.encoder.sizeBytes !== null && model.decoder.sizeBytes !== null ? model.encoder.sizeBytes + model.decoder.sizeBytes : null;
-        return { id: model.id, name: model.name, size, installed, supported: model.supported, ...(model.recommended ? { recommended: true } : {}) };
-      }),
+      'models.list': () => this.models.list().map(modelInfo),
+      'models.install': ({ id }, { jobs }) => this.startInstall(id, jobs),
       'dialog.openPath': ({ kind }) => (this.options.openDialog ? this.options.openDialog(kind) : null),
       'blob.get': async ({ id }) => {
         const blob = this.blobs.get(id);
@@ -244,20 +246,44 @@ export class SagaBackend {
 
   /** The SAM model manager, made on first use: a missing registry file fails model requests only, not the app. */
   get models(): ModelManager {
-    this.modelManager ??= new ModelManager({ modelsDir: this.modelsDir });
+    this.modelManager ??= new ModelManager({ modelsDir: this.modelsDir, ...(this.options.modelRegistry ? { registry: this.options.modelRegistry } : {}) });
     return this.modelManager;
   }
 
   /**
-   * The prepare job running for `dir`. The runner may drop a job without running its work (cancelled
-   * before it started), so an entry counts only while the runner still lists the job.
+   * The job of `running` keyed `key`, if still running. The runner may drop a job without running
+   * its work (cancelled before it started), so an entry counts only while the runner lists the job.
    */
-  private runningPrepare(dir: string): string | undefined {
-    const entry = this.prepares.get(dir);
+  private static runningJob(running: Map<string, { jobId: string; jobs: JobRunner }>, key: string): string | undefined {
+    const entry = running.get(key);
     if (!entry) return undefined;
     if (entry.jobs.activeJobIds.includes(entry.jobId)) return entry.jobId;
-    this.prepares.delete(dir);
+    running.delete(key);
     return undefined;
+  }
+
+  private runningPrepare(dir: string): string | undefined {
+    return SagaBackend.runningJob(this.prepares, dir);
+  }
+
+  private startInstall(id: string, jobs: JobRunner): ApiMethods['models.install']['result'] {
+    const model = this.models.model(id); // MODEL_NOT_FOUND for an unknown id, before any job
+    if (!model.supported) {
+      throw new SagaError('MODEL_INVALID', `The model '${id}' is listed for reference but this version cannot run it: ${model.caveat ?? 'unsupported signature'}. Choose another model.`, { id });
+    }
+    const running = SagaBackend.runningJob(this.installs, id);
+    if (running) throw new SagaError('BUSY', `The model '${id}' is already being downloaded. Wait for that download or cancel it first.`, { jobId: running, id });
+    const started = jobs.start('model-install', async (signal, report): Promise<ModelInfo> => {
+      try {
+        await this.models.install(id, { signal, onProgress: (p) => report({ stage: p.stage, done: p.done, total: p.total, ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}) }) });
+        return modelInfo({ model, installed: this.models.isInstalled(id) });
+      } finally {
+        // `started` is set: the runner calls this work only after start() returned.
+        if (this.installs.get(id)?.jobId === started.jobId) this.installs.delete(id);
+      }
+    });
+    this.installs.set(id, { jobId: started.jobId, jobs });
+    return started;
   }
 
   private requireProject(toDo: string): Project {
@@ -441,6 +467,12 @@ export class SagaBackend {
       throw e;
     }
   }
+}
+
+/** A registry model as the API lists it. */
+export function modelInfo({ model, installed }: InstalledModel): ModelInfo {
+  const size = model.archive ? model.archive.sizeBytes : model.encoder.sizeBytes !== null && model.decoder.sizeBytes !== null ? model.encoder.sizeBytes + model.decoder.sizeBytes : null;
+  return { id: model.id, name: model.name, size, installed, supported: model.supported, ...(model.recommended ? { recommended: true } : {}) };
 }
 
 /** The prepare result as the API states it (the engine's result may carry more). */

@@ -2,7 +2,10 @@
  * The prepare job through the API: a real project made from guitar views rendered with the CPU
  * reference rasterizer, the real backend over the in-memory transport, the real worker thread.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +15,7 @@ import { RpcClient, type RpcServer } from '../contract/rpc.ts';
 import { memoryTransportPair } from '../contract/transports/memory.ts';
 import { encodeRgbPng } from '../engine/masks/image.ts';
 import { imageStem } from '../engine/masks/imported.ts';
+import type { RegistryModel } from '../engine/masks/models.ts';
 import { tinySamDecoder, tinySamEncoder } from '../engine/masks/testing/tiny-sam.ts';
 import { readManifest, viewDir, viewKey } from '../engine/masks/storage.ts';
 import { renderViewImages } from '../engine/masks/testing/views.ts';
@@ -51,6 +55,28 @@ function jobEnd(jobId: string): Promise<JobEvent> {
 
 function progressOf(jobId: string): PrepareJobProgress[] {
   return events.flatMap((e) => (e.jobId === jobId && e.kind === 'progress' ? [e.progress as PrepareJobProgress] : []));
+}
+
+/** A second backend on its own transport (own user data; models from `registry` when given). */
+function ownBackend(name: string, registry?: RegistryModel[]) {
+  const own = new SagaBackend({ host: 'memory', userDataDir: join(root, `user-data-${name}`), modelsDir: join(root, `models-${name}`), blobUrl: (id) => `memory://blob/${id}`, ...(registry ? { modelRegistry: registry } : {}) });
+  const ownServer = createBackendServer(own);
+  const [c, s] = memoryTransportPair();
+  ownServer.attach(s);
+  const ownClient = new RpcClient<ApiMethods>(c);
+  const ownEvents: JobEvent[] = [];
+  let wake = () => {};
+  ownClient.onJobEvent((e) => {
+    ownEvents.push(e);
+    wake();
+  });
+  const until = async (find: () => JobEvent | undefined): Promise<JobEvent> => {
+    for (let e = find(); ; e = find()) {
+      if (e) return e;
+      await new Promise<void>((r) => (wake = r));
+    }
+  };
+  return { backend: own, server: ownServer, client: ownClient, events: ownEvents, until };
 }
 
 function makeProject(name: string, views = VIEWS): string {
@@ -221,29 +247,70 @@ describe('project.prepare as a job', () => {
   }, 60_000);
 
   it('stops a running prepare when the backend shuts down', async () => {
-    const own = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user-data-2'), modelsDir: join(root, 'models'), blobUrl: (id) => `memory://blob/${id}` });
-    const ownServer = createBackendServer(own);
-    const [c, s] = memoryTransportPair();
-    ownServer.attach(s);
-    const ownClient = new RpcClient<ApiMethods>(c);
-    const ownEvents: JobEvent[] = [];
-    let wake = () => {};
-    ownClient.onJobEvent((e) => {
-      ownEvents.push(e);
-      wake();
-    });
-    const until = async (find: () => JobEvent | undefined) => {
-      for (let e = find(); ; e = find()) {
-        if (e) return e;
-        await new Promise<void>((r) => (wake = r));
-      }
-    };
-    await ownClient.call('project.open', { dir: makeProject('shutdown') });
-    const { jobId } = await ownClient.call('project.prepare', { masks: 'auto' });
-    await until(() => ownEvents.find((e) => e.jobId === jobId && e.kind === 'progress'));
-    own.close();
-    const end = await until(() => ownEvents.find((e) => e.jobId === jobId && e.kind !== 'progress'));
+    const own = ownBackend('shutdown');
+    await own.client.call('project.open', { dir: makeProject('shutdown') });
+    const { jobId } = await own.client.call('project.prepare', { masks: 'auto' });
+    await own.until(() => own.events.find((e) => e.jobId === jobId && e.kind === 'progress'));
+    own.backend.close();
+    const end = await own.until(() => own.events.find((e) => e.jobId === jobId && e.kind !== 'progress'));
     expect(end).toMatchObject({ kind: 'error', error: { code: 'CANCELLED' } });
-    ownServer.close();
+    own.server.close();
+  }, 60_000);
+});
+
+describe('models.install as a job', () => {
+  let http: Server;
+  let base = '';
+  const served = new Map<string, Uint8Array>();
+
+  beforeAll(async () => {
+    served.set('/tiny.encoder.onnx', tinySamEncoder());
+    served.set('/tiny.decoder.onnx', tinySamDecoder());
+    http = createServer((req, res) => {
+      const body = served.get(req.url ?? '');
+      if (!body) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+    });
+    await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((ok) => http.close(() => ok()));
+  });
+
+  function registryModel(id: string, sha256For: (bytes: Uint8Array) => string): RegistryModel {
+    const file = (name: string) => {
+      const bytes = served.get(`/${name}`)!;
+      return { file: name, url: `${base}/${name}`, sizeBytes: bytes.length, sha256: sha256For(bytes) };
+    };
+    return { id, name: `Tiny SAM (${id})`, family: 'test', supported: true, encoder: file('tiny.encoder.onnx'), decoder: file('tiny.decoder.onnx'), input: null, decoderSignature: 'sam' };
+  }
+
+  it('downloads a registry model with progress, lists it as installed, and SAM prepare then finds it; a bad checksum fails the job', async () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const own = ownBackend('install', [registryModel('tiny_sam', sha), registryModel('tiny_damaged', () => '0'.repeat(64))]);
+    await own.client.call('project.open', { dir: makeProject('install', 1) });
+    await expect(own.client.call('project.prepare', { masks: 'sam' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(own.client.call('models.install', { id: 'no_such_model' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+
+    const { jobId } = await own.client.call('models.install', { id: 'tiny_sam' });
+    const end = await own.until(() => own.events.find((e) => e.jobId === jobId && e.kind !== 'progress'));
+    expect(end).toMatchObject({ kind: 'result', result: { id: 'tiny_sam', installed: true, supported: true } });
+    const total = served.get('/tiny.encoder.onnx')!.length + served.get('/tiny.decoder.onnx')!.length;
+    const progress = own.events.flatMap((e) => (e.jobId === jobId && e.kind === 'progress' ? [e.progress] : []));
+    expect(progress.at(-1)).toMatchObject({ stage: 'download', done: total, total });
+    expect((await own.client.call('models.list', {})).map((m) => [m.id, m.installed])).toEqual([['tiny_sam', true], ['tiny_damaged', false]]);
+
+    // Without a model choice, SAM prepare uses the installed model (stopped at once: SAM is slow here).
+    const prepare = await own.client.call('project.prepare', { masks: 'sam' });
+    await own.client.call('job.cancel', { jobId: prepare.jobId });
+    expect(await own.until(() => own.events.find((e) => e.jobId === prepare.jobId && e.kind !== 'progress'))).toMatchObject({ kind: 'error', error: { code: 'CANCELLED' } });
+
+    const damaged = await own.client.call('models.install', { id: 'tiny_damaged' });
+    const failed = await own.until(() => own.events.find((e) => e.jobId === damaged.jobId && e.kind !== 'progress'));
+    expect(failed).toMatchObject({ kind: 'error', error: { code: 'MODEL_INVALID' } });
+    expect((await own.client.call('models.list', {})).find((m) => m.id === 'tiny_damaged')?.installed).toBe(false);
+    own.backend.close();
+    own.server.close();
   }, 60_000);
 });
