@@ -14,7 +14,7 @@ export type ViewOptions = Pick<RenderOptions, 'width' | 'height' | 'background' 
 
 /** Requests the worker understands, each with its result type. */
 export interface EngineRequests {
-  init: { args: { maxBindingBytes?: number }; result: { adapter: string } };
+  init: { args: { maxBindingBytes?: number; sort?: 'gpu' | 'cpu' }; result: { adapter: string; sort: 'gpu' | 'cpu' } };
   loadScene: { args: { scene: GaussianScene }; result: { count: number } };
   setFeatures: { args: { features: Float32Array; dim: number }; result: null };
   render: { args: { camera: Camera; options: RenderOptions }; result: RenderOutput };
@@ -40,6 +40,8 @@ export type EngineResponseMessage =
 export interface EngineStartOptions {
   /** Test hook: cap per-binding buffer sizes to exercise chunking (see RasterizerOptions). */
   maxBindingBytes?: number;
+  /** Where tile entries are sorted (default: CPU on software adapters, else GPU). */
+  sort?: 'gpu' | 'cpu';
 }
 
 export class EngineClient {
@@ -47,6 +49,8 @@ export class EngineClient {
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
   adapter = '';
+  /** Where this engine sorts tile entries. */
+  sort: 'gpu' | 'cpu' = 'gpu';
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msg: EngineResponseMessage) => {
@@ -71,8 +75,9 @@ export class EngineClient {
     const worker = new Worker(bootstrap, { eval: true });
     const client = new EngineClient(worker);
     try {
-      const { adapter } = await client.call('init', { maxBindingBytes: options.maxBindingBytes });
+      const { adapter, sort } = await client.call('init', { maxBindingBytes: options.maxBindingBytes, sort: options.sort });
       client.adapter = adapter;
+      client.sort = sort;
     } catch (e) {
       await client.close();
       throw e;

@@ -9,7 +9,7 @@ import type { EngineRequestMessage, EngineRequests, EngineRequestType, EngineRes
 import { requestGpuDevice } from '../engine/gpu/device.ts';
 import { createNodeGpu } from '../engine/gpu/node-gpu.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
-import { GaussianRasterizer, type PreparedView } from '../engine/raster/rasterizer.ts';
+import { GaussianRasterizer, isCpuAdapter, type PreparedView } from '../engine/raster/rasterizer.ts';
 
 if (!parentPort) throw new Error('engine-worker.ts must run as a worker thread');
 const port = parentPort;
@@ -34,15 +34,18 @@ function view(id: number): PreparedView {
 type Handlers = { [T in EngineRequestType]: (args: EngineRequests[T]['args']) => Promise<EngineRequests[T]['result']> };
 
 const handlers: Handlers = {
-  async init({ maxBindingBytes }) {
+  async init({ maxBindingBytes, sort }) {
     const gpu = await createNodeGpu();
     gpuHandle = await requestGpuDevice(gpu);
     const { device, adapterInfo } = gpuHandle;
     if (process.env.SAGA_GPU_DEBUG) device.addEventListener('uncapturederror', (e) => {
       console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
-    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, { maxBindingBytes });
-    return { adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim() };
+    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
+      maxBindingBytes,
+      sort: sort ?? (isCpuAdapter(adapterInfo) ? 'cpu' : 'gpu'),
+    });
+    return { adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim(), sort: rasterizer.sortOn };
   },
   async loadScene({ scene }) {
     for (const v of views.values()) v.destroy();

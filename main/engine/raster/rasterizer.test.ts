@@ -124,9 +124,10 @@ describe('GPU rasterizer vs reference', () => {
   });
 });
 
-describe('GPU rasterizer with small buffer limits (scene chunks, list bands)', () => {
+describe('GPU rasterizer with small buffer limits (scene chunks, list bands) and the GPU bitonic sort', () => {
   it('splits the scene and the contribution lists and still matches the reference', async () => {
-    const client = await EngineClient.start({ maxBindingBytes: 2 << 20 });
+    const client = await EngineClient.start({ maxBindingBytes: 2 << 20, sort: 'gpu' });
+    expect(client.sort).toBe('gpu');
     try {
       const inria = readInriaPlyForTest(sharedScene(SCENES.inria));
       await client.loadScene(inria);

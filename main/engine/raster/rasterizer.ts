@@ -16,6 +16,7 @@ import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../../scene/camera.ts';
 import { shRestPerChannel, type GaussianScene } from '../../scene/gaussians.ts';
 import { scaleCamera, TILE_SIZE, type RenderOptions, type RenderOutput } from './reference.ts';
+import { sortTileKeys } from './tile-sort.ts';
 
 /** Reads a WGSL file of native-shaders/ by name (e.g. 'project.wgsl'): fs in Node, fetch in a page. */
 export type ShaderSource = (name: string) => Promise<string>;
@@ -85,6 +86,17 @@ export interface RasterizerOptions {
    * scene chunking and list banding that large scenes need.
    */
   maxBindingBytes?: number;
+  /**
+   * Where tile entries are sorted: 'gpu' (bitonic sort in WGSL) or 'cpu' (radix sort in the host,
+   * much faster on CPU WebGPU implementations). Default: 'cpu' when the adapter is a CPU
+   * implementation (see isCpuAdapter), else 'gpu'.
+   */
+  sort?: 'gpu' | 'cpu';
+}
+
+/** True for software adapters (Mesa lavapipe/llvmpipe, SwiftShader), from GPUAdapterInfo text. */
+export function isCpuAdapter(info: { vendor: string; architecture: string; device: string; description: string }): boolean {
+  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
 }
 
 /** Per-step timings (ms) of the last call, for the benchmark. */
@@ -112,6 +124,7 @@ export class GaussianRasterizer {
   readonly device: GPUDevice;
   private readonly pipelines: Pipelines;
   private readonly maxBinding: number;
+  readonly sortOn: 'gpu' | 'cpu';
   private chunks: SceneChunk[] = [];
   private count = 0;
   private countPadded = 0;
@@ -133,11 +146,13 @@ export class GaussianRasterizer {
   private transient: GPUBuffer[] = [];
   /** Timings of the last render/prepareView/forward/backward, in milliseconds. */
   timings: RasterTimings = {};
+  private binTimings: RasterTimings = {};
 
   private constructor(device: GPUDevice, pipelines: Pipelines, options: RasterizerOptions) {
     this.device = device;
     this.pipelines = pipelines;
     this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
+    this.sortOn = options.sort ?? 'gpu';
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
@@ -281,7 +296,7 @@ export class GaussianRasterizer {
     if (wantFeatures) {
       image.features = await this.blendFeatures(cam, binned);
     }
-    this.timings = { bin: t1 - t0, color: t2 - t1, features: performance.now() - t2 };
+    this.timings = { bin: t1 - t0, ...this.binTimings, color: t2 - t1, features: performance.now() - t2 };
     return image;
   }
 
@@ -374,7 +389,7 @@ export class GaussianRasterizer {
       bands.push({ start, end, entries, pixelOffsets, pixelEntries, gaussianOffsets, gaussianEntries });
     }
     await this.device.queue.onSubmittedWorkDone();
-    this.timings = { bin: t1 - t0, color: t2 - t1, collect: performance.now() - t2 };
+    this.timings = { bin: t1 - t0, ...this.binTimings, color: t2 - t1, collect: performance.now() - t2 };
     const contributions = bands.reduce((s, b) => s + b.entries, 0);
     const view: PreparedViewInternal = {
       camera: cam, width, height, contributions, image, bands,
@@ -665,8 +680,21 @@ export class GaussianRasterizer {
     [gx, gy] = grid(Math.ceil((sortLength - total) / WG));
     p.dispatchWorkgroups(gx, gy);
     p.end();
-    this.encodeSort(enc, keys, sortLength);
-    p = enc.beginComputePass();
+    let enc2 = enc;
+    if (this.sortOn === 'gpu') {
+      this.encodeSort(enc, keys, sortLength);
+    } else {
+      this.device.queue.submit([enc.finish()]);
+      const t0 = performance.now();
+      const unsorted = new Uint32Array(await this.readBuffer(keys, total * 16));
+      const t1 = performance.now();
+      const yieldFn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+      const sorted = await sortTileKeys(unsorted, total, tilesX * tilesY, yieldFn);
+      this.binTimings = { duplicate: t1 - t0, cpuSort: performance.now() - t1 };
+      if (total > 0) this.device.queue.writeBuffer(keys, 0, sorted);
+      enc2 = this.device.createCommandEncoder();
+    }
+    p = enc2.beginComputePass();
     p.setPipeline(this.pipelines.tileRanges);
     p.setBindGroup(0, this.bindGroup(this.pipelines.tileRanges, [
       params, undefined, undefined, undefined, undefined, keys, ranges,
@@ -674,7 +702,7 @@ export class GaussianRasterizer {
     [gx, gy] = grid(Math.ceil(Math.max(1, total) / WG));
     p.dispatchWorkgroups(gx, gy);
     p.end();
-    this.device.queue.submit([enc.finish()]);
+    this.device.queue.submit([enc2.finish()]);
     return { tilesX, tilesY, keys, keysSize, ranges, total };
   }
 
