@@ -32,7 +32,7 @@ export default defineConfig({
     root: resolve(root, 'renderer'),
     // Relative asset URLs so the same build works from app://saga/ and from the browser-mode host.
     base: './',
-    plugins: [svelte()],
+    plugins: [svelte({ configFile: false })],
     build: {
       outDir: resolve(root, 'out/renderer'),
       minify: true,

@@ -1,6 +1,7 @@
 /** `saga-studio serve --open <scene>`: the page opens the scene by itself when it loads. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENES, sharedScene } from './fixtures.ts';
+import { join } from 'node:path';
+import { ARTIFACTS, SCENES, sharedScene } from './fixtures.ts';
 import { openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
 
 describe('serve --open', () => {
@@ -18,5 +19,18 @@ describe('serve --open', () => {
     await waitForSplatCount(studio.page, 22764);
     expect(await studio.page.getByTestId('scene-path').textContent()).toBe(SCENES.antimatter);
     expect(await studio.page.getByTestId('error-banner').count()).toBe(0);
+  });
+
+  it('lists the keys and mouse controls on H, and closes on Escape', async () => {
+    const { page } = studio;
+    await page.getByTestId('viewport').hover();
+    await page.keyboard.press('KeyH');
+    const help = page.getByTestId('help-panel');
+    await help.waitFor();
+    expect(await help.textContent()).toContain('Frame the scene');
+    expect(await help.textContent()).toContain('Fly keys: W S A D E Q');
+    await page.screenshot({ path: join(ARTIFACTS, 'e2e-help.png') });
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'detached' });
   });
 });

@@ -110,9 +110,10 @@ export async function framesDrawn(page: Page): Promise<number> {
 
 /**
  * Runs `action` and waits until the viewport has drawn `frames` more frames, so a screenshot shows
- * its result (llvmpipe draws a few frames a second; fixed sleeps are flaky under load).
+ * its result (llvmpipe draws a few frames a second; fixed sleeps are flaky under load). The viewport
+ * draws only when something changed, so ask for no more frames than the action causes.
  */
-export async function afterFrames(page: Page, action: () => Promise<void>, frames = 2, timeoutMs = 30_000): Promise<void> {
+export async function afterFrames(page: Page, action: () => Promise<void>, frames = 1, timeoutMs = 30_000): Promise<void> {
   const before = await framesDrawn(page);
   await action();
   await page.waitForFunction(

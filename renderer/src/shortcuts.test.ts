@@ -18,6 +18,7 @@ describe('shortcutFor', () => {
     expect(shortcutFor(key('KeyO', { metaKey: true, shiftKey: true }))).toBe('open-project');
     expect(shortcutFor(key('KeyN', { ctrlKey: true }))).toBe('new-project');
     expect(shortcutFor(key('Escape'))).toBe('dismiss-error');
+    expect(shortcutFor(key('KeyH'))).toBe('toggle-help');
     expect(new Set(SHORTCUTS.map((s) => s.action)).size).toBe(SHORTCUTS.length);
   });
 

@@ -45,6 +45,9 @@ declare module '@mkkellogg/gaussian-splats-3d' {
   }
 
   export interface SplatMesh {
+    /** Reveal animation state: the scene counts as "changing" (and is redrawn) until start ≈ buffer radius. */
+    visibleRegionFadeStartRadius: number;
+    visibleRegionBufferRadius: number;
     getSplatCount(includeSinceLastBuild?: boolean): number;
     getSplatCenter(globalIndex: number, outCenter: Vector3, applySceneTransform?: boolean): void;
   }
@@ -53,6 +56,8 @@ declare module '@mkkellogg/gaussian-splats-3d' {
     constructor(options: ViewerOptions);
     splatMesh: SplatMesh;
     splatRenderReady: boolean;
+    /** Set by forceRenderNextFrame(); only the library's own loop clears it, so we do when driving. */
+    renderNextFrame: boolean;
     addSplatScene(url: string, options?: AddSplatSceneOptions): AbortablePromise<void>;
     update(): void;
     render(): void;

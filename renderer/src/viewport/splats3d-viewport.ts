@@ -186,6 +186,10 @@ export class Splats3dViewport implements Viewport {
       options.signal?.removeEventListener('abort', onAbort);
     }
     if (this.viewer !== viewer) throw new Error('Loading was replaced by another scene.');
+    // The library animates a reveal and redraws every frame until it ends (hundreds of frames;
+    // minutes at llvmpipe speeds). We show the scene at once (SceneRevealMode.Instant), so finish
+    // the animation now and let the viewport draw only when something changes.
+    viewer.splatMesh.visibleRegionFadeStartRadius = viewer.splatMesh.visibleRegionBufferRadius;
     // For the time-to-first-frame benchmark: bytes fetched and parsed, splats uploaded.
     performance.mark(MARK_SPLATS_LOADED);
     this.bounds = robustBounds(this.sampleCenters(viewer));
@@ -397,6 +401,9 @@ export class Splats3dViewport implements Viewport {
       if (!viewer.shouldRender() && !this.overlayDirty) return;
       if (!viewer.splatRenderReady) return;
       viewer.render();
+      // Without this the library asks for a redraw on every frame forever (its self-driven loop,
+      // which we do not use, is what resets the flag).
+      viewer.renderNextFrame = false;
     } else {
       if (!this.overlayDirty) return;
       this.renderer.render(this.overlay, this.camera);
