@@ -57,3 +57,27 @@ fn transpose(@builtin(global_invocation_id) gid: vec3<u32>) {
     gaussianEntries[slot] = vec2<u32>(p, entry.y);
   }
 }
+
+// The same gather with one invocation per (item, channel): the SIMD lanes of a CPU implementation
+// then share one list (no divergence between long and short lists) and read consecutive floats of
+// one feature row. Used for the cached training path.
+@group(0) @binding(9) var<storage, read> valuesFlat: array<f32>;
+@group(0) @binding(10) var<storage, read_write> resultFlat: array<f32>;
+
+@compute @workgroup_size(64)
+fn gatherChannels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let channels = GPI * 4u;
+  let flat = gid.x + gid.y * params.count.y;
+  let item = flat / channels;
+  let lane = flat % channels;
+  if (item >= params.count.x) { return; }
+  var acc = 0.0;
+  let end = offsets[item + 1u];
+  for (var e = offsets[item]; e < end; e++) {
+    let entry = entries[e];
+    acc += bitcast<f32>(entry.y) * valuesFlat[entry.x * channels + lane];
+  }
+  let out = item * channels + lane;
+  if (params.count.z != 0u) { acc += resultFlat[out]; }
+  resultFlat[out] = acc;
+}

@@ -77,6 +77,7 @@ interface Pipelines {
 
 interface FeaturePipelines {
   gather: GPUComputePipeline;
+  gatherChannels: GPUComputePipeline;
   transpose: GPUComputePipeline;
 }
 
@@ -92,6 +93,11 @@ export interface RasterizerOptions {
    * implementation (see isCpuAdapter), else 'gpu'.
    */
   sort?: 'gpu' | 'cpu';
+  /**
+   * Cached-path gathers: one invocation per item summing all its channels ('items', default), or
+   * one per (item, channel) ('channels': no divergence between lists of different lengths).
+   */
+  gather?: 'items' | 'channels';
 }
 
 /** True for software adapters (Mesa lavapipe/llvmpipe, SwiftShader), from GPUAdapterInfo text. */
@@ -125,6 +131,7 @@ export class GaussianRasterizer {
   private readonly pipelines: Pipelines;
   private readonly maxBinding: number;
   readonly sortOn: 'gpu' | 'cpu';
+  gatherMode: 'items' | 'channels';
   private chunks: SceneChunk[] = [];
   private count = 0;
   private countPadded = 0;
@@ -153,6 +160,7 @@ export class GaussianRasterizer {
     this.pipelines = pipelines;
     this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
     this.sortOn = options.sort ?? 'gpu';
+    this.gatherMode = options.gather ?? 'items';
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
@@ -419,24 +427,27 @@ export class GaussianRasterizer {
     if (features) this.setFeatures(features, this.featureDim || features.length / this.count);
     if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before rendering a feature map.');
     const gpi = this.gpi;
-    const { gather } = await this.featurePipeline(gpi);
+    const pipelines = await this.featurePipeline(gpi);
+    const perChannel = this.gatherMode === 'channels';
+    const gatherPipeline = perChannel ? pipelines.gatherChannels : pipelines.gather;
+    const [valuesBinding, resultBinding, lanes] = perChannel ? [9, 10, gpi * 4] : [3, 4, 1];
     const out = this.pooled('featureMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(gather);
+    pass.setPipeline(gatherPipeline);
     for (const band of v.bands) {
       const n = band.end - band.start;
-      const [gx, gy] = grid(Math.ceil(n / 64));
+      const [gx, gy] = grid(Math.ceil((n * lanes) / 64));
       const params = this.uniform(new Uint32Array([n, gx * 64, 0, 0]));
       for (let b = 0; b < this.blocks; b++) {
         pass.setBindGroup(0, this.device.createBindGroup({
-          layout: gather.getBindGroupLayout(0),
+          layout: gatherPipeline.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.pixelOffsets } },
             { binding: 2, resource: { buffer: band.pixelEntries } },
-            { binding: 3, resource: { buffer: this.features, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
-            { binding: 4, resource: { buffer: out, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
+            { binding: valuesBinding, resource: { buffer: this.features, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
+            { binding: resultBinding, resource: { buffer: out, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
           ],
         }));
         pass.dispatchWorkgroups(gx, gy);
@@ -464,26 +475,29 @@ export class GaussianRasterizer {
       throw new SagaError('BAD_ARGUMENT', `The feature-map gradient must hold ${v.height} x ${v.width} x ${C} values.`);
     }
     const gpi = this.gpi;
-    const { gather } = await this.featurePipeline(gpi);
+    const pipelines = await this.featurePipeline(gpi);
+    const perChannel = this.gatherMode === 'channels';
+    const gatherPipeline = perChannel ? pipelines.gatherChannels : pipelines.gather;
+    const [valuesBinding, resultBinding, lanes] = perChannel ? [9, 10, gpi * 4] : [3, 4, 1];
     const gradMap = this.pooled('gradMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     this.device.queue.writeBuffer(gradMap, 0, toBlocked(gradFeatureMap, v.width * v.height, C, v.pixelsPadded, gpi));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(gather);
-    const [gx, gy] = grid(Math.ceil(this.count / 64));
+    pass.setPipeline(gatherPipeline);
+    const [gx, gy] = grid(Math.ceil((this.count * lanes) / 64));
     v.bands.forEach((band, bandIndex) => {
       // Bands after the first add onto the gradient (dispatches run in order: no atomics needed).
       const params = this.uniform(new Uint32Array([this.count, gx * 64, bandIndex > 0 ? 1 : 0, 0]));
       const n = band.end - band.start;
       for (let b = 0; b < this.blocks; b++) {
         pass.setBindGroup(0, this.device.createBindGroup({
-          layout: gather.getBindGroupLayout(0),
+          layout: gatherPipeline.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.gaussianOffsets } },
             { binding: 2, resource: { buffer: band.gaussianEntries } },
-            { binding: 3, resource: { buffer: gradMap, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
-            { binding: 4, resource: { buffer: this.gradients!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
+            { binding: valuesBinding, resource: { buffer: gradMap, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
+            { binding: resultBinding, resource: { buffer: this.gradients!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
           ],
         }));
         pass.dispatchWorkgroups(gx, gy);
@@ -515,7 +529,11 @@ export class GaussianRasterizer {
       const module = this.device.createShaderModule({ code: this.pipelines.featuresSource.replaceAll('__GPI__', String(gpi)), label: `features-${gpi}` });
       const make = (entryPoint: string) =>
         this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint }, label: `${entryPoint}-${gpi}` });
-      p = Promise.all([make('gather'), make('transpose')]).then(([gather, transpose]) => ({ gather, transpose }));
+      p = Promise.all([make('gather'), make('gatherChannels'), make('transpose')]).then(([gather, gatherChannels, transpose]) => ({
+        gather,
+        gatherChannels,
+        transpose,
+      }));
       this.featurePipelines.set(gpi, p);
     }
     return p;
