@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ARTIFACTS, SCENES, sharedScene } from './fixtures.ts';
-import { openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
+import { framesDrawn, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
 
 describe('serve --open', () => {
   let studio: StudioSession;
@@ -19,6 +19,13 @@ describe('serve --open', () => {
     await waitForSplatCount(studio.page, 22764);
     expect(await studio.page.getByTestId('scene-path').textContent()).toBe(SCENES.antimatter);
     expect(await studio.page.getByTestId('error-banner').count()).toBe(0);
+  });
+
+  it('draws nothing while nothing changes (an idle editor leaves the CPU alone)', async () => {
+    const before = await framesDrawn(studio.page);
+    await studio.page.waitForTimeout(3000);
+    // One straggler (a sort finishing) is fine; a render loop is not.
+    expect((await framesDrawn(studio.page)) - before).toBeLessThanOrEqual(1);
   });
 
   it('lists the keys and mouse controls on H, and closes on Escape', async () => {
