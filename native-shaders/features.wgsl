@@ -81,3 +81,25 @@ fn gatherChannels(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (params.count.z != 0u) { acc += resultFlat[out]; }
   resultFlat[out] = acc;
 }
+
+// `gather` over a subset of items in a given order (backward: only Gaussians with contributions,
+// longest lists first, so the SIMD lanes of a CPU implementation get lists of similar length).
+// Always accumulates: the host clears the result first.
+@group(0) @binding(11) var<storage, read> itemOrder: array<u32>;
+
+@compute @workgroup_size(64)
+fn gatherOrdered(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k = gid.x + gid.y * params.count.y;
+  if (k >= params.count.x) { return; }
+  let item = itemOrder[k];
+  var acc: array<vec4<f32>, __GPI__>;
+  let end = offsets[item + 1u];
+  for (var e = offsets[item]; e < end; e++) {
+    let entry = entries[e];
+    let w = bitcast<f32>(entry.y);
+    let base = entry.x * GPI;
+    for (var q = 0u; q < GPI; q++) { acc[q] += w * values[base + q]; }
+  }
+  let out = item * GPI;
+  for (var q = 0u; q < GPI; q++) { result[out + q] += acc[q]; }
+}

@@ -41,6 +41,9 @@ interface Band {
   pixelEntries: GPUBuffer;
   gaussianOffsets: GPUBuffer;
   gaussianEntries: GPUBuffer;
+  /** Gaussians with contributions in this band, longest lists first; and how many. */
+  activeOrder: GPUBuffer;
+  active: number;
 }
 
 /** A view prepared for repeated feature forward/backward passes (blending weights cached on the GPU). */
@@ -77,6 +80,7 @@ interface Pipelines {
 
 interface FeaturePipelines {
   gather: GPUComputePipeline;
+  gatherOrdered: GPUComputePipeline;
   gatherChannels: GPUComputePipeline;
   transpose: GPUComputePipeline;
 }
@@ -378,6 +382,29 @@ export class GaussianRasterizer {
       const gaussianCountsCpu = new Uint32Array(await this.readBuffer(gaussianCounts, this.count * 4));
       const gaussianOffsetsCpu = new Uint32Array(this.count + 1);
       for (let g = 0; g < this.count; g++) gaussianOffsetsCpu[g + 1] = gaussianOffsetsCpu[g]! + gaussianCountsCpu[g]!;
+      // Active Gaussians by descending list length (counting sort on the length, capped).
+      const maxLen = 4096;
+      const byLength = new Uint32Array(maxLen + 2);
+      let active = 0;
+      for (let g = 0; g < this.count; g++) {
+        const c = gaussianCountsCpu[g]!;
+        if (c > 0) {
+          byLength[maxLen + 1 - Math.min(c, maxLen)]!++;
+          active++;
+        }
+      }
+      for (let l = 0, sum = 0; l < byLength.length; l++) {
+        const c = byLength[l]!;
+        byLength[l] = sum;
+        sum += c;
+      }
+      const activeOrderCpu = new Uint32Array(Math.max(1, active));
+      for (let g = 0; g < this.count; g++) {
+        const c = gaussianCountsCpu[g]!;
+        if (c > 0) activeOrderCpu[byLength[maxLen + 1 - Math.min(c, maxLen)]!++] = g;
+      }
+      const activeOrder = this.createBuffer(activeOrderCpu.byteLength, storage, 'activeOrder');
+      this.device.queue.writeBuffer(activeOrder, 0, activeOrderCpu);
       const gaussianOffsets = this.createBuffer(gaussianOffsetsCpu.byteLength, storage, 'gaussianOffsets');
       this.device.queue.writeBuffer(gaussianOffsets, 0, gaussianOffsetsCpu);
       const cursors = this.pooled('cursors', this.countPadded * 4, storage);
@@ -394,7 +421,7 @@ export class GaussianRasterizer {
       pass2.dispatchWorkgroups(gx, gy);
       pass2.end();
       this.device.queue.submit([enc2.finish()]);
-      bands.push({ start, end, entries, pixelOffsets, pixelEntries, gaussianOffsets, gaussianEntries });
+      bands.push({ start, end, entries, pixelOffsets, pixelEntries, gaussianOffsets, gaussianEntries, activeOrder, active });
     }
     await this.device.queue.onSubmittedWorkDone();
     this.timings = { bin: t1 - t0, ...this.binTimings, color: t2 - t1, collect: performance.now() - t2 };
@@ -408,6 +435,7 @@ export class GaussianRasterizer {
         this.destroyed = true;
         for (const b of this.bands) {
           b.pixelOffsets.destroy(); b.pixelEntries.destroy(); b.gaussianOffsets.destroy(); b.gaussianEntries.destroy();
+          b.activeOrder.destroy();
         }
       },
     };
@@ -482,17 +510,24 @@ export class GaussianRasterizer {
     const gradMap = this.pooled('gradMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     this.device.queue.writeBuffer(gradMap, 0, toBlocked(gradFeatureMap, v.width * v.height, C, v.pixelsPadded, gpi));
     const encoder = this.device.createCommandEncoder();
+    const ordered = !perChannel;
+    // The ordered gather only visits Gaussians with contributions and always accumulates.
+    if (ordered) encoder.clearBuffer(this.gradients, 0, this.blocks * this.countPadded * gpi * 16);
+    const pipeline = ordered ? pipelines.gatherOrdered : gatherPipeline;
     const pass = encoder.beginComputePass();
-    pass.setPipeline(gatherPipeline);
-    const [gx, gy] = grid(Math.ceil((this.count * lanes) / 64));
+    pass.setPipeline(pipeline);
     v.bands.forEach((band, bandIndex) => {
+      const items = ordered ? band.active : this.count;
+      const [gx, gy] = grid(Math.ceil((items * lanes) / 64));
       // Bands after the first add onto the gradient (dispatches run in order: no atomics needed).
-      const params = this.uniform(new Uint32Array([this.count, gx * 64, bandIndex > 0 ? 1 : 0, 0]));
+      const params = this.uniform(new Uint32Array([items, gx * 64, bandIndex > 0 ? 1 : 0, 0]));
       const n = band.end - band.start;
       for (let b = 0; b < this.blocks; b++) {
+        const orderEntry: GPUBindGroupEntry[] = ordered ? [{ binding: 11, resource: { buffer: band.activeOrder } }] : [];
         pass.setBindGroup(0, this.device.createBindGroup({
-          layout: gatherPipeline.getBindGroupLayout(0),
+          layout: pipeline.getBindGroupLayout(0),
           entries: [
+            ...orderEntry,
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.gaussianOffsets } },
             { binding: 2, resource: { buffer: band.gaussianEntries } },
@@ -529,8 +564,9 @@ export class GaussianRasterizer {
       const module = this.device.createShaderModule({ code: this.pipelines.featuresSource.replaceAll('__GPI__', String(gpi)), label: `features-${gpi}` });
       const make = (entryPoint: string) =>
         this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint }, label: `${entryPoint}-${gpi}` });
-      p = Promise.all([make('gather'), make('gatherChannels'), make('transpose')]).then(([gather, gatherChannels, transpose]) => ({
+      p = Promise.all([make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered')]).then(([gather, gatherChannels, transpose, gatherOrdered]) => ({
         gather,
+        gatherOrdered,
         gatherChannels,
         transpose,
       }));
