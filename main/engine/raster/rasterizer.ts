@@ -74,11 +74,13 @@ interface Pipelines {
   sortLayout: GPUBindGroupLayout;
   rasterize: GPUComputePipeline;
   collect: GPUComputePipeline;
-  /** features.wgsl with GPI still to substitute. */
+  /** features.wgsl and rasterize-features.wgsl with GPI still to substitute. */
   featuresSource: string;
+  rasterizeFeaturesSource: string;
 }
 
 interface FeaturePipelines {
+  rasterizeFeatures: GPUComputePipeline;
   gather: GPUComputePipeline;
   gatherOrdered: GPUComputePipeline;
   gatherChannels: GPUComputePipeline;
@@ -168,8 +170,8 @@ export class GaussianRasterizer {
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
-    const [project, duplicate, sort, rasterize, features] = await Promise.all(
-      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl'].map(loadShader),
+    const [project, duplicate, sort, rasterize, features, rasterizeFeatures] = await Promise.all(
+      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl', 'rasterize-features.wgsl'].map(loadShader),
     );
     device.pushErrorScope('validation');
     const module = (code: string, label: string) => device.createShaderModule({ code, label });
@@ -202,7 +204,7 @@ export class GaussianRasterizer {
     if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
     return new GaussianRasterizer(device, {
       project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, sortGlobal: p4, sortLocal: p5,
-      rasterize: p6, collect: p7, featuresSource: features!, sortLayout,
+      rasterize: p6, collect: p7, featuresSource: features!, rasterizeFeaturesSource: rasterizeFeatures!, sortLayout,
     }, options);
   }
 
@@ -564,7 +566,17 @@ export class GaussianRasterizer {
       const module = this.device.createShaderModule({ code: this.pipelines.featuresSource.replaceAll('__GPI__', String(gpi)), label: `features-${gpi}` });
       const make = (entryPoint: string) =>
         this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint }, label: `${entryPoint}-${gpi}` });
-      p = Promise.all([make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered')]).then(([gather, gatherChannels, transpose, gatherOrdered]) => ({
+      const rasterModule = this.device.createShaderModule({
+        code: this.pipelines.rasterizeFeaturesSource.replaceAll('__GPI__', String(gpi)),
+        label: `rasterize-features-${gpi}`,
+      });
+      const rasterizeFeatures = this.device.createComputePipelineAsync({
+        layout: 'auto',
+        compute: { module: rasterModule, entryPoint: 'rasterizeFeatures' },
+        label: `rasterizeFeatures-${gpi}`,
+      });
+      p = Promise.all([make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered'), rasterizeFeatures]).then(([gather, gatherChannels, transpose, gatherOrdered, rasterizeFeatures]) => ({
+        rasterizeFeatures,
         gather,
         gatherOrdered,
         gatherChannels,
@@ -832,16 +844,15 @@ export class GaussianRasterizer {
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
     const gpi = this.gpi;
     const out = this.pooled('featureOut', this.blocks * pixelsPadded * gpi * 16, storage);
-    const outT = this.pooled('outT', pixels * 4, storage);
-    const outCount = this.pooled('outCount', pixels * 4, storage);
+    const { rasterizeFeatures } = await this.featurePipeline(gpi);
+    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, 0, 0, 0]));
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    pass.setPipeline(this.pipelines.rasterize);
-    for (let g = 0; g < this.featureGroups; g++) {
-      const b = Math.floor(g / gpi);
-      const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, gpi, g % gpi]));
+    pass.setPipeline(rasterizeFeatures);
+    // One pass per block of GPI channel groups (one pass in all for 32 channels).
+    for (let b = 0; b < this.blocks; b++) {
       pass.setBindGroup(0, this.device.createBindGroup({
-        layout: this.pipelines.rasterize.getBindGroupLayout(0),
+        layout: rasterizeFeatures.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: params } },
           { binding: 1, resource: { buffer: binned.ranges } },
@@ -850,8 +861,6 @@ export class GaussianRasterizer {
           { binding: 4, resource: { buffer: this.projConic! } },
           { binding: 5, resource: { buffer: this.features!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
           { binding: 6, resource: { buffer: out, offset: b * pixelsPadded * gpi * 16, size: pixelsPadded * gpi * 16 } },
-          { binding: 7, resource: { buffer: outT } },
-          { binding: 8, resource: { buffer: outCount } },
         ],
       }));
       pass.dispatchWorkgroups(binned.tilesX, binned.tilesY);
