@@ -10,6 +10,7 @@ interface TestMethods {
   'file.fail': { params: { path: string }; result: null };
   'blob.get': { params: { size: number }; result: Uint8Array };
   'work.count': { params: { to: number; stepMs: number }; result: { jobId: string } };
+  'work.careful': { params: Record<string, never>; result: { jobId: string } };
   'job.cancel': { params: { jobId: string }; result: null };
 }
 
@@ -36,6 +37,20 @@ const handlers: Handlers<TestMethods> = {
         report({ stage: 'counting', done: i, total: to });
       }
       return { counted: to };
+    }),
+  // Work that answers its own cancellation with a message saying what it kept.
+  'work.careful': (_params, { jobs }) =>
+    jobs.start('careful', async (signal, report) => {
+      let done = 0;
+      try {
+        for (;;) {
+          await sleep(5, signal);
+          report({ stage: 'steps', done: ++done, total: 1000 });
+        }
+      } catch (e) {
+        if (signal.aborted) throw new SagaError('CANCELLED', `Stopped after ${done} steps; they are kept.`, { done });
+        throw e;
+      }
     }),
 };
 
@@ -136,6 +151,27 @@ describe('RPC over the in-memory transport', () => {
     expect(server.jobs.activeJobIds).toEqual([]);
     // Cancelling a finished job is harmless.
     await expect(client.call('job.cancel', { jobId })).resolves.toBeNull();
+  });
+
+  it("keeps a job's own CANCELLED error (its message) instead of the generic one", async () => {
+    const { client } = connect();
+    const { jobId } = await client.call('work.careful', {});
+    const done = eventsUntilDone(client, jobId);
+    await new Promise<void>((resolve) => {
+      const off = client.onJobEvent((e) => {
+        if (e.jobId === jobId && e.kind === 'progress') {
+          off();
+          resolve();
+        }
+      });
+    });
+    await client.call('job.cancel', { jobId });
+    const last = (await done).at(-1)!;
+    expect(last.kind).toBe('error');
+    if (last.kind !== 'error') return;
+    expect(last.error.code).toBe('CANCELLED');
+    expect(last.error.message).toMatch(/^Stopped after \d+ steps; they are kept\.$/);
+    expect(last.error.details).toMatchObject({ done: expect.any(Number) });
   });
 
   it('rejects pending and later calls with DISCONNECTED when the channel closes', async () => {

@@ -204,7 +204,9 @@ export class JobRunner {
         },
         (e: unknown) => {
           this.running.delete(jobId);
-          const err = controller.signal.aborted && !(e instanceof SagaError && e.code !== 'CANCELLED') ? cancelled(kind) : toSagaError(e);
+          // A SagaError from the work is kept as is, CANCELLED included (its message may say what was
+          // kept, e.g. "3 of 24 views were prepared"); anything else thrown after an abort is the abort.
+          const err = controller.signal.aborted && !(e instanceof SagaError) ? cancelled(kind) : toSagaError(e);
           this.emit({ jobId, kind: 'error', error: err.toJSON() });
         },
       );
