@@ -10,49 +10,24 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultUserDataDir } from '../backend.ts';
 import { SagaError, toSagaError } from '../../contract/errors.ts';
+import { BROWSER_CONTENT_SECURITY_POLICY, ISOLATION_HEADERS, contentTypeFor } from '../../contract/security-headers.ts';
 import { UPLOAD_PATH } from '../../contract/upload.ts';
 import { receiveUpload } from './upload.ts';
 import { wsServerTransport } from './ws-transport.ts';
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self' blob:",
-  "img-src 'self' data: blob:",
-  "connect-src 'self' ws://127.0.0.1:*",
-  "style-src 'self' 'unsafe-inline'",
-].join('; ');
+// The page's policy (its API is a WebSocket to this server); tests compare the header with it.
+export const CONTENT_SECURITY_POLICY = BROWSER_CONTENT_SECURITY_POLICY;
 
 const SECURITY_HEADERS: Record<string, string> = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
+  ...ISOLATION_HEADERS,
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
   // The page URL holds the token: never send it on in a Referer header.
   'Referrer-Policy': 'no-referrer',
-};
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.ply': 'application/octet-stream',
-  '.splat': 'application/octet-stream',
 };
 
 const TOKEN_COOKIE = 'saga_token';
@@ -193,7 +168,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
       return send(res, 404, 'Not found.\n');
     }
-    const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream' };
+    const headers: Record<string, string> = { 'Content-Type': contentTypeFor(file) };
     if (relative === 'index.html') {
       headers['Set-Cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
     }
