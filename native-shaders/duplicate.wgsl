@@ -59,3 +59,13 @@ fn padKeys(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   if (i >= arrayLength(&keys)) { return; }
   keys[i] = vec4<u32>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0u);
 }
+
+// The Gaussian of each sorted entry, as the blend kernels read it (4 bytes per entry).
+@group(0) @binding(7) var<storage, read_write> sortedIds: array<u32>;
+
+@compute @workgroup_size(256)
+fn extractIds(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= params.count.y) { return; }
+  sortedIds[i] = keys[i].z;
+}

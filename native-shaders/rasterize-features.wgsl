@@ -11,7 +11,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ranges: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> keys: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> sortedIds: array<u32>;   // Gaussian of each sorted tile entry
 @group(0) @binding(3) var<storage, read> projMean: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> projConic: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> payload: array<vec4<f32>>;       // Gaussian * GPI + group
@@ -31,7 +31,7 @@ fn rasterizeFeatures(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   var T = 1.0;
   var acc: array<vec4<f32>, __GPI__>;
   for (var k = range.x; k < range.y; k++) {
-    let g = keys[k].z;
+    let g = sortedIds[k];
     let m = projMean[g];
     let c = projConic[g];
     let d = m.xy - sample;

@@ -12,7 +12,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ranges: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> keys: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> sortedIds: array<u32>;   // Gaussian of each sorted tile entry
 @group(0) @binding(3) var<storage, read> projMean: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> projConic: array<vec4<f32>>;
 // rasterize only
@@ -49,7 +49,7 @@ fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
   var acc = vec4<f32>(0.0);
   var count = 0u;
   for (var k = range.x; k < range.y; k++) {
-    let g = keys[k].z;
+    let g = sortedIds[k];
     let m = projMean[g];
     let power = conicPower(m, projConic[g], sample);
     if (power > 0.0) { continue; }
@@ -78,7 +78,7 @@ fn collect(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var T = 1.0;
   var slot = pixelOffsets[p - params.band.x];
   for (var k = range.x; k < range.y; k++) {
-    let g = keys[k].z;
+    let g = sortedIds[k];
     let m = projMean[g];
     let power = conicPower(m, projConic[g], sample);
     if (power > 0.0) { continue; }

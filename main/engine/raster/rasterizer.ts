@@ -16,7 +16,7 @@ import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../../scene/camera.ts';
 import { shRestPerChannel, type GaussianScene } from '../../scene/gaussians.ts';
 import { scaleCamera, TILE_SIZE, type RenderOptions, type RenderOutput } from './reference.ts';
-import { sortTileKeys } from './tile-sort.ts';
+import { binTilesOnCpu } from './tile-sort.ts';
 
 /** Reads a WGSL file of native-shaders/ by name (e.g. 'project.wgsl'): fs in Node, fetch in a page. */
 export type ShaderSource = (name: string) => Promise<string>;
@@ -69,6 +69,7 @@ interface Pipelines {
   duplicate: GPUComputePipeline;
   padKeys: GPUComputePipeline;
   tileRanges: GPUComputePipeline;
+  extractIds: GPUComputePipeline;
   sortGlobal: GPUComputePipeline;
   sortLocal: GPUComputePipeline;
   sortLayout: GPUBindGroupLayout;
@@ -190,7 +191,7 @@ export class GaussianRasterizer {
     const sortPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [sortLayout] });
     const sortPipeline = (entryPoint: string) =>
       device.createComputePipelineAsync({ layout: sortPipelineLayout, compute: { module: mSort, entryPoint }, label: entryPoint });
-    const [p0, p1, p2, p3, p4, p5, p6, p7] = await Promise.all([
+    const [p0, p1, p2, p3, p4, p5, p6, p7, p8] = await Promise.all([
       auto(mProject, 'project'),
       auto(mDuplicate, 'duplicate'),
       auto(mDuplicate, 'padKeys'),
@@ -199,11 +200,12 @@ export class GaussianRasterizer {
       sortPipeline('localSteps'),
       auto(mRaster, 'rasterize'),
       auto(mRaster, 'collect'),
+      auto(mDuplicate, 'extractIds'),
     ]);
     const error = await device.popErrorScope();
     if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
     return new GaussianRasterizer(device, {
-      project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, sortGlobal: p4, sortLocal: p5,
+      project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, extractIds: p8!, sortGlobal: p4, sortLocal: p5,
       rasterize: p6, collect: p7, featuresSource: features!, rasterizeFeaturesSource: rasterizeFeatures!, sortLayout,
     }, options);
   }
@@ -374,9 +376,9 @@ export class GaussianRasterizer {
       const pass = encoder.beginComputePass();
       pass.setPipeline(this.pipelines.collect);
       pass.setBindGroup(0, this.bindGroup(this.pipelines.collect, [
-        bandParams, binned.ranges, binned.keys, this.projMean!, this.projConic!,
+        bandParams, binned.ranges, binned.ids, this.projMean!, this.projConic!,
         undefined, undefined, undefined, undefined, pixelOffsets, pixelEntries, gaussianCounts,
-      ], { 2: binned.keysSize, 11: this.countPadded * 4 }));
+      ], { 2: binned.idsSize, 11: this.countPadded * 4 }));
       // The kernel takes the tile from workgroup_id, so dispatch every row up to the band's last.
       pass.dispatchWorkgroups(binned.tilesX, Math.ceil(end / rowPixels));
       pass.end();
@@ -714,7 +716,28 @@ export class GaussianRasterizer {
     pass.end();
     this.device.queue.submit([encoder.finish()]);
     const touched = new Uint32Array(await this.readBuffer(this.tilesTouched!, this.count * 4));
-    // Exclusive prefix sum on the CPU: a few ms for a million Gaussians, and the total is needed here anyway.
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const ranges = this.pooled('ranges', tilesX * tilesY * 8, storage);
+    if (this.sortOn === 'cpu') {
+      // CPU binning: one depth sort of the visible Gaussians, then per-tile lists (4 bytes per entry).
+      const t0 = performance.now();
+      const mean = new Float32Array(await this.readBuffer(this.projMean!, this.count * 16));
+      const conic = new Float32Array(await this.readBuffer(this.projConic!, this.count * 16));
+      const t1 = performance.now();
+      const yieldFn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+      const binned = await binTilesOnCpu(mean, conic, touched, tilesX, tilesY, yieldFn);
+      this.binTimings = { readback: t1 - t0, cpuBinning: performance.now() - t1 };
+      const idsSize = align(binned.total * 4, 16);
+      if (idsSize > this.maxBinding) {
+        throw new SagaError('TOO_LARGE', `This view needs ${binned.total} tile entries, more than this GPU can hold at once; render smaller.`);
+      }
+      const ids = this.pooled('sortedIds', idsSize, storage);
+      if (binned.total > 0) this.device.queue.writeBuffer(ids, 0, binned.ids, 0, binned.total);
+      this.device.queue.writeBuffer(ranges, 0, binned.ranges);
+      return { tilesX, tilesY, ids, idsSize, ranges, total: binned.total };
+    }
+    // GPU binning: prefix sum of tiles touched (CPU: the total is needed here anyway), duplicate
+    // (tile, depth, Gaussian) keys, bitonic sort, per-tile ranges, then the Gaussian ids.
     const offsets = new Uint32Array(this.count);
     let total = 0;
     for (let i = 0; i < this.count; i++) {
@@ -726,11 +749,11 @@ export class GaussianRasterizer {
     if (keysSize > this.maxBinding) {
       throw new SagaError('TOO_LARGE', `This view needs ${total} tile entries, more than this GPU can sort at once; render smaller.`);
     }
-    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const offsetsBuffer = this.pooled('offsets', this.countPadded * 4, storage);
     this.device.queue.writeBuffer(offsetsBuffer, 0, offsets);
     const keys = this.pooled('keys', keysSize, storage);
-    const ranges = this.pooled('ranges', tilesX * tilesY * 8, storage);
+    const idsSize = align(Math.max(1, total) * 4, 16);
+    const ids = this.pooled('sortedIds', idsSize, storage);
     const params = this.uniform(new Uint32Array([width, height, tilesX, tilesY, this.count, total, 0, 0]));
     const enc = this.device.createCommandEncoder();
     enc.clearBuffer(ranges, 0, align(tilesX * tilesY * 8, 4));
@@ -746,30 +769,22 @@ export class GaussianRasterizer {
     [gx, gy] = grid(Math.ceil((sortLength - total) / WG));
     p.dispatchWorkgroups(gx, gy);
     p.end();
-    let enc2 = enc;
-    if (this.sortOn === 'gpu') {
-      this.encodeSort(enc, keys, sortLength);
-    } else {
-      this.device.queue.submit([enc.finish()]);
-      const t0 = performance.now();
-      const unsorted = new Uint32Array(await this.readBuffer(keys, total * 16));
-      const t1 = performance.now();
-      const yieldFn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-      const sorted = await sortTileKeys(unsorted, total, tilesX * tilesY, yieldFn);
-      this.binTimings = { duplicate: t1 - t0, cpuSort: performance.now() - t1 };
-      if (total > 0) this.device.queue.writeBuffer(keys, 0, sorted);
-      enc2 = this.device.createCommandEncoder();
-    }
-    p = enc2.beginComputePass();
+    this.encodeSort(enc, keys, sortLength);
+    p = enc.beginComputePass();
     p.setPipeline(this.pipelines.tileRanges);
     p.setBindGroup(0, this.bindGroup(this.pipelines.tileRanges, [
       params, undefined, undefined, undefined, undefined, keys, ranges,
     ], { 5: keysSize }));
     [gx, gy] = grid(Math.ceil(Math.max(1, total) / WG));
     p.dispatchWorkgroups(gx, gy);
+    p.setPipeline(this.pipelines.extractIds);
+    p.setBindGroup(0, this.bindGroup(this.pipelines.extractIds, [
+      params, undefined, undefined, undefined, undefined, keys, undefined, ids,
+    ], { 5: keysSize, 7: idsSize }));
+    p.dispatchWorkgroups(gx, gy);
     p.end();
-    this.device.queue.submit([enc2.finish()]);
-    return { tilesX, tilesY, keys, keysSize, ranges, total };
+    this.device.queue.submit([enc.finish()]);
+    return { tilesX, tilesY, ids, idsSize, ranges, total };
   }
 
   private encodeSort(encoder: GPUCommandEncoder, keys: GPUBuffer, n: number): void {
@@ -815,8 +830,8 @@ export class GaussianRasterizer {
     const pass = enc.beginComputePass();
     pass.setPipeline(this.pipelines.rasterize);
     pass.setBindGroup(0, this.bindGroup(this.pipelines.rasterize, [
-      params, binned.ranges, binned.keys, this.projMean!, this.projConic!, this.projColor!, outPayload, outT, outCount,
-    ], { 2: binned.keysSize }));
+      params, binned.ranges, binned.ids, this.projMean!, this.projConic!, this.projColor!, outPayload, outT, outCount,
+    ], { 2: binned.idsSize }));
     pass.dispatchWorkgroups(binned.tilesX, binned.tilesY);
     pass.end();
     this.device.queue.submit([enc.finish()]);
@@ -856,7 +871,7 @@ export class GaussianRasterizer {
         entries: [
           { binding: 0, resource: { buffer: params } },
           { binding: 1, resource: { buffer: binned.ranges } },
-          { binding: 2, resource: { buffer: binned.keys, size: binned.keysSize } },
+          { binding: 2, resource: { buffer: binned.ids, size: binned.idsSize } },
           { binding: 3, resource: { buffer: this.projMean! } },
           { binding: 4, resource: { buffer: this.projConic! } },
           { binding: 5, resource: { buffer: this.features!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
@@ -875,8 +890,9 @@ export class GaussianRasterizer {
 interface Binned {
   tilesX: number;
   tilesY: number;
-  keys: GPUBuffer;
-  keysSize: number;
+  /** Gaussian index of each tile entry, sorted by (tile, depth, index). */
+  ids: GPUBuffer;
+  idsSize: number;
   ranges: GPUBuffer;
   total: number;
 }

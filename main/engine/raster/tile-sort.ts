@@ -1,71 +1,95 @@
 /**
- * Sorting tile entries on the CPU: an LSD radix sort of (tile, depth bits, Gaussian) keys.
- * On CPU WebGPU implementations (lavapipe, SwiftShader) this is several times faster than the
- * bitonic sort's dozens of dispatches; on real GPUs the rasterizer keeps the GPU sort.
- * Entries arrive in Gaussian order and the sort is stable, so ties in (tile, depth) go by Gaussian
- * index, exactly like the GPU sort's third key.
+ * Tile binning on the CPU, for CPU WebGPU implementations (lavapipe, SwiftShader), where it is
+ * several times faster than the bitonic sort's dozens of dispatches; real GPUs keep the GPU path.
+ * The order matches the GPU sort's: by (tile, depth), ties by Gaussian index.
  */
 
-const DIGIT_BITS = 11;
-const RADIX = 1 << DIGIT_BITS;
+const RADIX = 1 << 11;
 
 /** Gives the host's event loop a turn between passes (Dawn must not see a blocked loop for long). */
 export type YieldFn = () => Promise<void>;
 
 /**
- * Sorts `count` entries of `keys` (4 u32 per entry: tile, depth bits, Gaussian, 0) ascending by
- * (tile, depth) and returns them as a new array of the same layout.
+ * Tile binning on the CPU from the projected Gaussians (read back from the GPU): sorts the visible
+ * Gaussians once by depth (stable radix on the float bits, so ties go by index), then fills each
+ * tile's list in that order with a counting pass. Needs 4 bytes per tile entry instead of 16 and
+ * no padding, which keeps large views within one storage binding.
+ * `mean` holds u, v, depth, opacity and `conic` a, b, c, radius per Gaussian (4 floats each); the
+ * tile rectangle is computed with the same float32 steps as tileRect() in the WGSL.
  */
-export async function sortTileKeys(keys: Uint32Array, count: number, tileCount: number, yieldFn?: YieldFn): Promise<Uint32Array<ArrayBuffer>> {
-  // Keys travel with the permutation (reads stay sequential; random reads through an index array
-  // were 20x slower here).
-  let tile = new Uint32Array(count);
-  let depth = new Uint32Array(count);
-  let gaussian = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
-    tile[i] = keys[i * 4]!;
-    depth[i] = keys[i * 4 + 1]!;
-    gaussian[i] = keys[i * 4 + 2]!;
+export async function binTilesOnCpu(
+  mean: Float32Array,
+  conic: Float32Array,
+  touched: Uint32Array,
+  tilesX: number,
+  tilesY: number,
+  yieldFn?: YieldFn,
+): Promise<{ ids: Uint32Array<ArrayBuffer>; ranges: Uint32Array<ArrayBuffer>; total: number }> {
+  const n = touched.length;
+  let visible = 0;
+  for (let i = 0; i < n; i++) if (touched[i]! > 0) visible++;
+  let order = new Uint32Array(visible);
+  let depth = new Uint32Array(visible);
+  const meanBits = new Uint32Array(mean.buffer, mean.byteOffset, mean.length);
+  for (let i = 0, k = 0; i < n; i++) {
+    if (touched[i]! > 0) {
+      order[k] = i;
+      depth[k++] = meanBits[i * 4 + 2]!;
+    }
   }
-  let tile2 = new Uint32Array(count);
-  let depth2 = new Uint32Array(count);
-  let gaussian2 = new Uint32Array(count);
+  let order2 = new Uint32Array(visible);
+  let depth2 = new Uint32Array(visible);
   const histogram = new Uint32Array(RADIX);
-  const tileBits = Math.max(1, Math.ceil(Math.log2(Math.max(2, tileCount))));
-  // Passes from least to most significant: depth bits 0-10, 11-21, 22-31, then the tile.
-  const passes: { onTile: boolean; shift: number; bits: number }[] = [
-    { onTile: false, shift: 0, bits: 11 },
-    { onTile: false, shift: 11, bits: 11 },
-    { onTile: false, shift: 22, bits: 10 },
-  ];
-  for (let shift = 0; shift < tileBits; shift += DIGIT_BITS) passes.push({ onTile: true, shift, bits: Math.min(DIGIT_BITS, tileBits - shift) });
-  for (const { onTile, shift, bits } of passes) {
+  for (const [shift, bits] of [[0, 11], [11, 11], [22, 10]] as const) {
     const mask = (1 << bits) - 1;
-    const source = onTile ? tile : depth;
     histogram.fill(0);
-    for (let i = 0; i < count; i++) histogram[(source[i]! >>> shift) & mask]!++;
+    for (let i = 0; i < visible; i++) histogram[(depth[i]! >>> shift) & mask]!++;
     let sum = 0;
     for (let d = 0; d <= mask; d++) {
       const c = histogram[d]!;
       histogram[d] = sum;
       sum += c;
     }
-    for (let i = 0; i < count; i++) {
-      const at = histogram[(source[i]! >>> shift) & mask]!++;
-      tile2[at] = tile[i]!;
+    for (let i = 0; i < visible; i++) {
+      const at = histogram[(depth[i]! >>> shift) & mask]!++;
+      order2[at] = order[i]!;
       depth2[at] = depth[i]!;
-      gaussian2[at] = gaussian[i]!;
     }
-    [tile, tile2] = [tile2, tile];
+    [order, order2] = [order2, order];
     [depth, depth2] = [depth2, depth];
-    [gaussian, gaussian2] = [gaussian2, gaussian];
-    if (yieldFn && count > 1_000_000) await yieldFn();
   }
-  const out = new Uint32Array(count * 4);
-  for (let i = 0; i < count; i++) {
-    out[i * 4] = tile[i]!;
-    out[i * 4 + 1] = depth[i]!;
-    out[i * 4 + 2] = gaussian[i]!;
+  if (yieldFn && visible > 200_000) await yieldFn();
+  const f = Math.fround;
+  const rect = new Uint16Array(visible * 4);
+  const tiles = tilesX * tilesY;
+  const counts = new Uint32Array(tiles + 1);
+  for (let k = 0; k < visible; k++) {
+    const i = order[k]!;
+    const u = mean[i * 4]!;
+    const v = mean[i * 4 + 1]!;
+    const r = conic[i * 4 + 3]!;
+    const x0 = Math.min(tilesX, Math.max(0, Math.floor(f(u - r) / 16)));
+    const y0 = Math.min(tilesY, Math.max(0, Math.floor(f(v - r) / 16)));
+    const x1 = Math.min(tilesX, Math.max(0, Math.ceil(f(u + r) / 16)));
+    const y1 = Math.min(tilesY, Math.max(0, Math.ceil(f(v + r) / 16)));
+    rect[k * 4] = x0; rect[k * 4 + 1] = y0; rect[k * 4 + 2] = x1; rect[k * 4 + 3] = y1;
+    for (let ty = y0; ty < y1; ty++) for (let tx = x0; tx < x1; tx++) counts[ty * tilesX + tx]!++;
   }
-  return out;
+  const ranges = new Uint32Array(tiles * 2);
+  const cursor = new Uint32Array(tiles);
+  let total = 0;
+  for (let t = 0; t < tiles; t++) {
+    ranges[t * 2] = total;
+    cursor[t] = total;
+    total += counts[t]!;
+    ranges[t * 2 + 1] = total;
+  }
+  if (yieldFn && total > 2_000_000) await yieldFn();
+  const ids = new Uint32Array(Math.max(1, total));
+  for (let k = 0; k < visible; k++) {
+    const i = order[k]!;
+    const x0 = rect[k * 4]!, y0 = rect[k * 4 + 1]!, x1 = rect[k * 4 + 2]!, y1 = rect[k * 4 + 3]!;
+    for (let ty = y0; ty < y1; ty++) for (let tx = x0; tx < x1; tx++) ids[cursor[ty * tilesX + tx]!++] = i;
+  }
+  return { ids, ranges, total };
 }
