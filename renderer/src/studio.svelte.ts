@@ -3,7 +3,7 @@
  * every component. Talks to the backend only through the SagaApi and to the GPU only through the
  * Viewport interface, so both can be replaced in tests or in another host.
  */
-import type { AppInfo, JobEvent, JobProgress, OpenedScene, ProjectInfo, RecentProject, SagaApi, SourceCheck } from '../../main/contract/api.ts';
+import type { AppInfo, JobEvent, JobProgress, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, RecentProject, SagaApi, SourceCheck } from '../../main/contract/api.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
@@ -19,6 +19,15 @@ export const MARK_ANSWERED = 'saga:open-answered';
 export const MEASURE_BACKEND = 'saga:open-backend';
 
 /** What the path prompt (browser mode, where there are no native dialogs) is asking for. */
+/** The Training panel's mask choice: built-in default, an installed SAM model, or imported masks. */
+export type MaskChoice = { kind: 'auto' } | { kind: 'sam'; model?: string } | { kind: 'folder'; path: string };
+
+/** How the last prepare run of this window ended, when it did not end with a summary. */
+export interface PrepareOutcome {
+  kind: 'cancelled' | 'failed';
+  error: SagaErrorData;
+}
+
 export type PathRequest =
   | { kind: 'scene' }
   | { kind: 'project' }
@@ -49,6 +58,15 @@ export class Studio {
   /** A short success message (e.g. "Source file unchanged"), cleared by the next action. */
   notice = $state<string | null>(null);
   private jobDone: ((event: JobEvent) => void) | null = null;
+  /** How far the open project's views are prepared (null: no project, or not asked yet). */
+  prepareState = $state<PrepareState | null>(null);
+  /** The prepare job of the open project this window follows (started here or found running on open). */
+  prepareJob = $state<{ id: string; progress: PrepareJobProgress | null } | null>(null);
+  /** The last finished prepare run's summary, until the next run or project change. */
+  prepareSummary = $state<PrepareSummary | null>(null);
+  prepareOutcome = $state<PrepareOutcome | null>(null);
+  /** SAM models the host knows (installed or not), for the mask-source choice. */
+  models = $state<ModelInfo[]>([]);
 
   private viewport: Viewport | null = null;
   private loadAbort: AbortController | null = null;
@@ -119,6 +137,7 @@ export class Studio {
     if (!opened) return;
     markAnswered();
     this.project = null;
+    this.resetTraining();
     await this.show(opened, []);
   }
 
@@ -128,6 +147,7 @@ export class Studio {
     if (!created) return;
     markAnswered();
     this.project = created.project;
+    void this.loadTraining();
     await this.show(created.scene, created.project.views.map((v) => v.camera));
     await this.refreshRecent();
   }
@@ -138,6 +158,7 @@ export class Studio {
     if (!opened) return;
     markAnswered();
     this.project = opened.project;
+    void this.loadTraining();
     await this.show(opened.scene, opened.project.views.map((v) => v.camera));
     await this.refreshRecent();
   }
@@ -146,6 +167,7 @@ export class Studio {
     const done = await this.run(() => this.api.call('project.close', {}));
     if (done === undefined) return;
     this.project = null;
+    this.resetTraining();
     this.scene = null;
     this.selectedView = null;
     this.splatCount = 0;
@@ -199,7 +221,80 @@ export class Studio {
     if (job) await this.run(() => this.api.call('job.cancel', { jobId: job.id }));
   }
 
+  /**
+   * Starts 'project.prepare' for the open project; progress, the summary or the cancellation then
+   * arrive as job events (onPrepareEvent). `force` recomputes views that are already prepared.
+   */
+  async prepare(choice: MaskChoice, force = false): Promise<void> {
+    if (!this.project || this.prepareJob) return;
+    const params: { masks: string; model?: string; force?: boolean } =
+      choice.kind === 'auto' ? { masks: 'auto' } : choice.kind === 'sam' ? { masks: 'sam', ...(choice.model ? { model: choice.model } : {}) } : { masks: choice.path.trim() };
+    if (choice.kind === 'folder' && !params.masks) {
+      this.error = { code: 'BAD_ARGUMENT', message: 'Enter the folder of imported masks (<folder>/<image-name>/<k>.png), or choose another mask source.' };
+      return;
+    }
+    if (force) params.force = true;
+    this.prepareSummary = null;
+    this.prepareOutcome = null;
+    const started = await this.run(() => this.api.call('project.prepare', params), 'Starting mask preparation…');
+    if (!started) return;
+    // The host starts the work on its next turn, so no event of this job has arrived yet.
+    this.prepareJob = { id: started.jobId, progress: null };
+  }
+
+  async cancelPrepare(): Promise<void> {
+    const job = this.prepareJob;
+    if (job) await this.run(() => this.api.call('job.cancel', { jobId: job.id }));
+  }
+
+  /** "Browse…" for the imported masks folder: a native dialog in Electron, none in the browser. */
+  async chooseMaskFolder(): Promise<string | null> {
+    const path = await this.askPath('folder');
+    return path ?? null;
+  }
+
+  /** On project open: how far it is prepared, a prepare job to reattach to, and the models to offer. */
+  private async loadTraining(): Promise<void> {
+    this.resetTraining();
+    const dir = this.project?.dir;
+    const [state, models] = await Promise.all([this.run(() => this.api.call('project.prepared', {})), this.run(() => this.api.call('models.list', {}))]);
+    // Another project was opened meanwhile: these answers are about the old one.
+    if (this.project?.dir !== dir) return;
+    if (models) this.models = models;
+    if (!state) return;
+    this.prepareState = state;
+    if (state.runningJobId && !this.prepareJob) this.prepareJob = { id: state.runningJobId, progress: null };
+  }
+
+  private resetTraining(): void {
+    this.prepareState = null;
+    this.prepareJob = null;
+    this.prepareSummary = null;
+    this.prepareOutcome = null;
+  }
+
+  private async refreshPrepareState(): Promise<void> {
+    const dir = this.project?.dir;
+    const state = await this.run(() => this.api.call('project.prepared', {}));
+    if (state && this.project?.dir === dir) this.prepareState = state;
+  }
+
+  private onPrepareEvent(event: JobEvent): void {
+    if (event.kind === 'progress') {
+      if (this.prepareJob) this.prepareJob.progress = event.progress as PrepareJobProgress;
+      return;
+    }
+    this.prepareJob = null;
+    if (event.kind === 'result') this.prepareSummary = event.result as PrepareSummary;
+    else this.prepareOutcome = { kind: event.error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: event.error };
+    void this.refreshPrepareState();
+  }
+
   private onJobEvent(event: JobEvent): void {
+    if (this.prepareJob && event.jobId === this.prepareJob.id) {
+      this.onPrepareEvent(event);
+      return;
+    }
     if (!this.job || event.jobId !== this.job.id) return;
     if (event.kind === 'progress') {
       this.job.progress = event.progress;

@@ -1,0 +1,115 @@
+/**
+ * The Training panel's Prepare end to end in browser mode: the real host (startServer), the built
+ * renderer in headless Chromium, and a small synthetic capture folder (4 views of 160x120 rendered
+ * by the synth engine) made here. The masks come from the built-in default (no model downloads).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSynthFolder } from '../main/engine/synth/folder.ts';
+import { createProjectByPath, openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
+import type { Page } from 'playwright-core';
+
+const VIEWS = 4;
+const GAUSSIANS = 4000;
+
+/** What the page saw while a prepare ran: its progress lines, recorded the moment they change. */
+async function recordProgress(page: Page, options: { cancelOnSight: boolean }): Promise<void> {
+  await page.evaluate((cancelOnSight) => {
+    const w = window as unknown as { __prepareSeen: string[]; __prepareObserver?: MutationObserver };
+    w.__prepareObserver?.disconnect();
+    w.__prepareSeen = [];
+    const observer = new MutationObserver(() => {
+      const text = document.querySelector('[data-testid="prepare-progress-text"]')?.textContent?.trim();
+      if (text && w.__prepareSeen.at(-1) !== text) w.__prepareSeen.push(text);
+      const cancel = document.querySelector<HTMLButtonElement>('[data-testid="prepare-cancel"]');
+      // A person would click Cancel while it shows; the job on 4 tiny views lasts well under a
+      // second, so the click is made the moment the button appears (a real DOM click on it).
+      if (cancelOnSight && cancel && !cancel.dataset['clicked']) {
+        cancel.dataset['clicked'] = '1';
+        cancel.click();
+      }
+    });
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    w.__prepareObserver = observer;
+  }, options.cancelOnSight);
+}
+
+async function progressSeen(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __prepareSeen: string[] }).__prepareSeen);
+}
+
+describe('Training panel: Prepare', () => {
+  let studio: StudioSession;
+  let work: string;
+  let capture: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'saga-e2e-prepare-'));
+    capture = join(work, 'capture');
+    await writeSynthFolder(capture, { seed: 7, gaussians: GAUSSIANS, views: VIEWS, width: 160, height: 120, kind: 'tabletop', oracle: false });
+    studio = await openStudio();
+  });
+
+  afterAll(async () => {
+    await studio?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('prepares every view with the built-in masks, showing progress and then the summary', async () => {
+    const { page } = studio;
+    const project = join(work, 'project');
+    await createProjectByPath(page, project, capture);
+    await expect.poll(() => page.getByTestId('prepare-state').textContent(), { timeout: 60_000 }).toBe(`0 of ${VIEWS} views prepared`);
+    await expect.poll(() => page.getByTestId('views-list').locator('li').count()).toBe(VIEWS);
+
+    await recordProgress(page, { cancelOnSight: false });
+    await page.getByTestId('prepare-button').click();
+    const summary = page.getByTestId('prepare-summary');
+    await summary.waitFor({ timeout: 45_000 });
+
+    const seen = await progressSeen(page);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.some((t) => new RegExp(`view \\d of ${VIEWS}`).test(t))).toBe(true);
+    expect(await page.getByTestId('prepare-progress').count()).toBe(0);
+
+    expect(await page.getByTestId('prepare-done').textContent()).toBe(String(VIEWS));
+    expect(await page.getByTestId('prepare-skipped').textContent()).toBe('0');
+    expect(await page.getByTestId('prepare-failed').textContent()).toBe('0');
+    expect(await page.getByTestId('prepare-source').getAttribute('data-source')).toBe('auto');
+    expect(await page.getByTestId('prepare-source').textContent()).toContain('built-in');
+    expect(await page.getByTestId('prepare-recommendation').textContent()).toMatch(/SAM/);
+    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: built-in (no SAM model)`);
+    expect(await page.getByTestId('error-banner').count()).toBe(0);
+  });
+
+  it('a forced run cancelled at once ends as cancelled and keeps the views prepared before', async () => {
+    const { page } = studio;
+    await page.getByTestId('prepare-force').check();
+    await recordProgress(page, { cancelOnSight: true });
+    await page.getByTestId('prepare-button').click();
+
+    const outcome = page.getByTestId('prepare-outcome');
+    await outcome.waitFor({ timeout: 45_000 });
+    expect(await outcome.getAttribute('data-kind')).toBe('cancelled');
+    expect(await outcome.textContent()).toMatch(/Cancelled\..*cancelled/);
+    expect(await page.getByTestId('prepare-summary').count()).toBe(0);
+    expect(await page.getByTestId('prepare-progress').count()).toBe(0);
+    // Forcing recomputes view by view; nothing finished is thrown away by a cancel.
+    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: built-in (no SAM model)`);
+    expect(await page.getByTestId('error-banner').count()).toBe(0);
+  });
+
+  it('reopening the project shows its prepared state', async () => {
+    const { page } = studio;
+    const project = join(work, 'project');
+    await page.getByTestId('close-project').click();
+    await page.getByTestId('no-project').waitFor();
+    expect(await page.getByTestId('training-panel').count()).toBe(0);
+    await openProjectByPath(page, project);
+    await waitForSplatCount(page, GAUSSIANS, 60_000);
+    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: built-in (no SAM model)`);
+    expect(studio.pageErrors).toEqual([]);
+  });
+});
