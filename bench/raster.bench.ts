@@ -28,8 +28,13 @@ const f1 = (v: number) => v.toFixed(1);
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
-  const sizes = quick ? [100_000, 300_000] : [100_000, 300_000, 1_000_000];
-  const resolutions: [number, number][] = [[200, 150], [800, 600]];
+  // --sizes 300000,1000000 and --res 200x150 run a subset.
+  const option = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const sizes = option('--sizes')?.split(',').map(Number) ?? (quick ? [100_000, 300_000] : [100_000, 300_000, 1_000_000]);
+  const resolutions = (option('--res')?.split(',') ?? ['200x150', '800x600']).map((r) => r.split('x').map(Number) as [number, number]);
   const client = await EngineClient.start();
   console.log(`adapter: ${client.adapter}`);
   try {
