@@ -3,11 +3,12 @@
  * renderer in headless Chromium, and a small synthetic capture folder (4 views of 160x120 rendered
  * by the synth engine) made here. The masks come from the built-in default (no model downloads).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthFolder } from '../main/engine/synth/folder.ts';
+import { ARTIFACTS } from './fixtures.ts';
 import { createProjectByPath, openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
 import type { Page } from 'playwright-core';
 
@@ -36,8 +37,35 @@ async function recordProgress(page: Page, options: { cancelOnSight: boolean }): 
   }, options.cancelOnSight);
 }
 
+/** Stops recording (and cancelling) and returns the progress lines seen. */
 async function progressSeen(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { __prepareSeen: string[] }).__prepareSeen);
+  return page.evaluate(() => {
+    const w = window as unknown as { __prepareSeen: string[]; __prepareObserver?: MutationObserver };
+    w.__prepareObserver?.disconnect();
+    delete w.__prepareObserver;
+    return w.__prepareSeen;
+  });
+}
+
+/**
+ * A capture folder whose views are the source's views repeated `copies` times (same images, same
+ * cameras, new names): a prepare job on it lasts long enough to leave and come back while it runs,
+ * without rendering large images first.
+ */
+function repeatViews(source: string, target: string, copies: number): number {
+  cpSync(join(source, 'point_cloud'), join(target, 'point_cloud'), { recursive: true });
+  mkdirSync(join(target, 'images'), { recursive: true });
+  const cameras = JSON.parse(readFileSync(join(source, 'cameras.json'), 'utf8')) as { id: number; img_name: string }[];
+  const repeated: { id: number; img_name: string }[] = [];
+  for (let k = 0; k < copies; k++) {
+    for (const cam of cameras) {
+      const name = `${cam.img_name}_${String(k).padStart(2, '0')}`;
+      copyFileSync(join(source, 'images', `${cam.img_name}.png`), join(target, 'images', `${name}.png`));
+      repeated.push({ ...cam, id: repeated.length, img_name: name });
+    }
+  }
+  writeFileSync(join(target, 'cameras.json'), JSON.stringify(repeated));
+  return repeated.length;
 }
 
 describe('Training panel: Prepare', () => {
@@ -82,6 +110,8 @@ describe('Training panel: Prepare', () => {
     expect(await page.getByTestId('prepare-recommendation').textContent()).toMatch(/SAM/);
     await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: built-in (no SAM model)`);
     expect(await page.getByTestId('error-banner').count()).toBe(0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(join(ARTIFACTS, 'e2e-prepare-summary.png'), await page.getByTestId('training-panel').screenshot());
   });
 
   it('a forced run cancelled at once ends as cancelled and keeps the views prepared before', async () => {
@@ -92,6 +122,10 @@ describe('Training panel: Prepare', () => {
 
     const outcome = page.getByTestId('prepare-outcome');
     await outcome.waitFor({ timeout: 45_000 });
+    const seen = await progressSeen(page);
+    expect(seen[0]).toBe('Preparing masks · starting…');
+    // Cancelled long before the last view: the bar never reached it.
+    expect(seen).not.toContain(`Preparing masks · view ${VIEWS} of ${VIEWS} · view_00${VIEWS - 1}`);
     expect(await outcome.getAttribute('data-kind')).toBe('cancelled');
     expect(await outcome.textContent()).toMatch(/Cancelled\..*cancelled/);
     expect(await page.getByTestId('prepare-summary').count()).toBe(0);
@@ -111,5 +145,30 @@ describe('Training panel: Prepare', () => {
     await waitForSplatCount(page, GAUSSIANS, 60_000);
     await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: built-in (no SAM model)`);
     expect(studio.pageErrors).toEqual([]);
+  });
+
+  it('a page opened while a prepare job runs reattaches its progress bar and gets the summary', async () => {
+    const { page } = studio;
+    const longCapture = join(work, 'capture-long');
+    const views = repeatViews(capture, longCapture, 10);
+    const project = join(work, 'project-long');
+    await createProjectByPath(page, project, longCapture);
+    await expect.poll(() => page.getByTestId('prepare-state').textContent(), { timeout: 60_000 }).toBe(`0 of ${views} views prepared`);
+    await page.getByTestId('prepare-button').click();
+    await page.getByText(new RegExp(`view \\d+ of ${views}`)).waitFor({ timeout: 30_000 });
+
+    // A new page (a reload, or a second window) knows nothing of the job until it opens the project.
+    await page.reload();
+    await page.getByText(/browser · v/).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('prepare-progress').count()).toBe(0);
+    await recordProgress(page, { cancelOnSight: false });
+    await openProjectByPath(page, project);
+    const summary = page.getByTestId('prepare-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    const seen = await progressSeen(page);
+    expect(seen.some((t) => new RegExp(`view \\d+ of ${views}`).test(t))).toBe(true);
+    expect(Number(await page.getByTestId('prepare-done').textContent()) + Number(await page.getByTestId('prepare-skipped').textContent())).toBe(views);
+    expect(await page.getByTestId('prepare-failed').textContent()).toBe('0');
+    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${views} of ${views} views prepared · masks: built-in (no SAM model)`);
   });
 });
