@@ -63,12 +63,17 @@ export async function run(args: string[]): Promise<void> {
           await client.forwardFeatures(view);
           await client.backwardFeatures(view, grad, true);
         });
+        const stepAdam = await time(5, async () => {
+          await client.forwardFeatures(view);
+          await client.backwardFeatures(view, grad, true);
+          await client.adamStep({ lr: 0.0025, eps: 1e-15 });
+        });
         await client.releaseView(view);
         console.log(
           `${n / 1000}k Gaussians ${w}x${h}: colour ${f1(color.ms)} ms (bin ${f1(stages.bin ?? 0)}, blend ${f1(stages.color ?? 0)}); ` +
             `${C}-ch features ${f1(feat.ms)} ms; prepareView ${f1(prep.ms)} ms (${prep.result.contributions} contributions, ` +
             `${f1((prep.result.contributions * 16) / MB)} MB lists); cached forward ${f1(forward.ms)} ms, backward ${f1(backward.ms)} ms ` +
-            `(${f1(backwardRead.ms)} ms with N x ${C} read-back); step ${f1(step.ms)} ms`,
+            `(${f1(backwardRead.ms)} ms with N x ${C} read-back); step ${f1(step.ms)} ms; step + GPU Adam ${f1(stepAdam.ms)} ms`,
         );
         if (n === 300_000 && w === 200) {
           console.log(

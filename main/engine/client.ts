@@ -22,6 +22,8 @@ export interface EngineRequests {
   forwardFeatures: { args: { view: number; features?: Float32Array }; result: Float32Array };
   backwardFeatures: { args: { view: number; grad: Float32Array; keepOnGpu?: boolean }; result: Float32Array };
   releaseView: { args: { view: number }; result: null };
+  adamStep: { args: { lr: number; beta1?: number; beta2?: number; eps?: number }; result: { step: number } };
+  readFeatures: { args: Record<string, never>; result: Float32Array };
   timings: { args: Record<string, never>; result: RasterTimings };
 }
 
@@ -125,6 +127,15 @@ export class EngineClient {
 
   backwardFeatures(view: number, grad: Float32Array, keepOnGpu = false): Promise<Float32Array> {
     return this.call('backwardFeatures', { view, grad, keepOnGpu });
+  }
+
+  /** One Adam step on the GPU-resident features from the last backward pass (see GaussianRasterizer.adamStep). */
+  adamStep(options: { lr: number; beta1?: number; beta2?: number; eps?: number }): Promise<{ step: number }> {
+    return this.call('adamStep', options);
+  }
+
+  readFeatures(): Promise<Float32Array> {
+    return this.call('readFeatures', {});
   }
 
   releaseView(view: number): Promise<null> {

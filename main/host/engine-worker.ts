@@ -77,6 +77,12 @@ const handlers: Handlers = {
     views.delete(id);
     return null;
   },
+  async adamStep(options) {
+    return { step: await engine().adamStep(options) };
+  },
+  async readFeatures() {
+    return engine().readFeatures();
+  },
   async timings() {
     return engine().timings;
   },

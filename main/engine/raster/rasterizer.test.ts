@@ -120,6 +120,27 @@ describe('GPU rasterizer vs reference', () => {
       checked++;
     }
     expect(checked).toBe(4);
+
+    // Adam on the GPU-resident features equals Adam on the CPU from the same gradients.
+    await client.setFeatures(features, C);
+    const lr = 0.0025;
+    const m = new Float64Array(features.length);
+    const v = new Float64Array(features.length);
+    const expected = Float64Array.from(features);
+    for (let t = 1; t <= 2; t++) {
+      const g = await client.backwardFeatures(view, t === 1 ? grad : randomFeatures(48 * 36, C, 20 + t));
+      expect((await client.adamStep({ lr, eps: 1e-15 })).step).toBe(t);
+      for (let k = 0; k < g.length; k++) {
+        m[k] = 0.9 * m[k]! + 0.1 * g[k]!;
+        v[k] = 0.999 * v[k]! + 0.001 * g[k]! * g[k]!;
+        expected[k] = expected[k]! - (lr * (m[k]! / (1 - 0.9 ** t))) / (Math.sqrt(v[k]! / (1 - 0.999 ** t)) + 1e-15);
+      }
+    }
+    const trained = await client.readFeatures();
+    let moved = 0;
+    for (let k = 0; k < trained.length; k++) if (trained[k] !== features[k]) moved++;
+    expect(moved).toBeGreaterThan(1000);
+    expect(maxAbsDiff(trained, Float32Array.from(expected))).toBeLessThan(1e-6);
     await client.releaseView(view);
   });
 });

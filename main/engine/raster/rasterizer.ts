@@ -70,6 +70,7 @@ interface Pipelines {
   padKeys: GPUComputePipeline;
   tileRanges: GPUComputePipeline;
   extractIds: GPUComputePipeline;
+  adamStep: GPUComputePipeline;
   sortGlobal: GPUComputePipeline;
   sortLocal: GPUComputePipeline;
   sortLayout: GPUBindGroupLayout;
@@ -155,6 +156,8 @@ export class GaussianRasterizer {
   private featurePipelines = new Map<number, Promise<FeaturePipelines>>();
   private features?: GPUBuffer;
   private gradients?: GPUBuffer;
+  private moments?: [GPUBuffer, GPUBuffer];
+  private adamSteps = 0;
   private pool = new Map<string, GPUBuffer>();
   /** Small per-call uniform buffers, destroyed once the call's GPU work has been awaited. */
   private transient: GPUBuffer[] = [];
@@ -171,8 +174,8 @@ export class GaussianRasterizer {
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
-    const [project, duplicate, sort, rasterize, features, rasterizeFeatures] = await Promise.all(
-      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl', 'rasterize-features.wgsl'].map(loadShader),
+    const [project, duplicate, sort, rasterize, features, rasterizeFeatures, adam] = await Promise.all(
+      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl', 'rasterize-features.wgsl', 'adam.wgsl'].map(loadShader),
     );
     device.pushErrorScope('validation');
     const module = (code: string, label: string) => device.createShaderModule({ code, label });
@@ -191,7 +194,7 @@ export class GaussianRasterizer {
     const sortPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [sortLayout] });
     const sortPipeline = (entryPoint: string) =>
       device.createComputePipelineAsync({ layout: sortPipelineLayout, compute: { module: mSort, entryPoint }, label: entryPoint });
-    const [p0, p1, p2, p3, p4, p5, p6, p7, p8] = await Promise.all([
+    const [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9] = await Promise.all([
       auto(mProject, 'project'),
       auto(mDuplicate, 'duplicate'),
       auto(mDuplicate, 'padKeys'),
@@ -201,11 +204,12 @@ export class GaussianRasterizer {
       auto(mRaster, 'rasterize'),
       auto(mRaster, 'collect'),
       auto(mDuplicate, 'extractIds'),
+      auto(module(adam!, 'adam'), 'adamStep'),
     ]);
     const error = await device.popErrorScope();
     if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
     return new GaussianRasterizer(device, {
-      project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, extractIds: p8!, sortGlobal: p4, sortLocal: p5,
+      project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, extractIds: p8!, adamStep: p9!, sortGlobal: p4, sortLocal: p5,
       rasterize: p6, collect: p7, featuresSource: features!, rasterizeFeaturesSource: rasterizeFeatures!, sortLayout,
     }, options);
   }
@@ -281,6 +285,7 @@ export class GaussianRasterizer {
     if (groups !== this.featureGroups || !this.features) {
       this.features?.destroy();
       this.gradients?.destroy();
+      this.releaseMoments();
       this.featureGroups = groups;
       let gpi = Math.min(8, nextPow2(groups));
       while (gpi > 1 && this.countPadded * gpi * 16 > this.maxBinding) gpi /= 2;
@@ -552,6 +557,62 @@ export class GaussianRasterizer {
     return fromBlocked(packed, this.count, C, this.countPadded, gpi);
   }
 
+  /**
+   * One Adam step on the features from the gradient of the last backwardFeatures (keepOnGpu or
+   * not), on the GPU: the training loop then never uploads features or reads gradients back.
+   * Moments start at zero after setFeatures; `resetOptimizer` restarts them.
+   */
+  adamStep(options: { lr: number; beta1?: number; beta2?: number; eps?: number }): Promise<number> {
+    return this.withTransients(async () => {
+      if (!this.features || !this.gradients) throw new SagaError('BAD_ARGUMENT', 'Set features and run a backward pass before an optimiser step.');
+      const size = this.blocks * this.countPadded * this.gpi * 16;
+      if (!this.moments) {
+        const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+        this.moments = [this.createBuffer(size, usage, 'adamM'), this.createBuffer(size, usage, 'adamV')];
+        this.adamSteps = 0;
+      }
+      const beta1 = options.beta1 ?? 0.9;
+      const beta2 = options.beta2 ?? 0.999;
+      const t = ++this.adamSteps;
+      const floats = size / 4;
+      const [gx, gy] = grid(Math.ceil(floats / WG));
+      const data = new ArrayBuffer(32);
+      new Float32Array(data).set([options.lr, beta1, beta2, options.eps ?? 1e-15, 1 - beta1 ** t, 1 - beta2 ** t]);
+      new Uint32Array(data).set([floats, gx * WG], 6);
+      const params = this.uniform(new Float32Array(data));
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(this.pipelines.adamStep);
+      pass.setBindGroup(0, this.bindGroup(this.pipelines.adamStep, [params, this.features, this.gradients, this.moments[0], this.moments[1]]));
+      pass.dispatchWorkgroups(gx, gy);
+      pass.end();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      return t;
+    });
+  }
+
+  /** Forgets the Adam moments (the next adamStep starts from step 1). */
+  resetOptimizer(): void {
+    this.releaseMoments();
+  }
+
+  /** The current features (N * featureDim, row-major), e.g. after training steps. */
+  readFeatures(): Promise<Float32Array> {
+    return this.withTransients(async () => {
+      if (!this.features) throw new SagaError('BAD_ARGUMENT', 'No features are set.');
+      const packed = new Float32Array(await this.readBuffer(this.features, this.blocks * this.countPadded * this.gpi * 16));
+      return fromBlocked(packed, this.count, this.featureDim, this.countPadded, this.gpi);
+    });
+  }
+
+  private releaseMoments(): void {
+    this.moments?.[0].destroy();
+    this.moments?.[1].destroy();
+    this.moments = undefined;
+    this.adamSteps = 0;
+  }
+
   /** Blocks of the feature layout (see toBlocked). */
   private get blocks(): number {
     return Math.ceil(this.featureGroups / this.gpi);
@@ -615,6 +676,7 @@ export class GaussianRasterizer {
     this.chunks = [];
     for (const b of [this.projMean, this.projConic, this.projColor, this.tilesTouched, this.features, this.gradients]) b?.destroy();
     this.projMean = this.projConic = this.projColor = this.tilesTouched = this.features = this.gradients = undefined;
+    this.releaseMoments();
     this.featureGroups = 0;
     this.featureDim = 0;
     this.count = 0;

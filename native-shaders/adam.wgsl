@@ -1,0 +1,33 @@
+// Adam on the per-Gaussian features, in place on the GPU (SAGA trains only the features; geometry is
+// frozen). Elementwise over the feature layout, so padding stays zero (its gradient is zero).
+
+struct Params {
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  correction1: f32,   // 1 - beta1^t
+  correction2: f32,   // 1 - beta2^t
+  count: u32,         // floats in the buffers
+  rowThreads: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> features: array<f32>;
+@group(0) @binding(2) var<storage, read> gradients: array<f32>;
+@group(0) @binding(3) var<storage, read_write> moment1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> moment2: array<f32>;
+
+@compute @workgroup_size(256)
+fn adamStep(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * params.rowThreads;
+  if (i >= params.count) { return; }
+  let g = gradients[i];
+  let m = params.beta1 * moment1[i] + (1.0 - params.beta1) * g;
+  let v = params.beta2 * moment2[i] + (1.0 - params.beta2) * g * g;
+  moment1[i] = m;
+  moment2[i] = v;
+  let mHat = m / params.correction1;
+  let vHat = v / params.correction2;
+  features[i] = features[i] - params.lr * mHat / (sqrt(vHat) + params.eps);
+}
