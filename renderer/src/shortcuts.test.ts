@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHORTCUTS, shortcutFor } from './shortcuts.ts';
+import { SHORTCUTS, VIEWPORT_CONTROLS, shortcutFor, type Shortcut } from './shortcuts.ts';
 
 const key = (code: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) => ({
   code,
@@ -31,5 +33,19 @@ describe('shortcutFor', () => {
     expect(shortcutFor(key('KeyW'))).toBeUndefined();
     expect(shortcutFor(key('KeyF', { ctrlKey: true }))).toBeUndefined();
     expect(shortcutFor(key('KeyF', { altKey: true }))).toBeUndefined();
+  });
+});
+
+describe('README "Using the editor"', () => {
+  it('lists every key and mouse control of the help panel', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Using the editor'), readme.indexOf('\n## ', readme.indexOf('## Using the editor') + 3));
+    expect(section.length).toBeGreaterThan(100);
+    const keyOf = (s: Shortcut): string => {
+      const key = s.code.startsWith('Key') ? s.code.slice(3) : s.code === 'Escape' ? 'Esc' : s.code;
+      return `${s.mod ? 'Ctrl+' : ''}${s.shift ? 'Shift+' : ''}${key}`;
+    };
+    for (const c of VIEWPORT_CONTROLS) expect(section).toContain(`| ${c.keys} |`);
+    for (const s of SHORTCUTS) expect(section).toContain(s.mod ? keyOf(s) : `| ${keyOf(s)} |`);
   });
 });
