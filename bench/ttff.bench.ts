@@ -17,6 +17,7 @@ import { writeScene } from '../main/scene/io.ts';
 import { SCENES, sharedScene } from '../e2e/fixtures.ts';
 import { lastOpenTimings, openSceneByPath, openStudio, waitForSplatCount, type StudioSession } from '../e2e/support/studio.ts';
 import { MB, median, withPeakRss } from './util.ts';
+import { mulberry32 as prng } from '../main/common/random.ts';
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -25,17 +26,6 @@ function flag(args: string[], name: string, fallback: number): number {
   return v;
 }
 
-/** A deterministic PRNG (mulberry32) so every run measures the same scene. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` small opaque Gaussians filling a sphere of radius 1, with varied colours. */
 export function generatedScene(count: number) {

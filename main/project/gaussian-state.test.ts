@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SagaError } from '../contract/errors.ts';
 import { decodeRunsInto, encodeRuns, stateDelta, xorInto } from './gaussian-state.ts';
+import { mulberry32 as rng } from '../common/random.ts';
 
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('run-length state encoding', () => {
   it('round-trips random u8 and u16 channels', () => {

@@ -11,20 +11,10 @@ import { SagaError } from '../contract/errors.ts';
 import { type GaussianScene, shRestPerChannel } from './gaussians.ts';
 import { detectSceneFormat, encodeScene, readSceneBytes } from './io.ts';
 import { loadNianticSpz, nianticCloud } from './splat-transform-oracle.ts';
+import { mulberry32 as prng } from '../common/random.ts';
 
 const CASES_PER_FIXTURE = Number(process.env.SAGA_FUZZ_CASES ?? 350);
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (bytes: Uint8Array, rand: () => number, headerEnd: number) => Uint8Array;
 

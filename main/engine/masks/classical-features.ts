@@ -19,6 +19,7 @@
  * descriptors, so similar-looking cells get similar features.
  */
 import { longestSideShape, resizeChannels, type RgbImage } from './image.ts';
+import { mulberry32 as prng } from '../../common/random.ts';
 
 export const FEATURE_CHANNELS = 256;
 export const FEATURE_GRID = 64;
@@ -27,17 +28,6 @@ const SAMPLES_PER_CELL = 4;
 const KERNEL_WIDTH = 0.25;
 const SEED = 0x5a6a;
 
-/** mulberry32: a small seeded PRNG, enough for a fixed projection matrix. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let projection: { W: Float32Array; b: Float32Array } | undefined;
 

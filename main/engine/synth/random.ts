@@ -2,6 +2,7 @@
  * A small seeded PRNG so that a synthetic scene, its views and its oracle masks are the same bytes
  * for the same seed on every machine (Math.random is neither seedable nor stable across runtimes).
  */
+import { mulberry32 } from '../../common/random.ts';
 
 export interface Random {
   /** Uniform in [0, 1). */
@@ -19,16 +20,9 @@ export interface Random {
   fork(salt: number): Random;
 }
 
-/** mulberry32: 32-bit state, good enough statistical quality for procedural content, and trivially portable. */
+/** Built on mulberry32: good enough statistical quality for procedural content, and trivially portable. */
 export function createRandom(seed: number): Random {
-  let state = (seed >>> 0) ^ 0x9e3779b9;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32((seed >>> 0) ^ 0x9e3779b9);
   const rng: Random = {
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),

@@ -14,6 +14,7 @@ import {
 import { inriaCameraEntries, parseInriaCameras } from './inria.ts';
 import { matrixToQuaternion, orthonormalityError } from './math.ts';
 import { parseTransforms } from './transforms.ts';
+import { mulberry32 as random } from '../../common/random.ts';
 
 /**
  * Mutated and truncated camera files must give a BAD_CAMERAS error or valid cameras: never a
@@ -22,17 +23,6 @@ import { parseTransforms } from './transforms.ts';
 
 const CASES_PER_FORMAT = 500;
 
-/** mulberry32: a small seeded generator so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutateBytes(bytes: Uint8Array, rand: () => number): Uint8Array {
   const kind = Math.floor(rand() * 4);
