@@ -7,6 +7,7 @@ const GPI: u32 = __GPI__u;
 struct Params {
   size: vec4<u32>,    // width, height, tilesX, tilesY
   band: vec4<u32>,    // unused here (same layout as rasterize.wgsl)
+  window: vec4<u32>,  // first sorted entry bound to sortedIds, first tile row of this dispatch
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,14 +25,15 @@ const T_MIN: f32 = 1e-4;
 @compute @workgroup_size(16, 16)
 fn rasterizeFeatures(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
   let px = wid.x * 16u + lid3.x;
-  let py = wid.y * 16u + lid3.y;
+  let tileY = wid.y + params.window.y;
+  let py = tileY * 16u + lid3.y;
   if (px >= params.size.x || py >= params.size.y) { return; }
-  let range = ranges[wid.y * params.size.z + wid.x];
+  let range = ranges[tileY * params.size.z + wid.x];
   let sample = vec2<f32>(f32(px) + 0.5, f32(py) + 0.5);
   var T = 1.0;
   var acc: array<vec4<f32>, __GPI__>;
   for (var k = range.x; k < range.y; k++) {
-    let g = sortedIds[k];
+    let g = sortedIds[k - params.window.x];
     let m = projMean[g];
     let c = projConic[g];
     let d = m.xy - sample;

@@ -8,6 +8,7 @@
 struct Params {
   size: vec4<u32>,    // width, height, tilesX, tilesY
   band: vec4<u32>,    // first pixel, end pixel (collect: the band written); payload stride, offset (rasterize)
+  window: vec4<u32>,  // first sorted entry bound to sortedIds, first tile row of this dispatch
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -41,15 +42,16 @@ fn conicPower(m: vec4<f32>, c: vec4<f32>, sample: vec2<f32>) -> f32 {
 @compute @workgroup_size(16, 16)
 fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
   let px = wid.x * 16u + lid3.x;
-  let py = wid.y * 16u + lid3.y;
+  let tileY = wid.y + params.window.y;
+  let py = tileY * 16u + lid3.y;
   if (px >= params.size.x || py >= params.size.y) { return; }
-  let range = ranges[wid.y * params.size.z + wid.x];
+  let range = ranges[tileY * params.size.z + wid.x];
   let sample = vec2<f32>(f32(px) + 0.5, f32(py) + 0.5);
   var T = 1.0;
   var acc = vec4<f32>(0.0);
   var count = 0u;
   for (var k = range.x; k < range.y; k++) {
-    let g = sortedIds[k];
+    let g = sortedIds[k - params.window.x];
     let m = projMean[g];
     let power = conicPower(m, projConic[g], sample);
     if (power > 0.0) { continue; }
@@ -70,15 +72,16 @@ fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
 @compute @workgroup_size(16, 16)
 fn collect(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
   let px = wid.x * 16u + lid3.x;
-  let py = wid.y * 16u + lid3.y;
+  let tileY = wid.y + params.window.y;
+  let py = tileY * 16u + lid3.y;
   let p = py * params.size.x + px;
   if (px >= params.size.x || py >= params.size.y || p < params.band.x || p >= params.band.y) { return; }
-  let range = ranges[wid.y * params.size.z + wid.x];
+  let range = ranges[tileY * params.size.z + wid.x];
   let sample = vec2<f32>(f32(px) + 0.5, f32(py) + 0.5);
   var T = 1.0;
   var slot = pixelOffsets[p - params.band.x];
   for (var k = range.x; k < range.y; k++) {
-    let g = sortedIds[k];
+    let g = sortedIds[k - params.window.x];
     let m = projMean[g];
     let power = conicPower(m, projConic[g], sample);
     if (power > 0.0) { continue; }

@@ -171,6 +171,29 @@ describe('GPU rasterizer with small buffer limits (scene chunks, list bands) and
     }
   });
 
+  it('renders identically when the sorted entries span several bindings (tile-row windows)', async () => {
+    const inria = readInriaPlyForTest(sharedScene(SCENES.inria));
+    const C = 8;
+    const features = randomFeatures(inria.count, C, 6);
+    const camera = orbitCamera(inria, 5, 8, { width: 160, height: 120 });
+    const render = async (maxBindingBytes?: number) => {
+      const client = await EngineClient.start({ maxBindingBytes, sort: 'cpu' });
+      try {
+        await client.loadScene(inria);
+        const out = await client.render(camera, { features, featureDim: C });
+        return { out, windows: (await client.timings()).idWindows };
+      } finally {
+        await client.close();
+      }
+    };
+    const whole = await render();
+    const split = await render(256 << 10);
+    expect(whole.windows).toBe(1);
+    expect(split.windows).toBeGreaterThan(1);
+    expect(maxAbsDiff(split.out.color, whole.out.color)).toBe(0);
+    expect(maxAbsDiff(split.out.features!, whole.out.features!)).toBe(0);
+  });
+
   it('reports a clear error for a bad feature size', async () => {
     const client = await EngineClient.start();
     try {

@@ -317,7 +317,7 @@ export class GaussianRasterizer {
     if (wantFeatures) {
       image.features = await this.blendFeatures(cam, binned);
     }
-    this.timings = { bin: t1 - t0, ...this.binTimings, color: t2 - t1, features: performance.now() - t2 };
+    this.timings = { bin: t1 - t0, ...this.binTimings, color: t2 - t1, features: performance.now() - t2, idWindows: binned.windows.length };
     return image;
   }
 
@@ -375,17 +375,32 @@ export class GaussianRasterizer {
       this.device.queue.writeBuffer(pixelOffsets, 0, pixelOffsetsCpu);
       const pixelEntries = this.createBuffer(Math.max(16, entries * 8), storage, 'pixelEntries');
       const gaussianCounts = this.pooled('gaussianCounts', this.countPadded * 4, storage);
-      const bandParams = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, start, end, 0, 0]));
       const encoder = this.device.createCommandEncoder();
       encoder.clearBuffer(gaussianCounts, 0, this.countPadded * 4);
       const pass = encoder.beginComputePass();
       pass.setPipeline(this.pipelines.collect);
-      pass.setBindGroup(0, this.bindGroup(this.pipelines.collect, [
-        bandParams, binned.ranges, binned.ids, this.projMean!, this.projConic!,
-        undefined, undefined, undefined, undefined, pixelOffsets, pixelEntries, gaussianCounts,
-      ], { 2: binned.idsSize, 11: this.countPadded * 4 }));
-      // The kernel takes the tile from workgroup_id, so dispatch every row up to the band's last.
-      pass.dispatchWorkgroups(binned.tilesX, Math.ceil(end / rowPixels));
+      const bandFirstRow = Math.floor(start / rowPixels);
+      const bandEndRow = Math.ceil(end / rowPixels);
+      for (const w of binned.windows) {
+        const firstRow = Math.max(w.firstRow, bandFirstRow);
+        const endRow = Math.min(w.firstRow + w.rows, bandEndRow);
+        if (endRow <= firstRow) continue;
+        const bandParams = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, start, end, 0, 0, w.base, firstRow, 0, 0]));
+        pass.setBindGroup(0, this.device.createBindGroup({
+          layout: this.pipelines.collect.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: bandParams } },
+            { binding: 1, resource: { buffer: binned.ranges } },
+            { binding: 2, resource: { buffer: binned.ids, offset: w.base * 4, size: w.size } },
+            { binding: 3, resource: { buffer: this.projMean! } },
+            { binding: 4, resource: { buffer: this.projConic! } },
+            { binding: 9, resource: { buffer: pixelOffsets } },
+            { binding: 10, resource: { buffer: pixelEntries } },
+            { binding: 11, resource: { buffer: gaussianCounts, size: this.countPadded * 4 } },
+          ],
+        }));
+        pass.dispatchWorkgroups(binned.tilesX, endRow - firstRow);
+      }
       pass.end();
       this.device.queue.submit([encoder.finish()]);
       const gaussianCountsCpu = new Uint32Array(await this.readBuffer(gaussianCounts, this.count * 4));
@@ -789,14 +804,13 @@ export class GaussianRasterizer {
       const yieldFn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
       const binned = await binTilesOnCpu(mean, conic, touched, tilesX, tilesY, yieldFn);
       this.binTimings = { readback: t1 - t0, cpuBinning: performance.now() - t1 };
-      const idsSize = align(binned.total * 4, 16);
-      if (idsSize > this.maxBinding) {
-        throw new SagaError('TOO_LARGE', `This view needs ${binned.total} tile entries, more than this GPU can hold at once; render smaller.`);
-      }
+      // 16 bytes of slack past the last entry keep every window's binding inside the buffer.
+      const idsSize = align(binned.total * 4, 16) + 256;
+      const windows = idWindows(binned.ranges, tilesX, tilesY, this.maxBinding);
       const ids = this.pooled('sortedIds', idsSize, storage);
       if (binned.total > 0) this.device.queue.writeBuffer(ids, 0, binned.ids, 0, binned.total);
       this.device.queue.writeBuffer(ranges, 0, binned.ranges);
-      return { tilesX, tilesY, ids, idsSize, ranges, total: binned.total };
+      return { tilesX, tilesY, ids, idsSize, ranges, total: binned.total, windows };
     }
     // GPU binning: prefix sum of tiles touched (CPU: the total is needed here anyway), duplicate
     // (tile, depth, Gaussian) keys, bitonic sort, per-tile ranges, then the Gaussian ids.
@@ -846,7 +860,7 @@ export class GaussianRasterizer {
     p.dispatchWorkgroups(gx, gy);
     p.end();
     this.device.queue.submit([enc.finish()]);
-    return { tilesX, tilesY, ids, idsSize, ranges, total };
+    return { tilesX, tilesY, ids, idsSize, ranges, total, windows: [{ firstRow: 0, rows: tilesY, base: 0, size: idsSize }] };
   }
 
   private encodeSort(encoder: GPUCommandEncoder, keys: GPUBuffer, n: number): void {
@@ -887,14 +901,27 @@ export class GaussianRasterizer {
     const outPayload = this.pooled('outPayload', pixels * 16, storage);
     const outT = this.pooled('outT', pixels * 4, storage);
     const outCount = this.pooled('outCount', pixels * 4, storage);
-    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 1, 0]));
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(this.pipelines.rasterize);
-    pass.setBindGroup(0, this.bindGroup(this.pipelines.rasterize, [
-      params, binned.ranges, binned.ids, this.projMean!, this.projConic!, this.projColor!, outPayload, outT, outCount,
-    ], { 2: binned.idsSize }));
-    pass.dispatchWorkgroups(binned.tilesX, binned.tilesY);
+    for (const w of binned.windows) {
+      const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, pixels, 1, 0, w.base, w.firstRow, 0, 0]));
+      pass.setBindGroup(0, this.device.createBindGroup({
+        layout: this.pipelines.rasterize.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: params } },
+          { binding: 1, resource: { buffer: binned.ranges } },
+          { binding: 2, resource: { buffer: binned.ids, offset: w.base * 4, size: w.size } },
+          { binding: 3, resource: { buffer: this.projMean! } },
+          { binding: 4, resource: { buffer: this.projConic! } },
+          { binding: 5, resource: { buffer: this.projColor! } },
+          { binding: 6, resource: { buffer: outPayload } },
+          { binding: 7, resource: { buffer: outT } },
+          { binding: 8, resource: { buffer: outCount } },
+        ],
+      }));
+      pass.dispatchWorkgroups(binned.tilesX, w.rows);
+    }
     pass.end();
     this.device.queue.submit([enc.finish()]);
     const payload = new Float32Array(await this.readBuffer(outPayload, pixels * 16));
@@ -922,25 +949,25 @@ export class GaussianRasterizer {
     const gpi = this.gpi;
     const out = this.pooled('featureOut', this.blocks * pixelsPadded * gpi * 16, storage);
     const { rasterizeFeatures } = await this.featurePipeline(gpi);
-    const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, 0, 0, 0]));
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(rasterizeFeatures);
-    // One pass per block of GPI channel groups (one pass in all for 32 channels).
-    for (let b = 0; b < this.blocks; b++) {
+    // One pass per block of GPI channel groups (one pass in all for 32 channels) and id window.
+    for (let b = 0; b < this.blocks; b++) for (const w of binned.windows) {
+      const params = this.uniform(new Uint32Array([width, height, binned.tilesX, binned.tilesY, 0, 0, 0, 0, w.base, w.firstRow, 0, 0]));
       pass.setBindGroup(0, this.device.createBindGroup({
         layout: rasterizeFeatures.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: params } },
           { binding: 1, resource: { buffer: binned.ranges } },
-          { binding: 2, resource: { buffer: binned.ids, size: binned.idsSize } },
+          { binding: 2, resource: { buffer: binned.ids, offset: w.base * 4, size: w.size } },
           { binding: 3, resource: { buffer: this.projMean! } },
           { binding: 4, resource: { buffer: this.projConic! } },
           { binding: 5, resource: { buffer: this.features!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
           { binding: 6, resource: { buffer: out, offset: b * pixelsPadded * gpi * 16, size: pixelsPadded * gpi * 16 } },
         ],
       }));
-      pass.dispatchWorkgroups(binned.tilesX, binned.tilesY);
+      pass.dispatchWorkgroups(binned.tilesX, w.rows);
     }
     pass.end();
     this.device.queue.submit([enc.finish()]);
@@ -955,8 +982,40 @@ interface Binned {
   /** Gaussian index of each tile entry, sorted by (tile, depth, index). */
   ids: GPUBuffer;
   idsSize: number;
+  /** Bands of tile rows whose entries fit one binding of `ids` (blend dispatches go per window). */
+  windows: IdWindow[];
   ranges: GPUBuffer;
   total: number;
+}
+
+interface IdWindow {
+  firstRow: number;
+  rows: number;
+  /** First entry bound (a multiple of 64, so the byte offset is 256-aligned) and bytes bound. */
+  base: number;
+  size: number;
+}
+
+/** Splits tile rows into windows whose sorted entries fit in `maxBinding` bytes. */
+function idWindows(ranges: Uint32Array, tilesX: number, tilesY: number, maxBinding: number): IdWindow[] {
+  const windows: IdWindow[] = [];
+  const rowStart = (row: number) => ranges[row * tilesX * 2]!;
+  const rowEnd = (row: number) => ranges[(row * tilesX + tilesX - 1) * 2 + 1]!;
+  let first = 0;
+  let base = 0;
+  for (let row = 0; row < tilesY; row++) {
+    const bytes = (rowEnd(row) - base) * 4 + 256;
+    if (bytes > maxBinding && row > first) {
+      windows.push({ firstRow: first, rows: row - first, base, size: align((rowEnd(row - 1) - base) * 4 + 16, 16) });
+      first = row;
+      base = Math.floor(rowStart(row) / 64) * 64;
+    }
+    if ((rowEnd(row) - base) * 4 + 256 > maxBinding) {
+      throw new SagaError('TOO_LARGE', `A row of tiles needs ${rowEnd(row) - rowStart(row)} entries, more than this GPU can hold at once; render smaller.`);
+    }
+  }
+  windows.push({ firstRow: first, rows: tilesY - first, base, size: align((rowEnd(tilesY - 1) - base) * 4 + 16, 16) });
+  return windows;
 }
 
 interface ColorImage extends RenderOutput {
