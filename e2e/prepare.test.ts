@@ -76,7 +76,7 @@ describe('Training panel: Prepare', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'saga-e2e-prepare-'));
     capture = join(work, 'capture');
-    await writeSynthFolder(capture, { seed: 7, gaussians: GAUSSIANS, views: VIEWS, width: 160, height: 120, kind: 'tabletop', oracle: false });
+    await writeSynthFolder(capture, { seed: 7, gaussians: GAUSSIANS, views: VIEWS, width: 160, height: 120, kind: 'tabletop' });
     studio = await openStudio();
   });
 
@@ -145,6 +145,30 @@ describe('Training panel: Prepare', () => {
     await waitForSplatCount(page, GAUSSIANS, 60_000);
     await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: built-in (no SAM model)`);
     expect(studio.pageErrors).toEqual([]);
+  });
+
+  it('prepares from a folder of imported masks, and refuses a folder that does not exist', async () => {
+    const { page } = studio;
+    await page.getByTestId('mask-source-folder').check();
+    await page.getByTestId('mask-folder').fill(join(work, 'no-such-masks'));
+    await page.getByTestId('prepare-button').click();
+    const banner = page.getByTestId('error-banner');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toContain('is not a folder');
+    expect(await page.getByTestId('prepare-progress').count()).toBe(0);
+
+    // The synthetic capture carries oracle masks in the imported layout: masks/<image-stem>/<k>.png.
+    await page.getByTestId('mask-folder').fill(join(capture, 'masks'));
+    await page.getByTestId('prepare-force').check();
+    await page.getByTestId('prepare-button').click();
+    await page.getByTestId('prepare-summary').waitFor({ timeout: 45_000 });
+    expect(await page.getByTestId('prepare-source').getAttribute('data-source')).toBe('imported');
+    expect(await page.getByTestId('prepare-done').textContent()).toBe(String(VIEWS));
+    expect(await page.getByTestId('prepare-recommendation').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${VIEWS} of ${VIEWS} views prepared · masks: imported masks`);
+    expect(await banner.count()).toBe(0);
+    await page.getByTestId('mask-source-auto').check();
+    await page.getByTestId('prepare-force').uncheck();
   });
 
   it('a page opened while a prepare job runs reattaches its progress bar and gets the summary', async () => {
