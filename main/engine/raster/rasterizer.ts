@@ -2,15 +2,20 @@
  * The WebGPU Gaussian rasterizer. Works on an injected GPUDevice (Dawn in a Node worker, or
  * Chromium's navigator.gpu), so it never creates devices itself. The math matches reference.ts.
  *
- * Pipeline per view: project (per scene chunk) -> CPU prefix sum of tiles touched -> duplicate
- * (tile, depth, Gaussian) keys -> bitonic sort -> per-tile ranges -> per-tile blend.
+ * Pipeline per view: project (per scene chunk) -> tile binning -> per-tile blend.
+ * Binning has two implementations giving the same order (tile, depth, Gaussian index):
+ *  - 'gpu': CPU prefix sum of tiles touched, duplicate (tile, depth, Gaussian) keys, bitonic sort,
+ *    per-tile ranges (for real GPUs);
+ *  - 'cpu': read the projected Gaussians back, one radix sort by depth and a counting fill per
+ *    tile (tile-sort.ts). On CPU adapters (lavapipe, SwiftShader) this is several times faster.
  * Training path: prepareView() additionally collects every (pixel, Gaussian, weight) contribution
  * into per-pixel lists and their transpose (per-Gaussian lists), so a training step's feature
- * forward and backward are two gathers with no re-blending (geometry is frozen in SAGA).
+ * forward and backward are two gathers with no re-blending (geometry is frozen in SAGA), and
+ * adamStep() updates the GPU-resident features from the GPU-resident gradient.
  *
  * Buffers bigger than the device's maxStorageBufferBindingSize are avoided by splitting: the scene
- * is uploaded in chunks, features are stored by 4-channel group (one binding per group), and the
- * contribution lists of a view are split into bands of tile rows.
+ * is uploaded in chunks, features are stored in blocks of channel groups (toBlocked), sorted tile
+ * entries are bound per window of tile rows, and contribution lists are split into bands of rows.
  */
 import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../../scene/camera.ts';
