@@ -175,6 +175,9 @@ describe('Training panel: Prepare', () => {
     const { page } = studio;
     const longCapture = join(work, 'capture-long');
     const views = repeatViews(capture, longCapture, 10);
+    // One broken image: that view fails with its reason listed, the others still finish.
+    const broken = 'view_002_05';
+    writeFileSync(join(longCapture, 'images', `${broken}.png`), 'not a PNG');
     const project = join(work, 'project-long');
     await createProjectByPath(page, project, longCapture);
     await expect.poll(() => page.getByTestId('prepare-state').textContent(), { timeout: 60_000 }).toBe(`0 of ${views} views prepared`);
@@ -191,8 +194,12 @@ describe('Training panel: Prepare', () => {
     await summary.waitFor({ timeout: 60_000 });
     const seen = await progressSeen(page);
     expect(seen.some((t) => new RegExp(`view \\d+ of ${views}`).test(t))).toBe(true);
-    expect(Number(await page.getByTestId('prepare-done').textContent()) + Number(await page.getByTestId('prepare-skipped').textContent())).toBe(views);
-    expect(await page.getByTestId('prepare-failed').textContent()).toBe('0');
-    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${views} of ${views} views prepared · masks: built-in (no SAM model)`);
+    expect(Number(await page.getByTestId('prepare-done').textContent()) + Number(await page.getByTestId('prepare-skipped').textContent())).toBe(views - 1);
+    expect(await page.getByTestId('prepare-failed').textContent()).toBe('1');
+    const errors = page.getByTestId('prepare-errors').locator('li');
+    expect(await errors.count()).toBe(1);
+    expect(await errors.first().textContent()).toContain(broken);
+    await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${views - 1} of ${views} views prepared · masks: built-in (no SAM model)`);
+    writeFileSync(join(ARTIFACTS, 'e2e-prepare-failed-view.png'), await page.getByTestId('training-panel').screenshot());
   });
 });
