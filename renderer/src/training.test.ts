@@ -25,7 +25,8 @@ describe('Training panel wording', () => {
     expect(prepareStateText({ views: 4, prepared: 0 })).toBe('0 of 4 views prepared');
     expect(prepareStateText({ views: 4, prepared: 4, maskSource: 'auto' })).toBe('4 of 4 views prepared · masks: built-in (no SAM model)');
     expect(prepareProgressText(null)).toBe('Preparing masks · starting…');
-    expect(prepareProgressText({ done: 1, total: 4, view: 'view_000' })).toBe('Preparing masks · view 2 of 4 · view_000');
+    expect(prepareProgressText({ stage: 'prepare', done: 1, total: 4, view: 'view_000' })).toBe('Preparing masks · view 2 of 4 · view_000');
+    expect(prepareProgressText({ stage: 'load-model', done: 0, total: 4 })).toBe('Preparing masks (load-model) · view 1 of 4');
   });
 
   it('offers only installed, runnable models, the recommended one first', () => {

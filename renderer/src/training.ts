@@ -47,8 +47,12 @@ export function prepareStateText(state: Pick<PrepareState, 'views' | 'prepared' 
   return preparedText(state) + (state.maskSource ? ` · masks: ${maskSourceLabel(state.maskSource)}` : '');
 }
 
-/** The progress bar's line: "Preparing masks · view 2 of 4 · view_001" (null before the first event). */
-export function prepareProgressText(progress: (Pick<JobProgress, 'done' | 'total'> & { view?: string }) | null): string {
+/**
+ * The progress bar's line: "Preparing masks · view 2 of 4 · view_001" (null before the first
+ * event). The job's stage is named when it is not the per-view 'prepare' stage itself.
+ */
+export function prepareProgressText(progress: (Pick<JobProgress, 'done' | 'total'> & { stage?: string; view?: string }) | null): string {
   if (!progress) return 'Preparing masks · starting…';
-  return `Preparing masks · ${viewOfText(progress)}${progress.view ? ` · ${progress.view}` : ''}`;
+  const stage = progress.stage && progress.stage !== 'prepare' ? ` (${progress.stage})` : '';
+  return `Preparing masks${stage} · ${viewOfText(progress)}${progress.view ? ` · ${progress.view}` : ''}`;
 }
