@@ -103,3 +103,30 @@ fn gatherOrdered(@builtin(global_invocation_id) gid: vec3<u32>) {
   let out = item * GPI;
   for (var q = 0u; q < GPI; q++) { result[out + q] += acc[q]; }
 }
+
+// `gatherOrdered` reading its values from an rgba32float texture instead of a storage buffer:
+// lavapipe fetches a texel's 4 channels per lane in one go, where a storage load of a vec4 at a
+// per-lane address costs a load per channel and lane (measured 1.4-1.9x faster on the backward
+// gather). Texel of (item, group) = params.count.w + item * GPI + group, in rows of TEX_WIDTH
+// texels (a multiple of GPI, so one item's groups share a row).
+const TEX_WIDTH: u32 = 8192u;
+@group(0) @binding(15) var valuesTexture: texture_2d<f32>;
+
+@compute @workgroup_size(64)
+fn gatherOrderedTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k = gid.x + gid.y * params.count.y;
+  if (k >= params.count.x) { return; }
+  let item = itemOrder[k];
+  var acc: array<vec4<f32>, __GPI__>;
+  let end = offsets[item + 1u];
+  for (var e = offsets[item]; e < end; e++) {
+    let entry = entries[e];
+    let w = bitcast<f32>(entry.y);
+    let texel = params.count.w + entry.x * GPI;
+    let x = texel % TEX_WIDTH;
+    let y = texel / TEX_WIDTH;
+    for (var q = 0u; q < GPI; q++) { acc[q] += w * textureLoad(valuesTexture, vec2<u32>(x + q, y), 0); }
+  }
+  let out = item * GPI;
+  for (var q = 0u; q < GPI; q++) { result[out + q] += acc[q]; }
+}

@@ -91,8 +91,12 @@ interface FeaturePipelines {
   gather: GPUComputePipeline;
   gatherOrdered: GPUComputePipeline;
   gatherChannels: GPUComputePipeline;
+  gatherOrderedTexture: GPUComputePipeline;
   transpose: GPUComputePipeline;
 }
+
+/** Texels per row of the value textures (TEX_WIDTH in features.wgsl; within WebGPU's default 8192 limit). */
+const TEX_WIDTH = 8192;
 
 export interface RasterizerOptions {
   /**
@@ -164,6 +168,7 @@ export class GaussianRasterizer {
   private moments?: [GPUBuffer, GPUBuffer];
   private adamSteps = 0;
   private pool = new Map<string, GPUBuffer>();
+  private texturePool = new Map<string, GPUTexture>();
   /** Small per-call uniform buffers, destroyed once the call's GPU work has been awaited. */
   private transient: GPUBuffer[] = [];
   /** Timings of the last render/prepareView/forward/backward, in milliseconds. */
@@ -536,23 +541,42 @@ export class GaussianRasterizer {
     const perChannel = this.gatherMode === 'channels';
     const gatherPipeline = perChannel ? pipelines.gatherChannels : pipelines.gather;
     const [valuesBinding, resultBinding, lanes] = perChannel ? [9, 10, gpi * 4] : [3, 4, 1];
-    const gradMap = this.pooled('gradMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
-    this.device.queue.writeBuffer(gradMap, 0, toBlocked(gradFeatureMap, v.width * v.height, C, v.pixelsPadded, gpi));
-    const encoder = this.device.createCommandEncoder();
     const ordered = !perChannel;
+    // The feature-map gradient goes to a texture when it fits (faster gathers on CPU adapters,
+    // see gatherOrderedTexture), else to a storage buffer.
+    const texels = this.blocks * v.pixelsPadded * gpi;
+    const rows = Math.ceil(texels / TEX_WIDTH);
+    const useTexture = ordered && rows <= this.device.limits.maxTextureDimension2D;
+    const blocked = toBlocked(gradFeatureMap, v.width * v.height, C, v.pixelsPadded, gpi);
+    let gradMap: GPUBuffer | undefined;
+    let gradTexture: GPUTexture | undefined;
+    if (useTexture) {
+      gradTexture = this.pooledTexture('gradMap', rows);
+      const full = new Float32Array(rows * TEX_WIDTH * 4);
+      full.set(blocked);
+      this.device.queue.writeTexture({ texture: gradTexture }, full, { bytesPerRow: TEX_WIDTH * 16, rowsPerImage: rows }, [TEX_WIDTH, rows]);
+    } else {
+      gradMap = this.pooled('gradMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+      this.device.queue.writeBuffer(gradMap, 0, blocked);
+    }
+    const encoder = this.device.createCommandEncoder();
     // The ordered gather only visits Gaussians with contributions and always accumulates.
     if (ordered) encoder.clearBuffer(this.gradients, 0, this.blocks * this.countPadded * gpi * 16);
-    const pipeline = ordered ? pipelines.gatherOrdered : gatherPipeline;
+    const pipeline = useTexture ? pipelines.gatherOrderedTexture : ordered ? pipelines.gatherOrdered : gatherPipeline;
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     v.bands.forEach((band, bandIndex) => {
       const items = ordered ? band.active : this.count;
       const [gx, gy] = grid(Math.ceil((items * lanes) / 64));
       // Bands after the first add onto the gradient (dispatches run in order: no atomics needed).
-      const params = this.uniform(new Uint32Array([items, gx * 64, bandIndex > 0 ? 1 : 0, 0]));
       const n = band.end - band.start;
       for (let b = 0; b < this.blocks; b++) {
+        // count.w: first texel of this band and block in the gradient texture.
+        const params = this.uniform(new Uint32Array([items, gx * 64, bandIndex > 0 ? 1 : 0, (b * v.pixelsPadded + band.start) * gpi]));
         const orderEntry: GPUBindGroupEntry[] = ordered ? [{ binding: 11, resource: { buffer: band.activeOrder } }] : [];
+        const valuesEntry: GPUBindGroupEntry = gradTexture
+          ? { binding: 15, resource: gradTexture.createView() }
+          : { binding: valuesBinding, resource: { buffer: gradMap!, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } };
         pass.setBindGroup(0, this.device.createBindGroup({
           layout: pipeline.getBindGroupLayout(0),
           entries: [
@@ -560,7 +584,7 @@ export class GaussianRasterizer {
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.gaussianOffsets } },
             { binding: 2, resource: { buffer: band.gaussianEntries } },
-            { binding: valuesBinding, resource: { buffer: gradMap, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
+            valuesEntry,
             { binding: resultBinding, resource: { buffer: this.gradients!, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
           ],
         }));
@@ -658,11 +682,14 @@ export class GaussianRasterizer {
         compute: { module: rasterModule, entryPoint: 'rasterizeFeatures' },
         label: `rasterizeFeatures-${gpi}`,
       });
-      p = Promise.all([make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered'), rasterizeFeatures]).then(([gather, gatherChannels, transpose, gatherOrdered, rasterizeFeatures]) => ({
+      p = Promise.all([
+        make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered'), make('gatherOrderedTexture'), rasterizeFeatures,
+      ]).then(([gather, gatherChannels, transpose, gatherOrdered, gatherOrderedTexture, rasterizeFeatures]) => ({
         rasterizeFeatures,
         gather,
         gatherOrdered,
         gatherChannels,
+        gatherOrderedTexture,
         transpose,
       }));
       this.featurePipelines.set(gpi, p);
@@ -684,6 +711,8 @@ export class GaussianRasterizer {
     this.releaseScene();
     for (const b of this.pool.values()) b.destroy();
     this.pool.clear();
+    for (const t of this.texturePool.values()) t.destroy();
+    this.texturePool.clear();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -724,6 +753,21 @@ export class GaussianRasterizer {
     const buffer = this.createBuffer(Math.max(size, (existing?.size ?? 0) * 1.25), usage, name);
     this.pool.set(name, buffer);
     return buffer;
+  }
+
+  /** A reusable rgba32float texture TEX_WIDTH wide with at least `rows` rows (grown on demand). */
+  private pooledTexture(name: string, rows: number): GPUTexture {
+    const existing = this.texturePool.get(name);
+    if (existing && existing.height >= rows) return existing;
+    existing?.destroy();
+    const texture = this.device.createTexture({
+      size: [TEX_WIDTH, Math.max(rows, existing?.height ?? 0)],
+      format: 'rgba32float',
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      label: name,
+    });
+    this.texturePool.set(name, texture);
+    return texture;
   }
 
   private uniform(data: Uint32Array<ArrayBuffer> | Float32Array<ArrayBuffer>): GPUBuffer {
