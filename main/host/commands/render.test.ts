@@ -5,6 +5,7 @@ import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sharedScene, SCENES } from '../../../e2e/fixtures.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
+import { readScene, writeScene } from '../../scene/io.ts';
 import { main } from '../cli.ts';
 
 function capture() {
@@ -51,5 +52,36 @@ describe('saga-studio render and render-views', () => {
     const d = capture();
     expect(await main(['render-views', sharedScene(SCENES.inria), '--out', dir], d.io)).toBe(2);
     expect(d.err.join('')).toMatch(/--orbit/);
+  });
+
+  it('renders stored per-Gaussian features as a PCA image, and refuses a scene that has none', async () => {
+    const plain = capture();
+    const refused = await main(['render', sharedScene(SCENES.inria), '--camera', 'orbit:0/4', '--out', join(dir, 'no.png'), '--features', 'pca'], plain.io);
+    expect(refused).toBe(2);
+    expect(plain.err.join('')).toMatch(/no per-Gaussian features/);
+
+    // Features that split the scene in two halves along x: the PCA image must show two colours.
+    const scene = await readScene(sharedScene(SCENES.inria));
+    const dim = 4;
+    for (let c = 0; c < dim; c++) {
+      const data = new Float32Array(scene.count);
+      for (let i = 0; i < scene.count; i++) data[i] = (scene.positions[i * 3]! > 0 ? 1 : -1) * (c + 1);
+      scene.extras.push({ name: `f_feat_${c}`, type: 'float', data });
+    }
+    const withFeatures = join(dir, 'features.ply');
+    await writeScene(scene, withFeatures);
+    const out = join(dir, 'pca.png');
+    const c = capture();
+    expect(await main(['render', withFeatures, '--camera', 'orbit:0/4', '--out', out, '--width', '64', '--features', 'pca'], c.io)).toBe(0);
+    expect(c.out.join('')).toMatch(/features PCA of 4 channels/);
+    const png = decode(readFileSync(out));
+    const colours = new Set<string>();
+    for (let i = 0; i < png.data.length; i += png.channels) {
+      const r = png.data[i]!;
+      const g = png.data[i + 1]!;
+      const b = png.data[i + 2]!;
+      if (r + g + b > 60) colours.add(`${r >> 5},${g >> 5},${b >> 5}`);
+    }
+    expect(colours.size).toBeGreaterThan(1);
   });
 });

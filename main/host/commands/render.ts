@@ -7,7 +7,6 @@ import type { GaussianScene } from '../../scene/gaussians.ts';
 import { EngineClient } from '../../engine/client.ts';
 import { orbitCamera } from '../../engine/raster/orbit.ts';
 import { featuresToPcaColors, writePng } from '../../engine/raster/images.ts';
-import { randomFeatures } from '../../engine/raster/test-scenes.ts';
 
 const HELP = `Usage: saga-studio render <scene> --camera <spec> --out <image.png> [options]
 
@@ -22,8 +21,8 @@ Options:
   --out <file.png>        output image (required)
   --width <px>            output width (default: the camera's; orbit: 800)
   --height <px>           output height (default: keeps the camera's aspect ratio)
-  --features pca          render per-Gaussian features (PLY properties f_feat_* / feat_*; random
-                          demo features if the scene has none) as colour via their top 3 PCA axes
+  --features pca          render per-Gaussian features (PLY properties f_feat_* / feat_*) as colour
+                          via their top 3 PCA axes; a scene without features is refused
   --background r,g,b      background colour, 0..1 each (default 0,0,0)
   --sh-degree <0-3>       highest spherical-harmonics degree used for colour
   -h, --help              show this help
@@ -115,17 +114,21 @@ const render: Command = {
       throw new SagaError('BAD_ARGUMENT', `--sh-degree must be 0, 1, 2 or 3 (got '${values['sh-degree']}').`);
     }
     const scene = await readScene(positionals[0]!);
+    // Checked before the engine starts: a PCA image of made-up features would look like a result.
+    const features = values.features === 'pca' ? sceneFeatures(scene) : undefined;
+    if (values.features === 'pca' && !features) {
+      throw new SagaError(
+        'BAD_ARGUMENT',
+        `${positionals[0]} has no per-Gaussian features (f_feat_* properties). Train or export features first, or render colour without --features.`,
+      );
+    }
     const camera = await resolveCamera(values.camera, scene, width, height);
     const client = await EngineClient.start();
     try {
       await client.loadScene(scene);
       const size = { width: width ?? (height === undefined ? camera.width : undefined), height };
-      if (values.features === 'pca') {
-        let source = sceneFeatures(scene);
-        if (!source) {
-          io.stderr('render: the scene has no per-Gaussian features (f_feat_*); showing random demo features.\n');
-          source = { features: randomFeatures(scene.count, 32, 1), dim: 32 };
-        }
+      if (features) {
+        const source = features;
         const colors = featuresToPcaColors(source.features, scene.count, source.dim);
         const out = await client.render(camera, { ...size, features: colors, featureDim: 3, shDegree });
         await writePng(values.out, out.features!, out.width, out.height);
