@@ -137,4 +137,22 @@ describe('opening a folder as a scene', () => {
     await client.call('project.create', { dir, source: sharedScene(SCENES.inria) });
     await expect(client.call('scene.open', { path: dir })).rejects.toThrow(/project folder/);
   });
+
+  it('creates and opens a project even when the recent-projects list cannot be written', async () => {
+    // The user-data "folder" is a file, so the recents list cannot be saved there.
+    const blocked = join(root, 'user-data-is-a-file');
+    writeFileSync(blocked, 'not a folder');
+    const lonely = new SagaBackend({ host: 'memory', userDataDir: blocked, blobUrl: (id) => `memory://blob/${id}` });
+    const [c, srv] = memoryTransportPair();
+    createBackendServer(lonely).attach(srv);
+    const other = new RpcClient<ApiMethods>(c);
+    try {
+      const dir = join(root, 'project-without-recents');
+      const created = await other.call('project.create', { dir, source: sharedScene(SCENES.inria) });
+      expect(created.project.scene.count).toBe(9080);
+      expect((await other.call('project.open', { dir })).project.dir).toBe(created.project.dir);
+    } finally {
+      lonely.closeAll();
+    }
+  });
 });

@@ -176,8 +176,17 @@ export class SagaBackend {
     this.closeAll();
   }
 
+  /**
+   * The recents list is a convenience: failing to write it must not turn a project that was
+   * created and opened into an error (a retry would then meet PROJECT_EXISTS).
+   */
   private touchRecent(dir: string, name: string): void {
-    this.recent.touch(dir, name);
+    try {
+      this.recent.touch(dir, name);
+    } catch (e) {
+      console.warn(`Could not update the recent projects list: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
     this.options.onRecentChanged?.();
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,5 +30,16 @@ describe('recent projects', () => {
     expect(recent.list()).toEqual([]);
     expect(warnings).toHaveLength(1);
     expect(existsSync(join(userData, `${RECENT_FILE}.damaged`))).toBe(true);
+  });
+
+  it('leaves an unreadable list where it is (not damaged, just unreadable) and warns', () => {
+    const userData = join(root, 'c');
+    // A folder where the file should be: reading fails with EISDIR, like a permissions problem would.
+    mkdirSync(join(userData, RECENT_FILE), { recursive: true });
+    const warnings: string[] = [];
+    expect(new RecentProjects(userData, 5, (m) => warnings.push(m)).list()).toEqual([]);
+    expect(warnings.join('')).toMatch(/could not be read/);
+    expect(existsSync(join(userData, `${RECENT_FILE}.damaged`))).toBe(false);
+    expect(existsSync(join(userData, RECENT_FILE))).toBe(true);
   });
 });

@@ -22,9 +22,17 @@ export class RecentProjects {
 
   list(): RecentProject[] {
     if (!existsSync(this.path)) return [];
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (e) {
+      // Unreadable is not damaged (permissions, a folder in the way): leave the file as it is.
+      this.warn(`Recent projects list ${this.path} could not be read (${e instanceof Error ? e.message : String(e)}).`);
+      return [];
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+      parsed = JSON.parse(text);
     } catch (e) {
       // A damaged list only costs the user their recents: keep a copy for inspection and start over.
       const aside = `${this.path}.damaged`;
