@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadFile, extractZipMember, loadRegistry, ModelManager, type RegistryModel } from './models.ts';
+import { downloadFile, extractZipMember, loadRegistry, ModelManager, redirectTarget, type RegistryModel } from './models.ts';
 import { SamPredictor } from './sam.ts';
 import { tinySamDecoder, tinySamEncoder } from './testing/tiny-sam.ts';
 
@@ -264,5 +264,13 @@ describe('resources/models.json', () => {
         expect(m.archive?.url ?? (m.encoder.url && m.decoder.url)).toBeTruthy();
       }
     }
+  });
+});
+
+describe('download redirects', () => {
+  it('follows relative and same-scheme redirects but never from https down to http', () => {
+    expect(redirectTarget(new URL('https://a.example/m.onnx'), '/b/m.onnx').href).toBe('https://a.example/b/m.onnx');
+    expect(redirectTarget(new URL('http://127.0.0.1:9/m'), 'http://127.0.0.1:9/n').href).toBe('http://127.0.0.1:9/n');
+    expect(() => redirectTarget(new URL('https://a.example/m.onnx'), 'http://mirror.example/m.onnx')).toThrow(/insecure address/);
   });
 });

@@ -74,6 +74,18 @@ export interface DownloadOptions {
   progressBase?: { done: number; total: number };
 }
 
+/**
+ * The next URL of a redirect. A download that started on https never continues over plain http:
+ * the checksum guards the bytes, but a model without one would be taken on trust from anyone on the path.
+ */
+export function redirectTarget(from: URL, location: string): URL {
+  const to = new URL(location, from);
+  if (from.protocol === 'https:' && to.protocol !== 'https:') {
+    throw new SagaError('MODEL_INVALID', `The model download from ${from.host} redirected to an insecure address (${to.protocol}//${to.host}); refusing it. Download the model yourself and pass its folder with --model.`);
+  }
+  return to;
+}
+
 function httpGet(url: string, headers: Record<string, string>, signal?: AbortSignal, redirects = 5): Promise<IncomingMessage> {
   return new Promise((resolvePromise, reject) => {
     const u = new URL(url);
@@ -81,7 +93,14 @@ function httpGet(url: string, headers: Record<string, string>, signal?: AbortSig
       const status = res.statusCode ?? 0;
       if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && redirects > 0) {
         res.resume();
-        httpGet(new URL(res.headers.location, u).href, headers, signal, redirects - 1).then(resolvePromise, reject);
+        let next: URL;
+        try {
+          next = redirectTarget(u, res.headers.location);
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        httpGet(next.href, headers, signal, redirects - 1).then(resolvePromise, reject);
         return;
       }
       resolvePromise(res);
