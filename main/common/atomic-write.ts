@@ -1,12 +1,24 @@
 /**
- * Atomic file output: everything is written to `<out>.tmp-<random>` and renamed over the target
- * only when complete, so a failed or cancelled write never leaves a partial scene behind.
+ * Atomic file output, the one implementation for the whole app: everything is written to a
+ * temporary name next to the target and renamed over it only when complete, so a failed or
+ * cancelled write never leaves a partial file behind.
  */
 import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { threadId } from 'node:worker_threads';
 import { SagaError } from '../contract/errors.ts';
 
-function writeFailed(path: string, e: unknown): SagaError {
+/**
+ * A temporary name beside `path`. Unique per process and per worker thread (two workers of one
+ * process share a pid), plus a random suffix for concurrent writes of one target in one thread.
+ */
+export function atomicTempPath(path: string): string {
+  return `${path}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The WRITE_FAILED error for `path`, with the cause in words a user can act on. */
+export function writeFailed(path: string, e: unknown): SagaError {
   if (e instanceof SagaError) return e;
   const code = e instanceof Error && 'code' in e ? String(e.code) : '';
   const reason =
@@ -21,7 +33,7 @@ function writeFailed(path: string, e: unknown): SagaError {
 
 /** Runs `fill` on a temporary file next to `path`, then renames it into place. */
 export async function writeFileAtomic(path: string, fill: (file: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const tmp = atomicTempPath(path);
   let file: FileHandle | undefined;
   try {
     file = await open(tmp, 'wx');
@@ -38,6 +50,23 @@ export async function writeFileAtomic(path: string, fill: (file: FileHandle) => 
       // ENOENT when open() itself failed: nothing to clean up.
       void unlinkError;
     });
+    throw writeFailed(path, e);
+  }
+}
+
+/** Writes `data` (bytes or UTF-8 text) atomically to `path`. */
+export async function writeDataAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await writeFileAtomic(path, (file) => writeAll(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/** The synchronous variant, for callers with no event loop to yield to (small manifests, caches). */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  const tmp = atomicTempPath(path);
+  try {
+    writeFileSync(tmp, data, { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
     throw writeFailed(path, e);
   }
 }

@@ -11,8 +11,9 @@
  * pixel budget: the mask grid has about 200*200 = 40,000 pixels (800x600 -> 231x173), never more
  * pixels than the image. Trainers read maskWidth/maskHeight from the manifest.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../../common/atomic-write.ts';
 import { SagaError } from '../../contract/errors.ts';
 
 export const MASK_PIXEL_BUDGET = 200 * 200;
@@ -188,17 +189,8 @@ export function decodeFloat16(halfs: Uint16Array): Float32Array {
 
 // ---- files --------------------------------------------------------------------------------------
 
-/** Writes via a temporary name and renames, so a crash never leaves a half-written file under `path`. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new SagaError('WRITE_FAILED', `Cannot write ${path} (${e instanceof Error ? e.message : String(e)}). Check free disk space and permissions of the project folder.`, { path }, { cause: e });
-  }
-}
+/** Writes via a temporary name and renames (see common/atomic-write.ts); models.ts imports it from here. */
+export const writeFileAtomic = writeFileAtomicSync;
 
 /** A file-system-safe, unique folder name for a view. */
 export function viewKey(index: number, name: string): string {

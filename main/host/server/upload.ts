@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { atomicTempPath } from '../../common/atomic-write.ts';
 import type { UploadResult } from '../../contract/upload.ts';
 import { SagaError } from '../../contract/errors.ts';
 
@@ -33,7 +34,8 @@ export async function receiveUpload(req: IncomingMessage, uploadsDir: string, na
   const dir = join(uploadsDir, randomBytes(8).toString('hex'));
   await mkdir(dir, { recursive: true });
   const final = join(dir, fileName);
-  const tmp = `${final}.part`;
+  // Streamed, so not writeFileAtomic: a dropped connection is reported as a failed receive, not a bad location.
+  const tmp = atomicTempPath(final);
   let bytes = 0;
   const limit = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -8,9 +8,8 @@
  * Our writer adds `cx`, `cy` and a `saga` object (exact world-to-camera translation, image path,
  * distortion) that other tools ignore, so a write followed by a read returns the same cameras.
  */
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { writeDataAtomic } from '../../common/atomic-write.ts';
 import { SagaError } from '../../contract/errors.ts';
 import type { Camera } from '../camera.ts';
 import { badCameras, finiteNumber, IMAGE_EXTENSIONS, imageDimension, indexImages, numberArray, positiveFocal, readCameraFile } from './common.ts';
@@ -145,16 +144,5 @@ export async function writeInriaCameras(cameras: readonly Camera[], path: string
     throw new SagaError('BAD_ARGUMENT', `Cameras are written as JSON: give a file name ending in .json (got ${basename(target)}).`);
   }
   const text = JSON.stringify(inriaCameraEntries(cameras, dirname(target)), null, 1) + '\n';
-  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, text, 'utf8');
-    await rename(temp, target);
-  } catch (e) {
-    await unlink(temp).catch((cleanup: unknown) => {
-      // The temporary file may never have been created; anything else is worth knowing about.
-      if ((cleanup as NodeJS.ErrnoException).code !== 'ENOENT') throw cleanup;
-    });
-    const reason = e instanceof Error ? e.message : String(e);
-    throw new SagaError('WRITE_FAILED', `Could not write cameras to ${target}: ${reason}. Check that the folder exists and is writable.`, { file: target }, { cause: e });
-  }
+  await writeDataAtomic(target, text);
 }
