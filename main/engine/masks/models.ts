@@ -13,10 +13,10 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import type { JobProgress } from '../../contract/api.ts';
 import { SagaError } from '../../contract/errors.ts';
+import bundledRegistry from '../../../resources/models.json' with { type: 'json' };
 import { SAM_DEFAULT_CONVENTION, type EncoderConvention, type SamModelFiles } from './sam.ts';
 import { writeFileAtomic } from './storage.ts';
 
@@ -45,9 +45,12 @@ export interface RegistryModel {
   decoderSignature: string;
 }
 
-export const DEFAULT_REGISTRY_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../../resources/models.json');
-
-export function loadRegistry(path = DEFAULT_REGISTRY_PATH): RegistryModel[] {
+/**
+ * The registry shipped with the app, imported rather than read by path so that it is part of every
+ * bundle (the Electron build moves this module to out/main, where a relative path would miss it).
+ */
+export function loadRegistry(path?: string): RegistryModel[] {
+  if (path === undefined) return (bundledRegistry as unknown as { models: RegistryModel[] }).models;
   try {
     const json = JSON.parse(readFileSync(path, 'utf8')) as { version: number; models: RegistryModel[] };
     return json.models;
