@@ -130,3 +130,23 @@ fn gatherOrderedTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
   let out = item * GPI;
   for (var q = 0u; q < GPI; q++) { result[out + q] += acc[q]; }
 }
+
+// `gather` (forward, per pixel) reading the features from the texture copy of the feature buffer
+// (same texel layout as gatherOrderedTexture). Never accumulates.
+@compute @workgroup_size(64)
+fn gatherTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let item = gid.x + gid.y * params.count.y;
+  if (item >= params.count.x) { return; }
+  var acc: array<vec4<f32>, __GPI__>;
+  let end = offsets[item + 1u];
+  for (var e = offsets[item]; e < end; e++) {
+    let entry = entries[e];
+    let w = bitcast<f32>(entry.y);
+    let texel = params.count.w + entry.x * GPI;
+    let x = texel % TEX_WIDTH;
+    let y = texel / TEX_WIDTH;
+    for (var q = 0u; q < GPI; q++) { acc[q] += w * textureLoad(valuesTexture, vec2<u32>(x + q, y), 0); }
+  }
+  let out = item * GPI;
+  for (var q = 0u; q < GPI; q++) { result[out + q] = acc[q]; }
+}

@@ -123,6 +123,8 @@ describe('GPU rasterizer vs reference', () => {
 
     // Adam on the GPU-resident features equals Adam on the CPU from the same gradients.
     await client.setFeatures(features, C);
+    // A forward now caches these features in the gather's texture copy (checked after Adam below).
+    await client.forwardFeatures(view);
     const lr = 0.0025;
     const m = new Float64Array(features.length);
     const v = new Float64Array(features.length);
@@ -141,6 +143,25 @@ describe('GPU rasterizer vs reference', () => {
     for (let k = 0; k < trained.length; k++) if (trained[k] !== features[k]) moved++;
     expect(moved).toBeGreaterThan(1000);
     expect(maxAbsDiff(trained, Float32Array.from(expected))).toBeLessThan(1e-6);
+    // The forward gather reads a texture copy of the features: after Adam it must see the new ones.
+    const afterAdam = await client.forwardFeatures(view);
+    const refAfter = renderReference(inria, camera, { features: trained, featureDim: C });
+    expect(maxAbsDiff(afterAdam, refAfter.features!)).toBeLessThanOrEqual(1e-4);
+    await client.releaseView(view);
+  });
+
+  it('cached training path with 40 channels (two blocks of the feature layout) matches the reference', async () => {
+    await client.loadScene(inria);
+    const C = 40;
+    const features = randomFeatures(inria.count, C, 31);
+    const camera = orbitCamera(inria, 4, 8, { width: 40, height: 30 });
+    await client.setFeatures(features, C);
+    const { view } = await client.prepareView(camera);
+    const ref = renderReference(inria, camera, { features, featureDim: C });
+    expect(maxAbsDiff(await client.forwardFeatures(view), ref.features!)).toBeLessThanOrEqual(1e-4);
+    const grad = randomFeatures(40 * 30, C, 32);
+    const gpuGrad = await client.backwardFeatures(view, grad);
+    expect(relativeError(gpuGrad, backwardReference(inria, camera, { featureDim: C }, grad))).toBeLessThan(1e-3);
     await client.releaseView(view);
   });
 });

@@ -92,6 +92,7 @@ interface FeaturePipelines {
   gatherOrdered: GPUComputePipeline;
   gatherChannels: GPUComputePipeline;
   gatherOrderedTexture: GPUComputePipeline;
+  gatherTexture: GPUComputePipeline;
   transpose: GPUComputePipeline;
 }
 
@@ -115,6 +116,12 @@ export interface RasterizerOptions {
    * one per (item, channel) ('channels': no divergence between lists of different lengths).
    */
   gather?: 'items' | 'channels';
+  /**
+   * Cached-path gathers read features (forward) and the feature-map gradient (backward) from
+   * rgba32float textures instead of storage buffers (default true; faster on lavapipe, where a
+   * texel fetch loads 4 channels per lane at once). Same sums in the same order either way.
+   */
+  textures?: boolean;
 }
 
 /** True for software adapters (Mesa lavapipe/llvmpipe, SwiftShader), from GPUAdapterInfo text. */
@@ -149,6 +156,8 @@ export class GaussianRasterizer {
   private readonly maxBinding: number;
   readonly sortOn: 'gpu' | 'cpu';
   gatherMode: 'items' | 'channels';
+  /** See RasterizerOptions.textures. */
+  useTextures: boolean;
   private chunks: SceneChunk[] = [];
   private count = 0;
   private countPadded = 0;
@@ -167,6 +176,8 @@ export class GaussianRasterizer {
   private gradients?: GPUBuffer;
   private moments?: [GPUBuffer, GPUBuffer];
   private adamSteps = 0;
+  /** The texture copy of `features` read by the forward gather is out of date (see markFeaturesChanged). */
+  private featureTextureStale = true;
   private pool = new Map<string, GPUBuffer>();
   private texturePool = new Map<string, GPUTexture>();
   /** Small per-call uniform buffers, destroyed once the call's GPU work has been awaited. */
@@ -181,6 +192,7 @@ export class GaussianRasterizer {
     this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
     this.sortOn = options.sort ?? 'gpu';
     this.gatherMode = options.gather ?? 'items';
+    this.useTextures = options.textures ?? true;
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
@@ -305,6 +317,7 @@ export class GaussianRasterizer {
       this.gradients = this.createBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'gradients');
     }
     this.featureDim = dim;
+    this.featureTextureStale = true;
     this.device.queue.writeBuffer(this.features, 0, toBlocked(features, this.count, dim, this.countPadded, this.gpi));
   }
 
@@ -491,24 +504,41 @@ export class GaussianRasterizer {
     const gpi = this.gpi;
     const pipelines = await this.featurePipeline(gpi);
     const perChannel = this.gatherMode === 'channels';
-    const gatherPipeline = perChannel ? pipelines.gatherChannels : pipelines.gather;
+    // Features are read from their texture copy when it fits (faster on CPU adapters, see
+    // gatherOrderedTexture); the copy is refreshed here only after the features changed.
+    const texels = this.blocks * this.countPadded * gpi;
+    const rows = Math.ceil(texels / TEX_WIDTH);
+    const useTexture = this.useTextures && !perChannel && rows <= this.device.limits.maxTextureDimension2D;
+    const gatherPipeline = perChannel ? pipelines.gatherChannels : useTexture ? pipelines.gatherTexture : pipelines.gather;
     const [valuesBinding, resultBinding, lanes] = perChannel ? [9, 10, gpi * 4] : [3, 4, 1];
     const out = this.pooled('featureMap', this.blocks * v.pixelsPadded * gpi * 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
     const encoder = this.device.createCommandEncoder();
+    let featureTexture: GPUTexture | undefined;
+    if (useTexture) {
+      const existing = this.texturePool.get('features');
+      featureTexture = this.pooledTexture('features', rows);
+      // A new or regrown texture holds nothing yet.
+      if (featureTexture !== existing) this.featureTextureStale = true;
+      this.refreshFeatureTexture(encoder, featureTexture, texels);
+    }
     const pass = encoder.beginComputePass();
     pass.setPipeline(gatherPipeline);
     for (const band of v.bands) {
       const n = band.end - band.start;
       const [gx, gy] = grid(Math.ceil((n * lanes) / 64));
-      const params = this.uniform(new Uint32Array([n, gx * 64, 0, 0]));
       for (let b = 0; b < this.blocks; b++) {
+        // count.w: first texel of block b in the feature texture.
+        const params = this.uniform(new Uint32Array([n, gx * 64, 0, b * this.countPadded * gpi]));
+        const valuesEntry: GPUBindGroupEntry = featureTexture
+          ? { binding: 15, resource: featureTexture.createView() }
+          : { binding: valuesBinding, resource: { buffer: this.features, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } };
         pass.setBindGroup(0, this.device.createBindGroup({
           layout: gatherPipeline.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: params } },
             { binding: 1, resource: { buffer: band.pixelOffsets } },
             { binding: 2, resource: { buffer: band.pixelEntries } },
-            { binding: valuesBinding, resource: { buffer: this.features, offset: b * this.countPadded * gpi * 16, size: this.countPadded * gpi * 16 } },
+            valuesEntry,
             { binding: resultBinding, resource: { buffer: out, offset: (b * v.pixelsPadded + band.start) * gpi * 16, size: align(n, 16) * gpi * 16 } },
           ],
         }));
@@ -546,7 +576,7 @@ export class GaussianRasterizer {
     // see gatherOrderedTexture), else to a storage buffer.
     const texels = this.blocks * v.pixelsPadded * gpi;
     const rows = Math.ceil(texels / TEX_WIDTH);
-    const useTexture = ordered && rows <= this.device.limits.maxTextureDimension2D;
+    const useTexture = this.useTextures && ordered && rows <= this.device.limits.maxTextureDimension2D;
     const blocked = toBlocked(gradFeatureMap, v.width * v.height, C, v.pixelsPadded, gpi);
     let gradMap: GPUBuffer | undefined;
     let gradTexture: GPUTexture | undefined;
@@ -631,6 +661,7 @@ export class GaussianRasterizer {
       pass.dispatchWorkgroups(gx, gy);
       pass.end();
       this.device.queue.submit([encoder.finish()]);
+      this.featureTextureStale = true;
       await this.device.queue.onSubmittedWorkDone();
       return t;
     });
@@ -683,8 +714,9 @@ export class GaussianRasterizer {
         label: `rasterizeFeatures-${gpi}`,
       });
       p = Promise.all([
-        make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered'), make('gatherOrderedTexture'), rasterizeFeatures,
-      ]).then(([gather, gatherChannels, transpose, gatherOrdered, gatherOrderedTexture, rasterizeFeatures]) => ({
+        make('gather'), make('gatherChannels'), make('transpose'), make('gatherOrdered'), make('gatherOrderedTexture'), make('gatherTexture'), rasterizeFeatures,
+      ]).then(([gather, gatherChannels, transpose, gatherOrdered, gatherOrderedTexture, gatherTexture, rasterizeFeatures]) => ({
+        gatherTexture,
         rasterizeFeatures,
         gather,
         gatherOrdered,
@@ -702,9 +734,38 @@ export class GaussianRasterizer {
     return this.gradients;
   }
 
-  /** The feature buffer (layout: featureLayout). */
+  /**
+   * The feature buffer (layout: featureLayout). Whoever writes it outside this class must call
+   * markFeaturesChanged() afterwards: the forward gather reads a texture copy of it.
+   */
   get featureBuffer(): GPUBuffer | undefined {
     return this.features;
+  }
+
+  /** The feature buffer was written from outside: refresh its texture copy before the next forward. */
+  markFeaturesChanged(): void {
+    this.featureTextureStale = true;
+  }
+
+  /**
+   * Encodes a copy of the feature buffer into its texture (rows of TEX_WIDTH texels) if it is out
+   * of date. Full rows in one copy, the partial last row in a second.
+   */
+  private refreshFeatureTexture(encoder: GPUCommandEncoder, texture: GPUTexture, texels: number): void {
+    if (!this.featureTextureStale || !this.features) return;
+    const fullRows = Math.floor(texels / TEX_WIDTH);
+    const rest = texels - fullRows * TEX_WIDTH;
+    if (fullRows > 0) {
+      encoder.copyBufferToTexture({ buffer: this.features, bytesPerRow: TEX_WIDTH * 16 }, { texture }, [TEX_WIDTH, fullRows]);
+    }
+    if (rest > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: this.features, offset: fullRows * TEX_WIDTH * 16, bytesPerRow: TEX_WIDTH * 16 },
+        { texture, origin: [0, fullRows] },
+        [rest, 1],
+      );
+    }
+    this.featureTextureStale = false;
   }
 
   destroy(): void {
