@@ -15,7 +15,13 @@ export default defineConfig({
       outDir: resolve(root, 'out/main'),
       // Native addons and ws load from node_modules at run time; bundling them breaks their binaries.
       externalizeDeps: { include: ['better-sqlite3', 'onnxruntime-node', 'webgpu', 'ws'] },
-      rollupOptions: { input: { index: resolve(root, 'main/app/index.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve(root, 'main/app/index.ts'),
+          // Worker entries are their own files beside index.js; the modules that start them look there first.
+          'prepare-worker-entry': resolve(root, 'main/engine/masks/prepare-worker-entry.ts'),
+        },
+      },
     },
   },
   preload: {

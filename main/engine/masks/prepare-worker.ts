@@ -3,6 +3,8 @@
  * hundred milliseconds of synchronous segmentation per view; a host whose thread also holds a Dawn
  * device or serves the UI should call this instead of prepareViews.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SagaError, type SagaErrorData } from '../../contract/errors.ts';
 import { projectPrepareInput, type PrepareInput, type PrepareOptions, type PrepareProgress, type PrepareResult } from './prepare.ts';
@@ -14,11 +16,7 @@ export type WorkerMessage =
 
 export function prepareViewsInWorker(input: PrepareInput, options: PrepareOptions): Promise<PrepareResult> {
   return new Promise((resolvePromise, reject) => {
-    // A tiny bootstrap registers tsx inside the worker: on Node 20, `--import tsx` in execArgv does
-    // not reach a worker whose entry is a .ts file (same approach as main/engine/client.ts).
-    const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
-    const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { input, masks: options.masks, force: options.force } });
+    const worker = startPrepareWorker({ input, masks: options.masks, force: options.force });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -38,6 +36,20 @@ export function prepareViewsInWorker(input: PrepareInput, options: PrepareOption
     worker.on('error', (e) => finish(() => reject(new SagaError('ENGINE_CRASHED', `The mask preparation worker failed (${e.message}). Run prepare again; finished views are kept.`, undefined, { cause: e }))));
     worker.on('exit', (code) => finish(() => reject(new SagaError('ENGINE_CRASHED', `The mask preparation worker stopped unexpectedly (exit code ${code}). Run prepare again; finished views are kept.`))));
   });
+}
+
+/**
+ * The worker runs the built entry when this module is part of a bundle (electron-vite emits
+ * prepare-worker-entry.js beside the main bundle), else the TypeScript source through tsx.
+ */
+function startPrepareWorker(workerData: unknown): Worker {
+  const built = new URL('./prepare-worker-entry.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return new Worker(built, { workerData });
+  // On Node 20, `--import tsx` in execArgv does not reach a worker whose entry is a .ts file, so a
+  // tiny bootstrap registers tsx inside the worker first (same approach as main/engine/client.ts).
+  const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /** prepareProject in a worker thread: what a UI job should call. */
