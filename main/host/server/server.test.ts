@@ -10,7 +10,7 @@ import type { ApiMethods } from '../../contract/api.ts';
 import { RpcClient } from '../../contract/rpc.ts';
 import { connectWebSocket, type WebSocketConstructor } from '../../contract/transports/websocket.ts';
 import { uploadFile } from '../../contract/upload.ts';
-import { CONTENT_SECURITY_POLICY, startServer, type RunningServer } from './server.ts';
+import { CONTENT_SECURITY_POLICY, startServer, tokenCookieName, type RunningServer } from './server.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'saga-serve-'));
 const rendererDir = join(root, 'renderer');
@@ -71,7 +71,7 @@ describe('browser-mode server', () => {
     expect((await get('/')).status).toBe(401);
     expect((await get('/assets/app.js')).status).toBe(401);
     expect((await get('/?token=wrong')).status).toBe(403);
-    expect((await get('/assets/app.js', { cookie: 'saga_token=wrong' })).status).toBe(403);
+    expect((await get('/assets/app.js', { cookie: `${tokenCookieName(server.port)}=wrong` })).status).toBe(403);
     const refused = await get('/');
     expect(new TextDecoder().decode(refused.body)).toContain('?token=');
   });
@@ -130,7 +130,7 @@ describe('browser-mode server', () => {
   });
 
   it('takes a dropped file at POST /upload and opens the stored copy', async () => {
-    const withCookie: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), cookie: `saga_token=${server.token}` } });
+    const withCookie: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), cookie: `${tokenCookieName(server.port)}=${server.token}` } });
     const original = readFileSync(sharedScene(SCENES.guitar));
     const uploaded = await uploadFile(new Blob([original]), '../../guitar.compressed.ply', server.origin, withCookie);
     expect(uploaded.bytes).toBe(original.length);
@@ -153,7 +153,7 @@ describe('browser-mode server', () => {
   it('refuses uploads over the limit and keeps nothing of them', async () => {
     const small = await startServer({ rendererDir, userDataDir: join(root, 'ud-small'), maxUploadBytes: 1000 });
     try {
-      const withCookie: typeof fetch = (input, init) => fetch(input, { ...init, headers: { cookie: `saga_token=${small.token}` } });
+      const withCookie: typeof fetch = (input, init) => fetch(input, { ...init, headers: { cookie: `${tokenCookieName(small.port)}=${small.token}` } });
       await expect(uploadFile(new Blob([new Uint8Array(5000)]), 'big.ply', small.origin, withCookie)).rejects.toMatchObject({ code: 'TOO_LARGE' });
       expect(existsSync(join(root, 'ud-small', 'uploads')) ? readdirSync(join(root, 'ud-small', 'uploads')) : []).toEqual([]);
     } finally {
@@ -164,6 +164,22 @@ describe('browser-mode server', () => {
   it('fails fast on an --open path that does not exist, and on malformed paths answers 400', async () => {
     await expect(startServer({ rendererDir, open: join(root, 'no-such-scene.ply') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
     expect(await rawGet(`/%E0%A4%A.js?token=${server.token}`, { host: `127.0.0.1:${server.port}` })).toBe(400);
+  });
+
+  it('keeps two servers apart: each reads only its own token cookie, though the browser sends both', async () => {
+    const other = await startServer({ rendererDir, userDataDir: join(root, 'ud-two') });
+    try {
+      const mine = (await fetch(`${server.url}`)).headers.get('set-cookie')!.split(';')[0]!;
+      const theirs = (await fetch(`${other.url}`)).headers.get('set-cookie')!.split(';')[0]!;
+      expect(mine.split('=')[0]).not.toBe(theirs.split('=')[0]);
+      const both = `${mine}; ${theirs}`;
+      expect((await fetch(`${server.origin}/assets/app.js`, { headers: { cookie: both } })).status).toBe(200);
+      expect((await fetch(`${other.origin}/assets/app.js`, { headers: { cookie: both } })).status).toBe(200);
+      // A cookie handed out by one server opens nothing on the other.
+      expect((await fetch(`${other.origin}/assets/app.js`, { headers: { cookie: mine } })).status).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 
   it('rejects calls with DISCONNECTED once the server stops', async () => {

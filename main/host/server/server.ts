@@ -30,7 +30,13 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Referrer-Policy': 'no-referrer',
 };
 
-const TOKEN_COOKIE = 'saga_token';
+/**
+ * The token cookie is named after the server's port: browsers send 127.0.0.1 cookies to every port,
+ * so a second `serve` (or another local app) must neither overwrite nor be handed this one's name.
+ */
+export function tokenCookieName(port: number): string {
+  return `saga_token_${port}`;
+}
 
 export interface ServerOptions {
   /** 0 (default) picks a free port. */
@@ -68,17 +74,17 @@ function sameToken(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage): string | undefined {
+function cookieToken(req: IncomingMessage, cookieName: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === TOKEN_COOKIE) return decodeURIComponent(v.join('='));
+    if (k === cookieName) return decodeURIComponent(v.join('='));
   }
   return undefined;
 }
 
 /** 'ok' when the request carries the token (query or cookie), else the HTTP status to refuse with. */
-function checkToken(req: IncomingMessage, url: URL, token: string): 'ok' | 401 | 403 {
-  const given = url.searchParams.get('token') ?? cookieToken(req);
+function checkToken(req: IncomingMessage, url: URL, token: string, cookieName: string): 'ok' | 401 | 403 {
+  const given = url.searchParams.get('token') ?? cookieToken(req, cookieName);
   if (given === undefined || given === null || given === '') return 401;
   return sameToken(given, token) ? 'ok' : 403;
 }
@@ -170,7 +176,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     const headers: Record<string, string> = { 'Content-Type': contentTypeFor(file) };
     if (relative === 'index.html') {
-      headers['Set-Cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+      headers['Set-Cookie'] = `${tokenCookieName(port)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
     }
     if (head) {
       res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', ...headers, 'Content-Length': String(body.length) });
@@ -184,7 +190,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     void (async () => {
       if (!hostAllowed(req)) return send(res, 403, 'SAGA Studio answers only on 127.0.0.1.\n');
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-      const access = checkToken(req, url, token);
+      const access = checkToken(req, url, token, tokenCookieName(port));
       if (access !== 'ok') return send(res, access, REFUSED[access]);
       if (url.pathname === UPLOAD_PATH && req.method === 'POST') {
         // Cross-site pages cannot send the SameSite cookie, but a token in their URL would do: check the origin too.
@@ -229,7 +235,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (!hostAllowed(req) || !originAllowed(req)) return refuse(403, 'Forbidden');
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
-    const access = checkToken(req, url, token);
+    const access = checkToken(req, url, token, tokenCookieName(port));
     if (access !== 'ok') return refuse(access, access === 401 ? 'Unauthorized' : 'Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => {
       rpc.attach(wsServerTransport(ws));
