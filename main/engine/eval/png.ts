@@ -2,32 +2,35 @@
  * PNG encodings of the ground truth and masks (fast-png, pure JS):
  * - images: 8-bit RGB;
  * - label maps: 16-bit greyscale, the pixel value is the object id (0 = background);
- * - masks: 8-bit greyscale, 255 inside, 0 outside (readers treat any non-zero value as inside).
+ * - masks: 8-bit greyscale, 255 inside, 0 outside, read back with the imported-masks rule
+ *   (masks/imported.ts decodeMaskImage: a pixel is inside when any colour channel is non-zero).
+ * The codecs are common/png.ts.
  */
-import { decode, encode } from 'fast-png';
 import { readFile } from 'node:fs/promises';
+import { decodePng, encodeGrey16Png, encodeGreyPng, encodeRgbPng } from '../../common/png.ts';
 import { SagaError } from '../../contract/errors.ts';
+import { decodeMaskImage } from '../masks/imported.ts';
 import type { Mask2D } from './mask2d.ts';
 
 export function encodeRgb(color: Float32Array, width: number, height: number): Uint8Array {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = Math.round(255 * Math.min(1, Math.max(0, color[i]!)));
-  return encode({ width, height, data, channels: 3, depth: 8 });
+  return encodeRgbPng(data, width, height);
 }
 
 export function encodeLabels(labels: Uint16Array, width: number, height: number): Uint8Array {
-  return encode({ width, height, data: labels, channels: 1, depth: 16 });
+  return encodeGrey16Png(labels, width, height);
 }
 
 export function encodeMask(mask: Uint8Array, width: number, height: number): Uint8Array {
   const data = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) data[i] = mask[i] ? 255 : 0;
-  return encode({ width, height, data, channels: 1, depth: 8 });
+  return encodeGreyPng(data, width, height);
 }
 
 function decodeFile(bytes: Uint8Array, path: string) {
   try {
-    return decode(bytes);
+    return decodePng(bytes);
   } catch (e) {
     throw new SagaError('BAD_IMAGE', `${path} is not a readable PNG (${e instanceof Error ? e.message : String(e)}). Regenerate it or remove it.`, { file: path }, { cause: e });
   }
@@ -51,12 +54,7 @@ export async function readLabels(path: string): Promise<{ width: number; height:
   return { width: png.width, height: png.height, labels };
 }
 
-/** Reads a mask PNG in the imported-masks format: any channel layout, a pixel is inside when its first channel is non-zero. */
+/** Reads a mask picture (PNG or JPEG) with the imported-masks rule: inside when any colour channel is non-zero. */
 export async function readMask(path: string): Promise<Mask2D> {
-  const png = decodeFile(await readBytes(path), path);
-  const n = png.width * png.height;
-  const data = new Uint8Array(n);
-  const c = png.channels;
-  for (let i = 0; i < n; i++) if (png.data[i * c] !== 0) data[i] = 1;
-  return { width: png.width, height: png.height, data };
+  return decodeMaskImage(await readBytes(path), path);
 }

@@ -2,8 +2,8 @@
  * View images for mask preparation: decoding (PNG, JPEG) to 8-bit RGB, and resampling.
  * Pure functions on typed arrays; the caller reads the file bytes.
  */
-import { decode as decodePng, encode as encodePng, convertIndexedToRgb } from 'fast-png';
 import jpeg from 'jpeg-js';
+import { decodePng, encodeRgbPng as encodeRgb8Png, expandPalette, isPng } from '../../common/png.ts';
 import { SagaError } from '../../contract/errors.ts';
 
 /** An 8-bit RGB image, row-major, 3 bytes per pixel. */
@@ -15,10 +15,6 @@ export interface RgbImage {
 
 /** Largest image we decode: 64 megapixels keeps one decoded view under 200 MB. */
 const MAX_PIXELS = 64 * 1024 * 1024;
-
-function isPng(bytes: Uint8Array): boolean {
-  return bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-}
 
 function isJpeg(bytes: Uint8Array): boolean {
   return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
@@ -44,12 +40,7 @@ export function decodeImage(bytes: Uint8Array, path: string): RgbImage {
       throw bad(e instanceof Error ? e.message : String(e), e);
     }
     if (png.width * png.height > MAX_PIXELS) throw bad(`${png.width}x${png.height} is larger than 64 megapixels`);
-    let data = png.data;
-    let channels = png.channels;
-    if (png.palette) {
-      data = convertIndexedToRgb(png);
-      channels = png.palette[0]?.length ?? 3;
-    }
+    const { data, channels } = expandPalette(png);
     const n = png.width * png.height;
     if (data.length < n * channels) throw bad('pixel data is shorter than the header says');
     const maxValue = png.depth === 16 ? 65535 : (1 << png.depth) - 1;
@@ -87,7 +78,7 @@ export function decodeImage(bytes: Uint8Array, path: string): RgbImage {
 
 /** Encodes RGB to PNG bytes (for contact sheets and test images). */
 export function encodeRgbPng(img: RgbImage): Uint8Array {
-  return encodePng({ width: img.width, height: img.height, data: img.data, channels: 3, depth: 8 });
+  return encodeRgb8Png(img.data, img.width, img.height);
 }
 
 /**

@@ -16,6 +16,19 @@ export interface ImportedMask {
   area: number;
 }
 
+/**
+ * The one rule for reading a mask picture (imported masks, evaluation ground truth): the image is
+ * decoded to 8-bit RGB (alpha composited over black, palettes expanded, 16-bit scaled) and a pixel
+ * is inside when any of its R, G, B values is non-zero. So a transparent pixel is outside, and a
+ * grey 0/255 mask reads as written. Returns 0/1 per pixel at the image's own size.
+ */
+export function decodeMaskImage(bytes: Uint8Array, path: string): { width: number; height: number; data: Uint8Array } {
+  const img = decodeImage(bytes, path);
+  const data = new Uint8Array(img.width * img.height);
+  for (let i = 0; i < data.length; i++) data[i] = img.data[i * 3]! || img.data[i * 3 + 1]! || img.data[i * 3 + 2]! ? 1 : 0;
+  return { width: img.width, height: img.height, data };
+}
+
 export function imageStem(imagePath: string): string {
   return basename(imagePath, extname(imagePath));
 }
@@ -35,10 +48,8 @@ export function readImportedMasks(folder: string, imagePath: string, gridW: numb
   }
   return files.map((f) => {
     const path = join(dir, f);
-    const img = decodeImage(new Uint8Array(readFileSync(path)), path);
-    const inside = new Float32Array(img.width * img.height);
-    for (let i = 0; i < inside.length; i++) inside[i] = img.data[i * 3]! || img.data[i * 3 + 1]! || img.data[i * 3 + 2]! ? 1 : 0;
-    const grid = resizeChannels(inside, img.width, img.height, 1, gridW, gridH);
+    const img = decodeMaskImage(new Uint8Array(readFileSync(path)), path);
+    const grid = resizeChannels(Float32Array.from(img.data), img.width, img.height, 1, gridW, gridH);
     const mask = new Uint8Array(gridW * gridH);
     let area = 0;
     for (let i = 0; i < mask.length; i++) {

@@ -2,8 +2,8 @@
  * Turning render outputs into pictures: RGB(A) 8-bit buffers, PNG files (written to a temporary
  * name, then renamed), and a 3-channel view of per-Gaussian features by PCA.
  */
-import { encode } from 'fast-png';
-import { writeAll, writeFileAtomic } from '../../scene/atomic-write.ts';
+import { writeAll, writeFileAtomic } from '../../common/atomic-write.ts';
+import { encodeRgbPng } from '../../common/png.ts';
 
 /** Float RGB (H*W*3, 0..1) to 8-bit RGB with rounding and clamping. */
 export function toRgb8(color: Float32Array): Uint8Array {
@@ -12,9 +12,8 @@ export function toRgb8(color: Float32Array): Uint8Array {
   return out;
 }
 
-export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8Array {
-  return encode({ width, height, data: rgb, channels: 3, depth: 8 });
-}
+/** 8-bit RGB to PNG bytes (kept under this name for its importers; see common/png.ts). */
+export const encodePng = encodeRgbPng;
 
 export async function writePng(path: string, color: Float32Array, width: number, height: number): Promise<void> {
   const bytes = encodePng(toRgb8(color), width, height);
