@@ -24,7 +24,7 @@ export interface Camera {
 }
 
 /** Camera centre in world coordinates: C = -R^T t. */
-export function cameraCenter(cam: Camera): [number, number, number] {
+export function cameraCenter(cam: { readonly rotation: readonly number[]; readonly translation: readonly number[] }): [number, number, number] {
   const R = cam.rotation;
   const t = cam.translation;
   return [

@@ -18,7 +18,7 @@
  *   depth = sum w z (alpha-weighted camera z, divide by alpha for the expected depth);
  *   features = sum w f (no background).
  */
-import type { Camera } from '../../scene/camera.ts';
+import { cameraCenter, type Camera } from '../../scene/camera.ts';
 import { SH_C0, shRestPerChannel, type GaussianScene, type ShDegree } from '../../scene/gaussians.ts';
 
 export const TILE_SIZE = 16;
@@ -210,16 +210,6 @@ export function gaussianColor(scene: GaussianScene, i: number, eye: [number, num
   return out;
 }
 
-function cameraEye(camera: Camera): [number, number, number] {
-  const R = camera.rotation;
-  const t = camera.translation;
-  return [
-    -(R[0]! * t[0]! + R[3]! * t[1]! + R[6]! * t[2]!),
-    -(R[1]! * t[0]! + R[4]! * t[1]! + R[7]! * t[2]!),
-    -(R[2]! * t[0]! + R[5]! * t[1]! + R[8]! * t[2]!),
-  ];
-}
-
 /**
  * Visits every (pixel, Gaussian, blending weight alpha*T) of the front-to-back blend, pixel by pixel
  * (row-major), and within a pixel front to back. `pixel` indexes the output image (y * width + x)
@@ -306,7 +296,7 @@ export function renderReference(scene: GaussianScene, camera: Camera, options: R
   const { width, height } = cam;
   const bg = options.background ?? [0, 0, 0];
   const degree = options.shDegree ?? scene.shDegree;
-  const eye = cameraEye(cam);
+  const eye = cameraCenter(cam);
   const colors = new Map<number, [number, number, number]>();
   const color = new Float32Array(width * height * 3);
   const alpha = new Float32Array(width * height);

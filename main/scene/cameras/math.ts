@@ -2,7 +2,7 @@
  * Pure camera geometry shared by the readers: rotations as row-major 3x3 arrays, quaternions as
  * (w, x, y, z). Everything here is plain arithmetic on numbers so every reader uses the same formulas.
  */
-import type { Camera } from '../camera.ts';
+import { cameraCenter, type Camera } from '../camera.ts';
 
 export type Vec3 = [number, number, number];
 
@@ -115,8 +115,7 @@ export function det3(R: readonly number[]): number {
 
 /** Camera centre C = -R^T t of a world-to-camera pose. */
 export function cameraCenterOf(rotation: readonly number[], translation: readonly number[]): Vec3 {
-  const c = mulMatVec3(transpose3(rotation), translation);
-  return [-c[0], -c[1], -c[2]];
+  return cameraCenter({ rotation, translation });
 }
 
 /**
