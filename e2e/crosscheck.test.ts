@@ -1,7 +1,8 @@
 /**
  * Independent cross-check of our colour rasterizer (issue 4): the app's own viewport, which draws
- * through @mkkellogg/gaussian-splats-3d in Chromium, jumps to a training view of the guitar; the
- * CPU reference rasterizer renders the same camera on the same background; the two must agree.
+ * through @mkkellogg/gaussian-splats-3d in Chromium, jumps to a training view of the guitar; our GPU
+ * rasterizer (Dawn on lavapipe) renders the same camera on the same background; the two must agree.
+ * Measured figures and the known sources of the remaining difference are in the floors' comment.
  *
  * The training cameras are made the size of the viewport canvas (square pixels, principal point at
  * the centre), so the viewer's perspective (vertical FOV from fy, aspect from the canvas) is exactly
@@ -29,9 +30,14 @@ const GUITAR_SPLATS = 90854;
 const ORBIT_VIEWS = 6;
 const COMPARED_VIEWS = [0, 2, 4];
 /**
- * Floors with margin under the measured figures (06:59, 840x693: 44.7 / 51.6 / 54.9 dB over the
- * image, 35.0 / 41.2 / 45.2 dB over covered pixels); issue 4 asks for at least 28 dB. About 90% of
- * the image is background, so the covered-pixel figure is the demanding one.
+ * Floors with margin under the measured figures (840x693: 44.7 / 51.6 / 54.9 dB over the image,
+ * 35.0 / 41.2 / 45.2 dB over covered pixels, identical for GPU and CPU reference); issue 4 asks for
+ * at least 28 dB. About 90% of the image is background (an empty render scores up to 29 dB over the
+ * image), so the covered-pixel figure is the demanding one. Known differences, view 0: the viewer
+ * clamps each splat's colour to [0, 1] and stores it in 8 bits (emulating that on our side gains
+ * 0.85 dB), blends in an 8-bit framebuffer, cuts splats at sqrt(8) sigma with no 0.99 alpha cap or
+ * early stop, and sorts on approximate depths; 3.8% of covered pixels (knobs, edges) carry 67% of
+ * the squared error. Geometry agrees to well under a pixel: a 1/4 px shift costs 3 to 6 dB.
  */
 const PSNR_FLOOR_DB = 40;
 const COVERED_PSNR_FLOOR_DB = 32;
@@ -166,10 +172,10 @@ describe('independent cross-check: our colour render vs @mkkellogg/gaussian-spla
       expect([png.width, png.height, png.depth]).toEqual([camera.width, camera.height, 8]);
       const shot: Image = { width: png.width, height: png.height, data: png.data as Uint8Array, channels: png.channels };
 
+      const shotMs = performance.now() - tView;
       // Our colour render is the GPU rasterizer's. The CPU reference it is held to (1e-4 elsewhere)
       // is scored on the first view too (seconds a view), so a GPU regression and a shared
       // convention error are told apart.
-      const shotMs = performance.now() - tView;
       const ours = await engine.render(camera, { shDegree: 0, background: bg });
       let referenceWhole: number | undefined;
       if (k === COMPARED_VIEWS[0]) referenceWhole = psnr(renderReference(scene, camera, { shDegree: 0, background: bg }).color, shot);

@@ -1,4 +1,8 @@
 /**
+ * Superseded by e2e/crosscheck.test.ts, which drives the app's own viewport instead (this
+ * standalone page left the library's canvas black); kept only while e2e/raster-chromium.test.ts
+ * still names it in its opt-in SAGA_CROSSCHECK block.
+ *
  * Browser entry for the independent cross-check: @mkkellogg/gaussian-splats-3d renders a scene from
  * a given camera (OpenCV convention, converted to three.js) into a canvas the test screenshots.
  */
