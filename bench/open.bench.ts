@@ -4,16 +4,17 @@
  * creating / reopening a project from the same file. The renderer's share (parse + first frame) is
  * the ttff bench's job.
  *
- *   node --import tsx main/host/server/measure-open.ts <scene> [runs]
+ *   npm run bench -- open [scene] [runs]      (default: the shared guitar scene, 3 runs)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { ApiMethods } from '../../contract/api.ts';
-import { RpcClient } from '../../contract/rpc.ts';
-import { connectWebSocket, type WebSocketConstructor } from '../../contract/transports/websocket.ts';
-import { startServer } from './server.ts';
+import { SCENES, sharedScene } from '../e2e/fixtures.ts';
+import type { ApiMethods } from '../main/contract/api.ts';
+import { RpcClient } from '../main/contract/rpc.ts';
+import { connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
+import { startServer } from '../main/host/server/server.ts';
 
 export interface OpenTiming {
   count: number;
@@ -92,16 +93,13 @@ export async function measureOpen(scenePath: string, runs = 3): Promise<OpenTimi
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const [path, runs] = process.argv.slice(2);
-  if (!path) {
-    console.error('Usage: node --import tsx main/host/server/measure-open.ts <scene> [runs]');
-    process.exitCode = 2;
-  } else {
-    const t = await measureOpen(path, runs ? Number(runs) : 3);
-    console.log(
-      `${path}: ${t.count} splats; scene.open ${t.sceneOpenMs.toFixed(0)} ms, viewer bytes ${(t.viewerBytes / 1e6).toFixed(1)} MB fetched in ${t.fetchMs.toFixed(0)} ms; ` +
-        `project.create ${t.projectCreateMs.toFixed(0)} ms, project.open ${t.projectOpenMs.toFixed(0)} ms; RPC round trip ${t.rpcRoundTripMs.toFixed(3)} ms; peak RSS ${t.peakRssMb} MB (medians of ${runs ?? 3})`,
-    );
-  }
+export async function run(args: string[]): Promise<void> {
+  const [given, runs] = args;
+  const path = given ?? sharedScene(SCENES.guitar);
+  const n = runs ? Number(runs) : 3;
+  const t = await measureOpen(path, n);
+  console.log(
+    `${path}: ${t.count} splats; scene.open ${t.sceneOpenMs.toFixed(0)} ms, viewer bytes ${(t.viewerBytes / 1e6).toFixed(1)} MB fetched in ${t.fetchMs.toFixed(0)} ms; ` +
+      `project.create ${t.projectCreateMs.toFixed(0)} ms, project.open ${t.projectOpenMs.toFixed(0)} ms; RPC round trip ${t.rpcRoundTripMs.toFixed(3)} ms; peak RSS ${t.peakRssMb} MB (medians of ${n})`,
+  );
 }

@@ -1,4 +1,5 @@
 import { SagaError, toSagaError } from '../contract/errors.ts';
+import { APP_VERSION } from '../contract/version.ts';
 import type { CliIO, Command } from './command.ts';
 
 /**
@@ -54,7 +55,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    io.stdout('saga-studio 0.1.0\n');
+    io.stdout(`saga-studio ${APP_VERSION}\n`);
     return 0;
   }
   let command: Command | undefined;

@@ -12,6 +12,7 @@ import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ProjectInfo, ViewInfo } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
+import { APP_VERSION } from '../contract/version.ts';
 import type { Camera } from '../scene/camera.ts';
 import type { SceneFormat, ShDegree } from '../scene/gaussians.ts';
 import { decodeRunsInto, encodeRuns, xorInto } from './gaussian-state.ts';
@@ -19,7 +20,7 @@ import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } f
 
 export const PROJECT_DB = 'project.sqlite';
 export const CACHE_DIR = 'cache';
-export const APP_VERSION = '0.1.0';
+export { APP_VERSION };
 
 /** Everything a project records about its source scene, resolved before the project is written. */
 export interface ProjectSource {
