@@ -23,7 +23,7 @@ import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import { encodeScene, readScene } from '../scene/io.ts';
-import { findTrainingOutput } from '../scene/training-output.ts';
+import { findTrainingOutput, latestIterationPly } from '../scene/training-output.ts';
 
 export interface BackendOptions {
   host: AppInfo['host'];
@@ -103,19 +103,8 @@ export async function sceneInFolder(dir: string): Promise<string> {
   } catch (e) {
     if (!isSagaError(e, 'BAD_CAMERAS')) throw e;
   }
-  const iterations = (await readdir(join(dir, 'point_cloud')).catch((e: unknown) => {
-    // No point_cloud/ folder: a plain folder, looked at next.
-    void e;
-    return [] as string[];
-  }))
-    .map((name) => /^iteration_(\d+)$/.exec(name))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => b - a);
-  for (const it of iterations) {
-    const candidate = join(dir, 'point_cloud', `iteration_${it}`, 'point_cloud.ply');
-    if (await stat(candidate).then((st) => st.isFile(), () => false)) return candidate;
-  }
+  const latest = await latestIterationPly(dir);
+  if (latest !== undefined) return latest;
   const scenes = (await readdir(dir)).filter((f) => SCENE_EXTENSIONS.has(extname(f).toLowerCase()));
   if (scenes.length === 1) return join(dir, scenes[0]!);
   throw new SagaError(

@@ -7,7 +7,7 @@ import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { isSagaError, type ErrorCode } from '../contract/errors.ts';
 import { lookAtCamera, type Camera } from './camera.ts';
 import { matrixToQuaternion, projectPoint, quaternionToMatrix } from './cameras/index.ts';
-import { findTrainingOutput, parseCfgArgs } from './training-output.ts';
+import { findTrainingOutput, latestIterationPly, parseCfgArgs, savedIterations } from './training-output.ts';
 
 /**
  * Real folder layouts built in a temporary directory around the real 3DGS training output
@@ -322,5 +322,25 @@ describe('findTrainingOutput', () => {
     const controller = new AbortController();
     controller.abort();
     await expectError(findTrainingOutput(out, { signal: controller.signal }), 'CANCELLED', /cancelled/);
+  });
+});
+
+describe('the latest saved iteration', () => {
+  it('is the highest iteration_<N> holding a point_cloud.ply, and none without a point_cloud folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'saga-latest-'));
+    try {
+      expect(await latestIterationPly(dir)).toBeUndefined();
+      for (const n of [7000, 30000]) {
+        await mkdir(join(dir, 'point_cloud', `iteration_${n}`), { recursive: true });
+        await writeFile(join(dir, 'point_cloud', `iteration_${n}`, 'point_cloud.ply'), 'ply\n');
+      }
+      // A later iteration that never finished saving, and a folder that is no iteration.
+      await mkdir(join(dir, 'point_cloud', 'iteration_40000'));
+      await mkdir(join(dir, 'point_cloud', 'iteration_x'));
+      expect(await savedIterations(join(dir, 'point_cloud'))).toEqual([7000, 30000]);
+      expect(await latestIterationPly(dir)).toBe(join(dir, 'point_cloud', 'iteration_30000', 'point_cloud.ply'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -213,15 +213,29 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** Saved iterations under point_cloud/ that hold a point_cloud.ply, ascending. */
-async function savedIterations(pointCloudDir: string): Promise<number[]> {
-  const entries = await readdir(pointCloudDir, { withFileTypes: true });
+/**
+ * Saved iterations under point_cloud/ that hold a point_cloud.ply, ascending; none when the folder
+ * is missing. The one scan of iteration_<N> folders (backend and evaluation use it too).
+ */
+export async function savedIterations(pointCloudDir: string): Promise<number[]> {
+  const entries = await readdir(pointCloudDir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    // No point_cloud/ folder (or a file in its place): nothing was saved.
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return [];
+    throw e;
+  });
   const iterations: number[] = [];
   for (const entry of entries) {
     const match = ITERATION_DIR.exec(entry.name);
     if (match && existsSync(join(pointCloudDir, entry.name, 'point_cloud.ply'))) iterations.push(Number(match[1]));
   }
   return iterations.sort((a, b) => a - b);
+}
+
+/** point_cloud/iteration_<N>/point_cloud.ply with the highest saved N under `outputDir`, if any. */
+export async function latestIterationPly(outputDir: string): Promise<string | undefined> {
+  const pointCloudDir = join(outputDir, 'point_cloud');
+  const latest = (await savedIterations(pointCloudDir)).at(-1);
+  return latest === undefined ? undefined : join(pointCloudDir, `iteration_${latest}`, 'point_cloud.ply');
 }
 
 /**

@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
 import { readScene } from '../../scene/io.ts';
+import { latestIterationPly as latestSavedPly } from '../../scene/training-output.ts';
 import { isProjectDir, openProject } from '../../project/store.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import type { EvalData } from './evaluate.ts';
@@ -25,22 +26,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** point_cloud/iteration_<N>/point_cloud.ply with the highest N. */
+/** point_cloud/iteration_<N>/point_cloud.ply with the highest N (scan in scene/training-output.ts); FILE_NOT_FOUND when none. */
 export async function latestIterationPly(dir: string): Promise<string> {
-  const root = join(dir, 'point_cloud');
-  const entries = await readdir(root).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return [] as string[];
-    throw e;
-  });
-  const iterations = entries
-    .map((e) => /^iteration_(\d+)$/.exec(e))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => b - a);
-  for (const n of iterations) {
-    const ply = join(root, `iteration_${n}`, 'point_cloud.ply');
-    if (await exists(ply)) return ply;
-  }
+  const ply = await latestSavedPly(dir);
+  if (ply !== undefined) return ply;
   throw new SagaError('FILE_NOT_FOUND', `${dir} has no point_cloud/iteration_<N>/point_cloud.ply. Point --project at a 3DGS training output folder (for example one made by 'saga-studio synth').`, { dir });
 }
 
