@@ -5,6 +5,7 @@
  * All GPU figures are medians of repeated calls through EngineClient (worker round trip and
  * read-back included).
  */
+import { loadavg } from 'node:os';
 import { EngineClient } from '../main/engine/client.ts';
 import { orbitCamera } from '../main/engine/raster/orbit.ts';
 import { backwardReference, renderReference } from '../main/engine/raster/reference.ts';
@@ -37,6 +38,9 @@ export async function run(args: string[]): Promise<void> {
   const resolutions = (option('--res')?.split(',') ?? ['200x150', '800x600']).map((r) => r.split('x').map(Number) as [number, number]);
   const client = await EngineClient.start();
   console.log(`adapter: ${client.adapter}`);
+  // lavapipe runs on the same 2 CPU cores as everything else: figures scale with the machine's load.
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`load average at start: ${load()}`);
   try {
     for (const n of sizes) {
       const scene = syntheticScene(n, 42, 3);
@@ -101,6 +105,7 @@ export async function run(args: string[]): Promise<void> {
         }
       }
     }
+    console.log(`load average at end: ${load()}`);
   } finally {
     await client.close();
   }

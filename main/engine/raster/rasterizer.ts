@@ -11,7 +11,10 @@
  * Training path: prepareView() additionally collects every (pixel, Gaussian, weight) contribution
  * into per-pixel lists and their transpose (per-Gaussian lists), so a training step's feature
  * forward and backward are two gathers with no re-blending (geometry is frozen in SAGA), and
- * adamStep() updates the GPU-resident features from the GPU-resident gradient.
+ * adamStep() updates the GPU-resident features from the GPU-resident gradient. The gathers read
+ * their values (features forward, feature-map gradient backward) from rgba32float textures: on
+ * lavapipe a storage load at a per-lane address costs one load per channel and lane, a texel
+ * fetch one per lane for 4 channels (RasterizerOptions.textures).
  *
  * Buffers bigger than the device's maxStorageBufferBindingSize are avoided by splitting: the scene
  * is uploaded in chunks, features are stored in blocks of channel groups (toBlocked), sorted tile
