@@ -1,5 +1,7 @@
 // Adam on the per-Gaussian features, in place on the GPU (SAGA trains only the features; geometry is
 // frozen). Elementwise over the feature layout, so padding stays zero (its gradient is zero).
+// One invocation per vec4 (the layout is whole vec4 groups): on lavapipe each storage access at a
+// per-lane address has a per-lane cost, so 4 floats per access is cheaper than 1.
 
 struct Params {
   lr: f32,
@@ -8,15 +10,15 @@ struct Params {
   eps: f32,
   correction1: f32,   // 1 - beta1^t
   correction2: f32,   // 1 - beta2^t
-  count: u32,         // floats in the buffers
+  count: u32,         // vec4 groups in the buffers
   rowThreads: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> features: array<f32>;
-@group(0) @binding(2) var<storage, read> gradients: array<f32>;
-@group(0) @binding(3) var<storage, read_write> moment1: array<f32>;
-@group(0) @binding(4) var<storage, read_write> moment2: array<f32>;
+@group(0) @binding(1) var<storage, read_write> features: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> gradients: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> moment1: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> moment2: array<vec4<f32>>;
 
 @compute @workgroup_size(256)
 fn adamStep(@builtin(global_invocation_id) gid: vec3<u32>) {

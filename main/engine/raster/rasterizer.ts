@@ -651,11 +651,11 @@ export class GaussianRasterizer {
       const beta1 = options.beta1 ?? 0.9;
       const beta2 = options.beta2 ?? 0.999;
       const t = ++this.adamSteps;
-      const floats = size / 4;
-      const [gx, gy] = grid(Math.ceil(floats / WG));
+      const groups = size / 16; // adam.wgsl works on vec4 groups (size is a multiple of 16 bytes)
+      const [gx, gy] = grid(Math.ceil(groups / WG));
       const data = new ArrayBuffer(32);
       new Float32Array(data).set([options.lr, beta1, beta2, options.eps ?? 1e-15, 1 - beta1 ** t, 1 - beta2 ** t]);
-      new Uint32Array(data).set([floats, gx * WG], 6);
+      new Uint32Array(data).set([groups, gx * WG], 6);
       const params = this.uniform(new Float32Array(data));
       const encoder = this.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
