@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineClient } from '../main/engine/client.ts';
 import { orbitCameras } from '../main/engine/raster/orbit.ts';
 import { renderReference } from '../main/engine/raster/reference.ts';
-import { encodePng, toRgb8 } from '../main/engine/raster/images.ts';
+import { encodeRgbPng } from '../main/common/png.ts';
+import { toRgb8 } from '../main/engine/raster/images.ts';
 import type { Camera } from '../main/scene/camera.ts';
 import { writeInriaCameras } from '../main/scene/cameras/index.ts';
 import { readScene } from '../main/scene/io.ts';
@@ -195,8 +196,8 @@ describe('independent cross-check: our colour render vs @mkkellogg/gaussian-spla
         `view ${k} (${camera.width}x${camera.height}): PSNR ${whole.toFixed(2)} dB over the image, ${covered.toFixed(2)} dB over the ${(share * 100).toFixed(1)}% covered pixels; background-only control ${emptyWhole.toFixed(2)} / ${emptyCovered.toFixed(2)} dB;${referenceWhole === undefined ? '' : ` CPU reference ${referenceWhole.toFixed(2)} dB;`} shifted 1/4 px ${shifted.toFixed(2)} dB (${redraws} redraws to a stable frame; jump+screenshots ${(shotMs / 1000).toFixed(1)} s, all ${((performance.now() - tView) / 1000).toFixed(1)} s)`,
       );
       writeFileSync(join(ARTIFACTS, `crosscheck-view${k}-splats3d.png`), shotBytes);
-      writeFileSync(join(ARTIFACTS, `crosscheck-view${k}-ours.png`), encodePng(toRgb8(ours.color), camera.width, camera.height));
-      writeFileSync(join(ARTIFACTS, `crosscheck-view${k}-diff4x.png`), encodePng(differenceImage(ours.color, shot), camera.width, camera.height));
+      writeFileSync(join(ARTIFACTS, `crosscheck-view${k}-ours.png`), encodeRgbPng(toRgb8(ours.color), camera.width, camera.height));
+      writeFileSync(join(ARTIFACTS, `crosscheck-view${k}-diff4x.png`), encodeRgbPng(differenceImage(ours.color, shot), camera.width, camera.height));
       figures.push({ whole, covered, share, emptyWhole, emptyCovered, referenceWhole, shifted });
     }
     console.log(`cross-check, guitar vs @mkkellogg/gaussian-splats-3d (project import to all splats drawn ${(loadedMs / 1000).toFixed(1)} s):\n  ${results.join('\n  ')}`);

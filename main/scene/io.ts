@@ -33,7 +33,7 @@ import {
 } from './read-options.ts';
 import { decodeSplat, encodeSplat } from './splat.ts';
 import { decodeSpz, encodeSpz, isGzip } from './spz.ts';
-import { writeAll, writeFileAtomic } from './atomic-write.ts';
+import { writeAll, writeFileAtomic } from '../common/atomic-write.ts';
 
 export type { SceneFormat } from './gaussians.ts';
 export type { NonFinitePolicy, ReadOptions } from './read-options.ts';

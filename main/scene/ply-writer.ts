@@ -7,7 +7,7 @@ import { SagaError } from '../contract/errors.ts';
 import { type GaussianScene, type PlyScalarType, shRestPerChannel } from './gaussians.ts';
 import { PLY_TYPE_SIZE } from './ply-header.ts';
 import { type PropertyTarget, type WordRun, standardTarget, wordRuns } from './ply.ts';
-import { writeAll, writeFileAtomic } from './atomic-write.ts';
+import { writeAll, writeFileAtomic } from '../common/atomic-write.ts';
 
 export interface PlyWriteProperty {
   name: string;

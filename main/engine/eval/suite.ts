@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAll, writeFileAtomic } from '../../scene/atomic-write.ts';
+import { writeAll, writeFileAtomic } from '../../common/atomic-write.ts';
 import type { SynthKind } from '../synth/generate.ts';
 import { writeSynthFolder } from '../synth/folder.ts';
 import { evaluate, formatTable, pct, summarize, type EvalReport, type MethodSummary } from './evaluate.ts';

@@ -18,7 +18,7 @@ import type { JobProgress } from '../../contract/api.ts';
 import { SagaError } from '../../contract/errors.ts';
 import bundledRegistry from '../../../resources/models.json' with { type: 'json' };
 import { SAM_DEFAULT_CONVENTION, type EncoderConvention, type SamModelFiles } from './sam.ts';
-import { writeFileAtomic } from './storage.ts';
+import { writeFileAtomicSync } from '../../common/atomic-write.ts';
 
 export interface RegistryFile {
   file: string;
@@ -299,7 +299,7 @@ export class ModelManager {
     const all = this.checksums();
     all[key] = rec;
     mkdirSync(this.modelsDir, { recursive: true });
-    writeFileAtomic(this.checksumPath, JSON.stringify(all, null, 1));
+    writeFileAtomicSync(this.checksumPath, JSON.stringify(all, null, 1));
   }
 
   /** The sha256 a file must have: the registry's, else the one recorded at first download. */
@@ -354,7 +354,7 @@ export class ModelManager {
         const got = await downloadFile(m.archive.url, archivePath, { expectedSha256: this.expectedSha256(id, m.archive), checksumSource: m.archive.sha256 ? 'registry' : 'recorded', expectedSize: m.archive.sizeBytes, ...options });
         this.checkOrRecord(id, m.archive, got);
         const zip = new Uint8Array(readFileSync(archivePath));
-        for (const f of [m.encoder, m.decoder]) writeFileAtomic(join(dir, f.file), extractZipMember(zip, f.file));
+        for (const f of [m.encoder, m.decoder]) writeFileAtomicSync(join(dir, f.file), extractZipMember(zip, f.file));
         rmSync(archivePath, { force: true });
       }
       for (const f of [m.encoder, m.decoder]) this.checkOrRecord(id, f, { sha256: await sha256OfFile(join(dir, f.file)), size: statSync(join(dir, f.file)).size });

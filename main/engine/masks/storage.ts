@@ -189,9 +189,6 @@ export function decodeFloat16(halfs: Uint16Array): Float32Array {
 
 // ---- files --------------------------------------------------------------------------------------
 
-/** Writes via a temporary name and renames (see common/atomic-write.ts); models.ts imports it from here. */
-export const writeFileAtomic = writeFileAtomicSync;
-
 /** A file-system-safe, unique folder name for a view. */
 export function viewKey(index: number, name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'view';
@@ -227,10 +224,10 @@ export function writePreparedView(
   const stride = packedMaskBytes(manifest.maskWidth, manifest.maskHeight);
   const all = new Uint8Array(stride * packedMasks.length);
   packedMasks.forEach((m, i) => all.set(m.subarray(0, stride), i * stride));
-  writeFileAtomic(join(dir, 'masks.bin'), all);
-  if (features) writeFileAtomic(join(dir, 'features.f16'), new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+  writeFileAtomicSync(join(dir, 'masks.bin'), all);
+  if (features) writeFileAtomicSync(join(dir, 'features.f16'), new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
   const full: ViewManifest = { version: MANIFEST_VERSION, ...manifest };
-  writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(full, null, 1));
+  writeFileAtomicSync(join(dir, 'manifest.json'), JSON.stringify(full, null, 1));
   return full;
 }
 

@@ -12,11 +12,8 @@ export function toRgb8(color: Float32Array): Uint8Array {
   return out;
 }
 
-/** 8-bit RGB to PNG bytes (kept under this name for its importers; see common/png.ts). */
-export const encodePng = encodeRgbPng;
-
 export async function writePng(path: string, color: Float32Array, width: number, height: number): Promise<void> {
-  const bytes = encodePng(toRgb8(color), width, height);
+  const bytes = encodeRgbPng(toRgb8(color), width, height);
   await writeFileAtomic(path, (file) => writeAll(file, bytes));
 }
 

@@ -3,7 +3,7 @@ import { SagaError } from '../../contract/errors.ts';
 import { defaultModelsDir, ModelManager } from '../../engine/masks/models.ts';
 import { encodeRgbPng } from '../../engine/masks/image.ts';
 import { prepareProject, preparedContactSheet, projectPrepareInput, type MaskSourceOption, type PrepareProgress } from '../../engine/masks/prepare.ts';
-import { writeFileAtomic } from '../../engine/masks/storage.ts';
+import { writeFileAtomicSync } from '../../common/atomic-write.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
 
 const help = `Usage: saga-studio prepare --project <dir> [--masks sam|auto|<folder>] [--model <id|folder>] [options]
@@ -139,7 +139,7 @@ const command: Command = {
     if (sheetPath) {
       const sheet = preparedContactSheet(projectPrepareInput(values.project), 8);
       if (sheet) {
-        writeFileAtomic(sheetPath, encodeRgbPng(sheet));
+        writeFileAtomicSync(sheetPath, encodeRgbPng(sheet));
         io.stderr(`Contact sheet of the masks: ${sheetPath}\n`);
       }
     }
