@@ -12,6 +12,15 @@ describe('decoding view images', () => {
     const rgba = decodeImage(encodePng({ width: 1, height: 1, data: Uint8Array.of(200, 100, 50, 128), channels: 4, depth: 8 }), 'r.png');
     expect(Array.from(rgba.data)).toEqual([100, 50, 25]);
   });
+  it('reads palette PNGs with 1-, 2-, 4- and 8-bit indices as their palette colours', () => {
+    const palette = [[255, 0, 0], [0, 255, 0], [10, 20, 30]];
+    for (const depth of [1, 2, 4, 8] as const) {
+      // Pixels 0 and 1 use entries 1 and 0, packed at the index depth.
+      const row = depth === 8 ? Uint8Array.of(1, 0) : Uint8Array.of((1 << (8 - depth)) & 0xff);
+      const bytes = encodePng({ width: 2, height: 1, data: row, channels: 1, depth, palette });
+      expect(Array.from(decodeImage(bytes, `p${depth}.png`).data)).toEqual([0, 255, 0, 255, 0, 0]);
+    }
+  });
   it('reads JPEG', () => {
     const raw = new Uint8Array(8 * 8 * 4).fill(128);
     const jpg = jpeg.encode({ width: 8, height: 8, data: raw }, 95).data;

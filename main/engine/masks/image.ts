@@ -43,7 +43,8 @@ export function decodeImage(bytes: Uint8Array, path: string): RgbImage {
     const { data, channels } = expandPalette(png);
     const n = png.width * png.height;
     if (data.length < n * channels) throw bad('pixel data is shorter than the header says');
-    const maxValue = png.depth === 16 ? 65535 : (1 << png.depth) - 1;
+    // Palette entries are 8-bit whatever the index depth; only direct samples scale with png.depth.
+    const maxValue = png.palette ? 255 : png.depth === 16 ? 65535 : (1 << png.depth) - 1;
     const out = new Uint8Array(n * 3);
     for (let i = 0; i < n; i++) {
       const base = i * channels;
