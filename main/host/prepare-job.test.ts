@@ -3,7 +3,7 @@
  * reference rasterizer, the real backend over the in-memory transport, the real worker thread.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,7 @@ import { imageStem } from '../engine/masks/imported.ts';
 import type { RegistryModel } from '../engine/masks/models.ts';
 import { tinySamDecoder, tinySamEncoder } from '../engine/masks/testing/tiny-sam.ts';
 import { readManifest, viewDir, viewKey } from '../engine/masks/storage.ts';
-import { renderViewImages } from '../engine/masks/testing/views.ts';
-import { sha256File } from '../project/checksum.ts';
+import { projectSourceFor, renderViewImages } from '../engine/masks/testing/views.ts';
 import { createProject, type ProjectSource } from '../project/store.ts';
 import { SagaBackend, createBackendServer } from './backend.ts';
 
@@ -89,17 +88,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'saga-prepare-job-'));
   const scenePath = sharedScene(SCENES.guitar);
   const cameras = await renderViewImages(scenePath, join(root, 'images'), VIEWS, WIDTH, HEIGHT);
-  source = {
-    scenePath,
-    format: 'compressed-ply',
-    count: 90854,
-    shDegree: 0,
-    bytes: statSync(scenePath).size,
-    checksum: await sha256File(scenePath),
-    bounds: { min: [-1, -1, -1], max: [1, 1, 1] },
-    properties: [],
-    views: cameras,
-  };
+  source = await projectSourceFor(scenePath, cameras);
   backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user-data'), modelsDir: join(root, 'models'), blobUrl: (id) => `memory://blob/${id}` });
   server = createBackendServer(backend);
   const [c, s] = memoryTransportPair();

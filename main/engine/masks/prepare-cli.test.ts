@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../../e2e/fixtures.ts';
 import { main } from '../../host/cli.ts';
-import { sha256File } from '../../project/checksum.ts';
 import { createProject } from '../../project/store.ts';
 import { decodeImage } from './image.ts';
-import { renderViewImages } from './testing/views.ts';
+import { projectSourceFor, renderViewImages } from './testing/views.ts';
 
 let root: string;
 let projectDir: string;
@@ -25,19 +24,7 @@ beforeAll(async () => {
   const scenePath = sharedScene(SCENES.guitar);
   cameras = await renderViewImages(scenePath, join(root, 'images'), 3, 120, 90);
   projectDir = join(root, 'project');
-  createProject(projectDir, {
-    source: {
-      scenePath,
-      format: 'compressed-ply',
-      count: 90854,
-      shDegree: 0,
-      bytes: statSync(scenePath).size,
-      checksum: await sha256File(scenePath),
-      bounds: { min: [-1, -1, -1], max: [1, 1, 1] },
-      properties: [],
-      views: cameras,
-    },
-  }).close();
+  createProject(projectDir, { source: await projectSourceFor(scenePath, cameras) }).close();
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, SCENES, sharedScene } from '../../../e2e/fixtures.ts';
-import { sha256File } from '../../project/checksum.ts';
 import { createProject } from '../../project/store.ts';
 import { maskContactSheet } from './contact-sheet.ts';
 import { decodeImage, encodeRgbPng } from './image.ts';
@@ -12,7 +11,7 @@ import { imageAtGrid, prepareProject, prepareViews, type PrepareProgress, type P
 import { listPreparedViews, readManifest, readPreparedFeatures, readPreparedMasks, unpackMask, viewDir, viewKey } from './storage.ts';
 import { SAM_DEFAULT_CONVENTION, SamPredictor } from './sam.ts';
 import { tinySamDecoder, tinySamEncoder, TINY_IOU } from './testing/tiny-sam.ts';
-import { renderViewImages } from './testing/views.ts';
+import { projectSourceFor, renderViewImages } from './testing/views.ts';
 
 const W = 200;
 const H = 150;
@@ -160,20 +159,7 @@ describe('prepare with the embedded default on rendered guitar views', () => {
   it('prepares a real project (SQLite store) through prepareProject', async () => {
     const scenePath = sharedScene(SCENES.guitar);
     const dir = join(root, 'project');
-    const project = createProject(dir, {
-      source: {
-        scenePath,
-        format: 'compressed-ply',
-        count: 90854,
-        shDegree: 0,
-        bytes: statSync(scenePath).size,
-        checksum: await sha256File(scenePath),
-        bounds: { min: [-1, -1, -1], max: [1, 1, 1] },
-        properties: [],
-        imagesDir,
-        views: cameras.slice(0, 2),
-      },
-    });
+    const project = createProject(dir, { source: await projectSourceFor(scenePath, cameras.slice(0, 2), imagesDir) });
     project.close();
     const result = await prepareProject(dir, { masks: { kind: 'auto' } });
     expect(result.done).toBe(2);
