@@ -18,6 +18,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> payload: array<vec4<f32>>;       // Gaussian * GPI + group
 @group(0) @binding(6) var<storage, read_write> outPayload: array<vec4<f32>>; // pixel * GPI + group
 
+// Alphas fade linearly to 0 over [ALPHA_MIN, 2 ALPHA_MIN] instead of a hard cut-off, so float32
+// rounding of an alpha at 1/255 cannot drop a whole Gaussian (reference.ts, "Blend").
 const ALPHA_MIN: f32 = 1.0 / 255.0;
 const ALPHA_MAX: f32 = 0.99;
 const T_MIN: f32 = 1e-4;
@@ -39,8 +41,9 @@ fn rasterizeFeatures(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     let d = m.xy - sample;
     let power = -0.5 * (c.x * d.x * d.x + c.z * d.y * d.y) - c.y * d.x * d.y;
     if (power > 0.0) { continue; }
-    let alpha = min(ALPHA_MAX, m.w * exp(power));
-    if (alpha < ALPHA_MIN) { continue; }
+    let raw = min(ALPHA_MAX, m.w * exp(power));
+    if (raw <= ALPHA_MIN) { continue; }
+    let alpha = raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
     let nextT = T * (1.0 - alpha);
     if (nextT < T_MIN) { break; }
     let w = alpha * T;

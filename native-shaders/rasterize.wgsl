@@ -26,6 +26,8 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> entries: array<vec2<u32>>; // Gaussian, weight bits
 @group(0) @binding(11) var<storage, read_write> gaussianCounts: array<atomic<u32>>;
 
+// Alphas fade linearly to 0 over [ALPHA_MIN, 2 ALPHA_MIN] instead of a hard cut-off, so float32
+// rounding of an alpha at 1/255 cannot drop a whole Gaussian (reference.ts, "Blend").
 const ALPHA_MIN: f32 = 1.0 / 255.0;
 const ALPHA_MAX: f32 = 0.99;
 const T_MIN: f32 = 1e-4;
@@ -55,8 +57,9 @@ fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     let m = projMean[g];
     let power = conicPower(m, projConic[g], sample);
     if (power > 0.0) { continue; }
-    let alpha = min(ALPHA_MAX, m.w * exp(power));
-    if (alpha < ALPHA_MIN) { continue; }
+    let raw = min(ALPHA_MAX, m.w * exp(power));
+    if (raw <= ALPHA_MIN) { continue; }
+    let alpha = raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
     let nextT = T * (1.0 - alpha);
     if (nextT < T_MIN) { break; }
     acc += (alpha * T) * payload[g * params.band.z + params.band.w];
@@ -85,8 +88,9 @@ fn collect(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     let m = projMean[g];
     let power = conicPower(m, projConic[g], sample);
     if (power > 0.0) { continue; }
-    let alpha = min(ALPHA_MAX, m.w * exp(power));
-    if (alpha < ALPHA_MIN) { continue; }
+    let raw = min(ALPHA_MAX, m.w * exp(power));
+    if (raw <= ALPHA_MIN) { continue; }
+    let alpha = raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
     let nextT = T * (1.0 - alpha);
     if (nextT < T_MIN) { break; }
     entries[slot] = vec2<u32>(g, bitcast<u32>(alpha * T));

@@ -12,8 +12,12 @@
  *   [floor((u-r)/16), ceil((u+r)/16)) x [floor((v-r)/16), ceil((v+r)/16)) clamped to the grid, and is
  *   only blended into pixels of those tiles (exactly as the GPU bins it).
  * - Order: front to back by camera-space z, ties by Gaussian index.
- * - Blend: alpha = min(0.99, opacity exp(-0.5 d^T conic d)); alpha < 1/255 is skipped; if
- *   T (1 - alpha) < 1e-4 the pixel stops before that Gaussian; weight = alpha T.
+ * - Blend: raw = min(0.99, opacity exp(-0.5 d^T conic d)); raw <= 1/255 is skipped and
+ *   alpha = raw min(1, (raw - 1/255) / (1/255)), i.e. 3DGS's alpha except a linear ramp to 0 over
+ *   [1/255, 2/255]: a hard cut-off flips on float32-vs-float64 rounding of a raw alpha sitting at
+ *   1/255 and then changes the pixel by up to 1/255 (seen: 2.7e-4 on the guitar); the ramp makes
+ *   the output continuous there. If T (1 - alpha) < 1e-4 the pixel stops before that Gaussian;
+ *   weight = alpha T.
  * - Outputs: colour = sum w c + T_final background; alpha = 1 - T_final;
  *   depth = sum w z (alpha-weighted camera z, divide by alpha for the expected depth);
  *   features = sum w f (no background).
@@ -278,8 +282,10 @@ function blend(
         const dy = p.v - sy;
         const power = -0.5 * (p.conicA * dx * dx + p.conicC * dy * dy) - p.conicB * dx * dy;
         if (power > 0) continue;
-        const alpha = Math.min(ALPHA_MAX, p.opacity * Math.exp(power));
-        if (alpha < ALPHA_MIN) continue;
+        const raw = Math.min(ALPHA_MAX, p.opacity * Math.exp(power));
+        if (raw <= ALPHA_MIN) continue;
+        // Continuous cut-off (see the header): GPU and reference agree even when raw ~ 1/255.
+        const alpha = raw * Math.min(1, (raw - ALPHA_MIN) / ALPHA_MIN);
         const nextT = T * (1 - alpha);
         if (nextT < TRANSMITTANCE_MIN) break;
         visit(pixel, i, alpha * T, p);
