@@ -41,6 +41,17 @@ fn conicPower(m: vec4<f32>, c: vec4<f32>, sample: vec2<f32>) -> f32 {
   return -0.5 * (c.x * d.x * d.x + c.z * d.y * d.y) - c.y * d.x * d.y;
 }
 
+// The alpha a Gaussian blends with at `sample`, or 0 when it is skipped: outside its ellipse's
+// falloff (power > 0) or at most ALPHA_MIN, fading linearly to 0 over [ALPHA_MIN, 2 ALPHA_MIN].
+// rasterize and collect must agree to the bit, so both call this.
+fn blendAlpha(m: vec4<f32>, conic: vec4<f32>, sample: vec2<f32>) -> f32 {
+  let power = conicPower(m, conic, sample);
+  if (power > 0.0) { return 0.0; }
+  let raw = min(ALPHA_MAX, m.w * exp(power));
+  if (raw <= ALPHA_MIN) { return 0.0; }
+  return raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
+}
+
 @compute @workgroup_size(16, 16)
 fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
   let px = wid.x * 16u + lid3.x;
@@ -54,12 +65,8 @@ fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
   var count = 0u;
   for (var k = range.x; k < range.y; k++) {
     let g = sortedIds[k - params.window.x];
-    let m = projMean[g];
-    let power = conicPower(m, projConic[g], sample);
-    if (power > 0.0) { continue; }
-    let raw = min(ALPHA_MAX, m.w * exp(power));
-    if (raw <= ALPHA_MIN) { continue; }
-    let alpha = raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
+    let alpha = blendAlpha(projMean[g], projConic[g], sample);
+    if (alpha <= 0.0) { continue; }
     let nextT = T * (1.0 - alpha);
     if (nextT < T_MIN) { break; }
     acc += (alpha * T) * payload[g * params.band.z + params.band.w];
@@ -85,12 +92,8 @@ fn collect(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var slot = pixelOffsets[p - params.band.x];
   for (var k = range.x; k < range.y; k++) {
     let g = sortedIds[k - params.window.x];
-    let m = projMean[g];
-    let power = conicPower(m, projConic[g], sample);
-    if (power > 0.0) { continue; }
-    let raw = min(ALPHA_MAX, m.w * exp(power));
-    if (raw <= ALPHA_MIN) { continue; }
-    let alpha = raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
+    let alpha = blendAlpha(projMean[g], projConic[g], sample);
+    if (alpha <= 0.0) { continue; }
     let nextT = T * (1.0 - alpha);
     if (nextT < T_MIN) { break; }
     entries[slot] = vec2<u32>(g, bitcast<u32>(alpha * T));
