@@ -19,10 +19,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> values: array<vec4<f32>>;   // one block: index * GPI + group
 @group(0) @binding(4) var<storage, read_write> result: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
-fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let item = gid.x + gid.y * params.count.y;
-  if (item >= params.count.x) { return; }
+// The weighted sum over one item's list, a block of GPI vec4 groups: every gather's inner loop, so
+// all of them add in the same order and agree to the bit.
+fn weightedSum(item: u32) -> array<vec4<f32>, __GPI__> {
   var acc: array<vec4<f32>, __GPI__>;
   let end = offsets[item + 1u];
   for (var e = offsets[item]; e < end; e++) {
@@ -31,6 +30,14 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
     let base = entry.x * GPI;
     for (var q = 0u; q < GPI; q++) { acc[q] += w * values[base + q]; }
   }
+  return acc;
+}
+
+@compute @workgroup_size(64)
+fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let item = gid.x + gid.y * params.count.y;
+  if (item >= params.count.x) { return; }
+  var acc = weightedSum(item);
   let out = item * GPI;
   if (params.count.z != 0u) {
     for (var q = 0u; q < GPI; q++) { acc[q] += result[out + q]; }
@@ -92,14 +99,7 @@ fn gatherOrdered(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k = gid.x + gid.y * params.count.y;
   if (k >= params.count.x) { return; }
   let item = itemOrder[k];
-  var acc: array<vec4<f32>, __GPI__>;
-  let end = offsets[item + 1u];
-  for (var e = offsets[item]; e < end; e++) {
-    let entry = entries[e];
-    let w = bitcast<f32>(entry.y);
-    let base = entry.x * GPI;
-    for (var q = 0u; q < GPI; q++) { acc[q] += w * values[base + q]; }
-  }
+  var acc = weightedSum(item);
   let out = item * GPI;
   for (var q = 0u; q < GPI; q++) { result[out + q] += acc[q]; }
 }
@@ -112,11 +112,8 @@ fn gatherOrdered(@builtin(global_invocation_id) gid: vec3<u32>) {
 const TEX_WIDTH: u32 = 8192u;
 @group(0) @binding(15) var valuesTexture: texture_2d<f32>;
 
-@compute @workgroup_size(64)
-fn gatherOrderedTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = gid.x + gid.y * params.count.y;
-  if (k >= params.count.x) { return; }
-  let item = itemOrder[k];
+// weightedSum with the values read from the texture.
+fn weightedSumTexture(item: u32) -> array<vec4<f32>, __GPI__> {
   var acc: array<vec4<f32>, __GPI__>;
   let end = offsets[item + 1u];
   for (var e = offsets[item]; e < end; e++) {
@@ -127,6 +124,15 @@ fn gatherOrderedTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
     let y = texel / TEX_WIDTH;
     for (var q = 0u; q < GPI; q++) { acc[q] += w * textureLoad(valuesTexture, vec2<u32>(x + q, y), 0); }
   }
+  return acc;
+}
+
+@compute @workgroup_size(64)
+fn gatherOrderedTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k = gid.x + gid.y * params.count.y;
+  if (k >= params.count.x) { return; }
+  let item = itemOrder[k];
+  var acc = weightedSumTexture(item);
   let out = item * GPI;
   for (var q = 0u; q < GPI; q++) { result[out + q] += acc[q]; }
 }
@@ -137,16 +143,7 @@ fn gatherOrderedTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn gatherTexture(@builtin(global_invocation_id) gid: vec3<u32>) {
   let item = gid.x + gid.y * params.count.y;
   if (item >= params.count.x) { return; }
-  var acc: array<vec4<f32>, __GPI__>;
-  let end = offsets[item + 1u];
-  for (var e = offsets[item]; e < end; e++) {
-    let entry = entries[e];
-    let w = bitcast<f32>(entry.y);
-    let texel = params.count.w + entry.x * GPI;
-    let x = texel % TEX_WIDTH;
-    let y = texel / TEX_WIDTH;
-    for (var q = 0u; q < GPI; q++) { acc[q] += w * textureLoad(valuesTexture, vec2<u32>(x + q, y), 0); }
-  }
+  var acc = weightedSumTexture(item);
   let out = item * GPI;
   for (var q = 0u; q < GPI; q++) { result[out + q] = acc[q]; }
 }
