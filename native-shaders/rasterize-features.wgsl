@@ -1,6 +1,7 @@
 // Feature maps straight from the tile lists (no cached weights): the blend of rasterize.wgsl with a
 // payload of GPI vec4 channel groups per Gaussian, so one pass renders a whole block of channels
-// (32 channels for GPI = 8) instead of re-blending per group. GPI is substituted by the host.
+// (32 channels for GPI = 8) instead of re-blending per group. GPI is substituted by the host, which
+// also prepends blend.wgsl.
 
 const GPI: u32 = __GPI__u;
 
@@ -18,12 +19,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> payload: array<vec4<f32>>;       // Gaussian * GPI + group
 @group(0) @binding(6) var<storage, read_write> outPayload: array<vec4<f32>>; // pixel * GPI + group
 
-// Alphas fade linearly to 0 over [ALPHA_MIN, 2 ALPHA_MIN] instead of a hard cut-off, so float32
-// rounding of an alpha at 1/255 cannot drop a whole Gaussian (reference.ts, "Blend").
-const ALPHA_MIN: f32 = 1.0 / 255.0;
-const ALPHA_MAX: f32 = 0.99;
-const T_MIN: f32 = 1e-4;
-
 @compute @workgroup_size(16, 16)
 fn rasterizeFeatures(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
   let px = wid.x * 16u + lid3.x;
@@ -36,14 +31,8 @@ fn rasterizeFeatures(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   var acc: array<vec4<f32>, __GPI__>;
   for (var k = range.x; k < range.y; k++) {
     let g = sortedIds[k - params.window.x];
-    let m = projMean[g];
-    let c = projConic[g];
-    let d = m.xy - sample;
-    let power = -0.5 * (c.x * d.x * d.x + c.z * d.y * d.y) - c.y * d.x * d.y;
-    if (power > 0.0) { continue; }
-    let raw = min(ALPHA_MAX, m.w * exp(power));
-    if (raw <= ALPHA_MIN) { continue; }
-    let alpha = raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
+    let alpha = blendAlpha(projMean[g], projConic[g], sample);
+    if (alpha <= 0.0) { continue; }
     let nextT = T * (1.0 - alpha);
     if (nextT < T_MIN) { break; }
     let w = alpha * T;

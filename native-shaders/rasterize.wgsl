@@ -3,7 +3,8 @@
 //    writes, per pixel, the blended payload, the final transmittance and the contribution count.
 //  - `collect` re-runs the same blend and writes every (Gaussian, weight) contribution into the
 //    pixel's slice of a list (training cache), counting contributions per Gaussian as well.
-// Pixel (x, y) is sampled at (x + 0.5, y + 0.5); see main/engine/raster/reference.ts.
+// Pixel (x, y) is sampled at (x + 0.5, y + 0.5); see main/engine/raster/reference.ts. The host
+// prepends blend.wgsl (ALPHA_MIN, ALPHA_MAX, T_MIN, conicPower, blendAlpha).
 
 struct Params {
   size: vec4<u32>,    // width, height, tilesX, tilesY
@@ -26,31 +27,9 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> entries: array<vec2<u32>>; // Gaussian, weight bits
 @group(0) @binding(11) var<storage, read_write> gaussianCounts: array<atomic<u32>>;
 
-// Alphas fade linearly to 0 over [ALPHA_MIN, 2 ALPHA_MIN] instead of a hard cut-off, so float32
-// rounding of an alpha at 1/255 cannot drop a whole Gaussian (reference.ts, "Blend").
-const ALPHA_MIN: f32 = 1.0 / 255.0;
-const ALPHA_MAX: f32 = 0.99;
-const T_MIN: f32 = 1e-4;
-
 // No workgroup staging: on CPU implementations (lavapipe, SwiftShader) "shared" memory is just
 // memory and barriers are expensive, while the tile's list stays hot in the CPU caches because all
 // pixels of a tile read it. Each invocation walks its tile's list and stops on its own.
-
-fn conicPower(m: vec4<f32>, c: vec4<f32>, sample: vec2<f32>) -> f32 {
-  let d = m.xy - sample;
-  return -0.5 * (c.x * d.x * d.x + c.z * d.y * d.y) - c.y * d.x * d.y;
-}
-
-// The alpha a Gaussian blends with at `sample`, or 0 when it is skipped: outside its ellipse's
-// falloff (power > 0) or at most ALPHA_MIN, fading linearly to 0 over [ALPHA_MIN, 2 ALPHA_MIN].
-// rasterize and collect must agree to the bit, so both call this.
-fn blendAlpha(m: vec4<f32>, conic: vec4<f32>, sample: vec2<f32>) -> f32 {
-  let power = conicPower(m, conic, sample);
-  if (power > 0.0) { return 0.0; }
-  let raw = min(ALPHA_MAX, m.w * exp(power));
-  if (raw <= ALPHA_MIN) { return 0.0; }
-  return raw * min(1.0, (raw - ALPHA_MIN) / ALPHA_MIN);
-}
 
 @compute @workgroup_size(16, 16)
 fn rasterize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {

@@ -199,15 +199,18 @@ export class GaussianRasterizer {
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
-    const [project, duplicate, sort, rasterize, features, rasterizeFeatures, adam] = await Promise.all(
-      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'rasterize.wgsl', 'features.wgsl', 'rasterize-features.wgsl', 'adam.wgsl'].map(loadShader),
+    const [project, duplicate, sort, blend, rasterizeOwn, features, rasterizeFeaturesOwn, adam] = await Promise.all(
+      ['project.wgsl', 'duplicate.wgsl', 'sort.wgsl', 'blend.wgsl', 'rasterize.wgsl', 'features.wgsl', 'rasterize-features.wgsl', 'adam.wgsl'].map(loadShader),
     );
+    // WGSL has no includes: both blends get the one definition of the per-Gaussian alpha.
+    const rasterize = `${blend!}\n${rasterizeOwn!}`;
+    const rasterizeFeatures = `${blend!}\n${rasterizeFeaturesOwn!}`;
     device.pushErrorScope('validation');
     const module = (code: string, label: string) => device.createShaderModule({ code, label });
     const mProject = module(project!, 'project');
     const mDuplicate = module(duplicate!, 'duplicate');
     const mSort = module(sort!, 'sort');
-    const mRaster = module(rasterize!, 'rasterize');
+    const mRaster = module(rasterize, 'rasterize');
     const auto = (m: GPUShaderModule, entryPoint: string) =>
       device.createComputePipelineAsync({ layout: 'auto', compute: { module: m, entryPoint }, label: entryPoint });
     const sortLayout = device.createBindGroupLayout({
@@ -235,7 +238,7 @@ export class GaussianRasterizer {
     if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
     return new GaussianRasterizer(device, {
       project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, extractIds: p8!, adamStep: p9!, sortGlobal: p4, sortLocal: p5,
-      rasterize: p6, collect: p7, featuresSource: features!, rasterizeFeaturesSource: rasterizeFeatures!, sortLayout,
+      rasterize: p6, collect: p7, featuresSource: features!, rasterizeFeaturesSource: rasterizeFeatures, sortLayout,
     }, options);
   }
 
