@@ -14,7 +14,10 @@ export type ViewOptions = Pick<RenderOptions, 'width' | 'height' | 'background' 
 
 /** Requests the worker understands, each with its result type. */
 export interface EngineRequests {
-  init: { args: { maxBindingBytes?: number; sort?: 'gpu' | 'cpu' }; result: { adapter: string; sort: 'gpu' | 'cpu' } };
+  init: {
+    args: { maxBindingBytes?: number; sort?: 'gpu' | 'cpu'; training?: 'gpu' | 'wasm' };
+    result: { adapter: string; sort: 'gpu' | 'cpu'; training: 'gpu' | 'wasm' };
+  };
   loadScene: { args: { scene: GaussianScene }; result: { count: number } };
   setFeatures: { args: { features: Float32Array; dim: number }; result: null };
   render: { args: { camera: Camera; options: RenderOptions }; result: RenderOutput };
@@ -44,6 +47,8 @@ export interface EngineStartOptions {
   maxBindingBytes?: number;
   /** Where tile entries are sorted (default: CPU on software adapters, else GPU). */
   sort?: 'gpu' | 'cpu';
+  /** Where the cached training step runs (default: WebAssembly SIMD on software adapters, else GPU). */
+  training?: 'gpu' | 'wasm';
 }
 
 export class EngineClient {
@@ -53,6 +58,7 @@ export class EngineClient {
   adapter = '';
   /** Where this engine sorts tile entries. */
   sort: 'gpu' | 'cpu' = 'gpu';
+  training: 'gpu' | 'wasm' = 'gpu';
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msg: EngineResponseMessage) => {
@@ -77,9 +83,12 @@ export class EngineClient {
     const worker = new Worker(bootstrap, { eval: true });
     const client = new EngineClient(worker);
     try {
-      const { adapter, sort } = await client.call('init', { maxBindingBytes: options.maxBindingBytes, sort: options.sort });
+      const { adapter, sort, training } = await client.call('init', {
+        maxBindingBytes: options.maxBindingBytes, sort: options.sort, training: options.training,
+      });
       client.adapter = adapter;
       client.sort = sort;
+      client.training = training;
     } catch (e) {
       await client.close();
       throw e;
@@ -129,7 +138,7 @@ export class EngineClient {
     return this.call('backwardFeatures', { view, grad, keepOnGpu });
   }
 
-  /** One Adam step on the GPU-resident features from the last backward pass (see GaussianRasterizer.adamStep). */
+  /** One Adam step on the engine-resident features from the last backward pass (see GaussianRasterizer.adamStep). */
   adamStep(options: { lr: number; beta1?: number; beta2?: number; eps?: number }): Promise<{ step: number }> {
     return this.call('adamStep', options);
   }

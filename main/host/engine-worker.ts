@@ -34,18 +34,24 @@ function view(id: number): PreparedView {
 type Handlers = { [T in EngineRequestType]: (args: EngineRequests[T]['args']) => Promise<EngineRequests[T]['result']> };
 
 const handlers: Handlers = {
-  async init({ maxBindingBytes, sort }) {
+  async init({ maxBindingBytes, sort, training }) {
     const gpu = await createNodeGpu();
     gpuHandle = await requestGpuDevice(gpu);
     const { device, adapterInfo } = gpuHandle;
     if (process.env.SAGA_GPU_DEBUG) device.addEventListener('uncapturederror', (e) => {
       console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
+    const cpu = isCpuAdapter(adapterInfo);
     rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
       maxBindingBytes,
-      sort: sort ?? (isCpuAdapter(adapterInfo) ? 'cpu' : 'gpu'),
+      sort: sort ?? (cpu ? 'cpu' : 'gpu'),
+      training: training ?? (cpu ? 'wasm' : 'gpu'),
     });
-    return { adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim(), sort: rasterizer.sortOn };
+    return {
+      adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim(),
+      sort: rasterizer.sortOn,
+      training: rasterizer.trainingOn,
+    };
   },
   async loadScene({ scene }) {
     for (const v of views.values()) v.destroy();

@@ -72,8 +72,23 @@ describe('GPU rasterizer vs reference', () => {
     const gpu0 = await client.render(camera, { shDegree: 0 });
     expect(maxAbsDiff(gpu0.color, ref0.color)).toBeLessThanOrEqual(1e-4);
   });
+});
 
-  it('cached training path: forward matches, backward matches the reference and finite differences', async () => {
+// The cached training step runs as WGSL gathers ('gpu') or WebAssembly SIMD ('wasm', the default
+// on CPU adapters such as this machine's lavapipe): both are held to the same reference.
+describe.each(['wasm', 'gpu'] as const)('cached training path (%s)', (training) => {
+  let client: EngineClient;
+  let inria: GaussianScene;
+  beforeAll(async () => {
+    client = await EngineClient.start({ training });
+    expect(client.training).toBe(training);
+    inria = readInriaPlyForTest(sharedScene(SCENES.inria));
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('forward matches, backward matches the reference and finite differences', async () => {
     await client.loadScene(inria);
     const C = 32;
     const features = randomFeatures(inria.count, C, 9);
@@ -143,10 +158,13 @@ describe('GPU rasterizer vs reference', () => {
     const afterAdam = await client.forwardFeatures(view);
     const refAfter = renderReference(inria, camera, { features: trained, featureDim: C });
     expect(maxAbsDiff(afterAdam, refAfter.features!)).toBeLessThanOrEqual(1e-4);
+    // Rendering reads the GPU copy of the features, which must follow the optimiser's updates.
+    const rendered = await client.render(camera, { featureDim: C });
+    expect(maxAbsDiff(rendered.features!, refAfter.features!)).toBeLessThanOrEqual(1e-4);
     await client.releaseView(view);
   });
 
-  it('cached training path with 40 channels (two blocks of the feature layout) matches the reference', async () => {
+  it('40 channels (two blocks of the feature layout) matches the reference', async () => {
     await client.loadScene(inria);
     const C = 40;
     const features = randomFeatures(inria.count, C, 31);
@@ -163,8 +181,8 @@ describe('GPU rasterizer vs reference', () => {
 });
 
 describe('GPU rasterizer with small buffer limits (scene chunks, list bands) and the GPU bitonic sort', () => {
-  it('splits the scene and the contribution lists and still matches the reference', async () => {
-    const client = await EngineClient.start({ maxBindingBytes: 2 << 20, sort: 'gpu' });
+  it.each(['gpu', 'wasm'] as const)('splits the scene and the contribution lists and still matches the reference (training %s)', async (training) => {
+    const client = await EngineClient.start({ maxBindingBytes: 2 << 20, sort: 'gpu', training });
     expect(client.sort).toBe('gpu');
     try {
       const inria = readInriaPlyForTest(sharedScene(SCENES.inria));
