@@ -12,9 +12,12 @@
 ;;   rows     32 f32 per row (one 128-byte block of channels)
 ;;   maps     32 f32 per pixel
 ;; Feature dimensions above 32 are handled by the host as several 32-channel blocks.
+;;
+;; The memory is shared: the host may run one call per thread on disjoint pixel ranges (forward),
+;; into separate row arrays summed afterwards with `add` (backward), or on disjoint slices (adam).
 
 (module
-  (memory (import "env" "memory") 1)
+  (memory (import "env" "memory") 1 65536 shared)
 
   ;; out[p] = sum over p's list of weight * rows[row], for pixels p in [p, end).
   (func (export "forward")
@@ -129,6 +132,17 @@
         (v128.store offset=96 (local.get $to) (v128.load offset=96 (local.get $from)))
         (v128.store offset=112 (local.get $to) (v128.load offset=112 (local.get $from)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
+  ;; dst += src over $bytes bytes of floats (a multiple of 16): folds one thread's rows into another's.
+  (func (export "add") (param $bytes i32) (param $src i32) (param $dst i32)
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $bytes)))
+        (v128.store (i32.add (local.get $dst) (local.get $i))
+          (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $i))) (v128.load (i32.add (local.get $src) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $each))))
 
   ;; dst[index[i]] = 0 for i in [0, count): clears the gradient rows the previous view wrote, so a

@@ -10,6 +10,8 @@ import { requestGpuDevice } from '../engine/gpu/device.ts';
 import { createNodeGpu } from '../engine/gpu/node-gpu.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
 import { GaussianRasterizer, isCpuAdapter, type PreparedView } from '../engine/raster/rasterizer.ts';
+import { WasmFeatureGather } from '../engine/raster/wasm-gather.ts';
+import { nodeKernelHelpers } from './kernel-threads.ts';
 
 if (!parentPort) throw new Error('engine-worker.ts must run as a worker thread');
 const port = parentPort;
@@ -42,10 +44,14 @@ const handlers: Handlers = {
       console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
     const cpu = isCpuAdapter(adapterInfo);
+    // On CPU adapters the cached training step runs in WebAssembly SIMD on all cores (wasm-gather.ts).
+    const wasmTraining = (training ?? (cpu ? 'wasm' : 'gpu')) === 'wasm'
+      ? await WasmFeatureGather.create(loadShaderFromDisk, { helpers: nodeKernelHelpers() })
+      : undefined;
     rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
       maxBindingBytes,
       sort: sort ?? (cpu ? 'cpu' : 'gpu'),
-      training: training ?? (cpu ? 'wasm' : 'gpu'),
+      wasmTraining,
     });
     return {
       adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim(),

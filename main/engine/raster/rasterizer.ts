@@ -27,7 +27,7 @@ import type { Camera } from '../../scene/camera.ts';
 import { shRestPerChannel, type GaussianScene } from '../../scene/gaussians.ts';
 import { scaleCamera, TILE_SIZE, type RenderOptions, type RenderOutput } from './reference.ts';
 import { binTilesOnCpu } from './tile-sort.ts';
-import { WasmFeatureGather, type WasmView } from './wasm-gather.ts';
+import type { WasmFeatureGather, WasmView } from './wasm-gather.ts';
 
 /** Reads a WGSL file of native-shaders/ by name (e.g. 'project.wgsl'): fs in Node, fetch in a page. */
 export type ShaderSource = (name: string) => Promise<string>;
@@ -131,11 +131,12 @@ export interface RasterizerOptions {
    */
   textures?: boolean;
   /**
-   * Where the cached training step (prepared views' feature forward/backward and Adam) runs:
-   * 'gpu' (WGSL gathers) or 'wasm' (WebAssembly SIMD on the CPU; per-pixel lists are read back
-   * once per prepared view). Default 'gpu'; hosts pick 'wasm' for CPU adapters (isCpuAdapter).
+   * Runs the cached training step (prepared views' feature forward/backward and Adam) on these
+   * WebAssembly SIMD kernels instead of WGSL gathers; each prepared view's per-pixel lists are read
+   * back once. Hosts pass one for CPU adapters (isCpuAdapter), where it is several times faster.
+   * The rasterizer owns it from then on (destroy() closes it).
    */
-  training?: 'gpu' | 'wasm';
+  wasmTraining?: WasmFeatureGather;
 }
 
 /** True for software adapters (Mesa lavapipe/llvmpipe, SwiftShader), from GPUAdapterInfo text. */
@@ -205,15 +206,15 @@ export class GaussianRasterizer {
   timings: RasterTimings = {};
   private binTimings: RasterTimings = {};
 
-  private constructor(device: GPUDevice, pipelines: Pipelines, options: RasterizerOptions, wasm?: WasmFeatureGather) {
+  private constructor(device: GPUDevice, pipelines: Pipelines, options: RasterizerOptions) {
     this.device = device;
     this.pipelines = pipelines;
     this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
     this.sortOn = options.sort ?? 'gpu';
     this.gatherMode = options.gather ?? 'items';
     this.useTextures = options.textures ?? true;
-    this.wasm = wasm;
-    this.trainingOn = wasm ? 'wasm' : 'gpu';
+    this.wasm = options.wasmTraining;
+    this.trainingOn = this.wasm ? 'wasm' : 'gpu';
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
@@ -254,11 +255,10 @@ export class GaussianRasterizer {
     ]);
     const error = await device.popErrorScope();
     if (error) throw new SagaError('GPU_ERROR', `The rasterizer shaders failed to compile: ${error.message}`);
-    const wasm = options.training === 'wasm' ? await WasmFeatureGather.create(loadShader) : undefined;
     return new GaussianRasterizer(device, {
       project: p0, duplicate: p1, padKeys: p2, tileRanges: p3, extractIds: p8!, adamStep: p9!, sortGlobal: p4, sortLocal: p5,
       rasterize: p6, collect: p7, featuresSource: features!, rasterizeFeaturesSource: rasterizeFeatures, sortLayout,
-    }, options, wasm);
+    }, options);
   }
 
   get gaussianCount(): number {

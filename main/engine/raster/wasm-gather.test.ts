@@ -4,7 +4,9 @@
  * not one 32-channel block, and memory reuse after views are released. The whole path through the
  * rasterizer is held to reference.ts in rasterizer.test.ts.
  */
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { nodeKernelHelpers } from '../../host/kernel-threads.ts';
 import { loadShaderFromDisk } from '../gpu/node-shaders.ts';
 import { randomFeatures, seededRandom } from './test-scenes.ts';
 import { WasmFeatureGather } from './wasm-gather.ts';
@@ -45,7 +47,7 @@ function forwardLoops(l: Lists, features: Float32Array, dim: number): Float64Arr
   const out = new Float64Array(pixels * dim);
   for (let p = 0; p < pixels; p++) {
     for (let e = l.offsets[p]!; e < l.offsets[p + 1]!; e++) {
-      for (let c = 0; c < dim; c++) out[p * dim + c] += l.weights[e]! * features[l.gaussians[e]! * dim + c]!;
+      for (let c = 0; c < dim; c++) out[p * dim + c] = out[p * dim + c]! + l.weights[e]! * features[l.gaussians[e]! * dim + c]!;
     }
   }
   return out;
@@ -55,7 +57,7 @@ function backwardLoops(l: Lists, grad: Float32Array, count: number, dim: number)
   const out = new Float64Array(count * dim);
   for (let p = 0; p < l.offsets.length - 1; p++) {
     for (let e = l.offsets[p]!; e < l.offsets[p + 1]!; e++) {
-      for (let c = 0; c < dim; c++) out[l.gaussians[e]! * dim + c] += l.weights[e]! * grad[p * dim + c]!;
+      for (let c = 0; c < dim; c++) out[l.gaussians[e]! * dim + c] = out[l.gaussians[e]! * dim + c]! + l.weights[e]! * grad[p * dim + c]!;
     }
   }
   return out;
@@ -69,8 +71,12 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('WebAssembly feature gathers', () => {
-  it.each([32, 16, 40])('forward and backward match plain loops with %i channels', async (dim) => {
-    const gather = await WasmFeatureGather.create(loadShaderFromDisk);
+  it.each([
+    [32, 0], [16, 0], [40, 0], [32, 1], [40, 2],
+  ])('forward and backward match plain loops with %i channels and %i helper threads', async (dim, helpers) => {
+    const gather = await WasmFeatureGather.create(loadShaderFromDisk, helpers ? { helpers: nodeKernelHelpers(helpers) } : {});
+    // Helpers come from the machine's other cores (none on a single core).
+    expect(gather.threads).toBe(1 + Math.min(helpers, availableParallelism() - 1));
     const count = 500;
     const pixels = 300;
     const features = randomFeatures(count, dim, 1);
@@ -94,7 +100,7 @@ describe('WebAssembly feature gathers', () => {
   });
 
   it('runs Adam as the WGSL kernel does, and new features reset the optimiser', async () => {
-    const gather = await WasmFeatureGather.create(loadShaderFromDisk);
+    const gather = await WasmFeatureGather.create(loadShaderFromDisk, { helpers: nodeKernelHelpers(1) });
     const count = 64;
     const dim = 32;
     const features = randomFeatures(count, dim, 6);
@@ -120,6 +126,7 @@ describe('WebAssembly feature gathers', () => {
     gather.setFeatures(features, count, dim);
     gather.backward(view, randomFeatures(40, dim, 20));
     expect(gather.adamStep({ lr })).toBe(1);
+    gather.destroy();
   });
 
   it('reuses the memory of released views and refuses them afterwards', async () => {

@@ -6,7 +6,9 @@
  * blending and the weight lists stay on WebGPU; GaussianRasterizer hands each prepared view's
  * per-pixel lists over once (see RasterizerOptions.training).
  *
- * Kernels: native-shaders/feature-gather.wat, assembled at start-up with wabt. Features are kept in
+ * Kernels: native-shaders/feature-gather.wat, assembled at start-up with wabt. With KernelHelpers
+ * (threads sharing the memory, supplied by the host) forward and backward split each view's pixels
+ * into ranges of equal work, and Adam its array. Features are kept in
  * blocks of 32 channels ([block][Gaussian][32], zero padded), like the GPU layout with GPI = 8.
  * Each view's lists are relabelled to a compact local numbering of the Gaussians it sees, so a
  * step first copies those rows out of the feature array, and scatters their gradients back after.
@@ -20,12 +22,31 @@ const ROW_BYTES = BLOCK * 4;
 const PAGE = 65536;
 
 interface Kernels {
+  add(bytes: number, src: number, dst: number): void;
   forward(p: number, end: number, offsets: number, entries: number, rows: number, out: number): void;
   backward(p: number, end: number, offsets: number, entries: number, maps: number, rows: number): void;
   copyRows(count: number, index: number, src: number, dst: number, scatter: number): void;
   zeroRows(count: number, index: number, dst: number): void;
   adam(bytes: number, params: number, grads: number, m1: number, m2: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
 }
+
+export type KernelName = 'forward' | 'backward' | 'adam';
+
+/**
+ * Other threads running the same kernels on the same shared memory (Node worker threads in the
+ * engine worker: see main/host/kernel-threads.ts). Each helper runs one call at a time.
+ */
+export interface KernelHelpers {
+  readonly count: number;
+  /** Starts `kernel(...args)` on helper `helper`; returns at once. */
+  start(helper: number, kernel: KernelName, args: number[]): void;
+  /** Blocks until every started call has finished; throws if one failed. */
+  waitAll(): void;
+  close(): void;
+}
+
+/** Starts helpers for a compiled kernel module and its shared memory. */
+export type KernelHelperFactory = (module: WebAssembly.Module, memory: WebAssembly.Memory) => Promise<KernelHelpers>;
 
 /** A prepared view's lists in WebAssembly memory. */
 export interface WasmView {
@@ -36,6 +57,8 @@ export interface WasmView {
 }
 
 interface ViewRegions extends WasmView {
+  /** Pixel boundaries of the per-thread ranges, of about equal contributions. */
+  splits: number[];
   offsets: Region;
   entries: Region;
   /** Local row -> Gaussian. */
@@ -117,31 +140,46 @@ export class WasmFeatureGather {
   private scratch = new Map<string, Region>();
   private views = new Set<ViewRegions>();
 
-  private constructor(memory: WebAssembly.Memory, kernels: Kernels) {
+  private readonly helpers?: KernelHelpers;
+
+  private constructor(memory: WebAssembly.Memory, kernels: Kernels, helpers?: KernelHelpers) {
     this.memory = memory;
     this.kernels = kernels;
     this.arena = new Arena(memory);
+    this.helpers = helpers;
   }
 
-  /** Assembles native-shaders/feature-gather.wat (WebAssembly SIMD must be available). */
-  static async create(loadShader: ShaderSource): Promise<WasmFeatureGather> {
+  /** Threads running the kernels (1 without helpers). */
+  get threads(): number {
+    return 1 + (this.helpers?.count ?? 0);
+  }
+
+  /**
+   * Assembles native-shaders/feature-gather.wat (WebAssembly SIMD and threads must be available),
+   * and starts helper threads with `helpers`.
+   */
+  static async create(loadShader: ShaderSource, options: { helpers?: KernelHelperFactory } = {}): Promise<WasmFeatureGather> {
     const source = await loadShader('feature-gather.wat');
     const wabt = await (await import('wabt')).default();
-    const parsed = wabt.parseWat('feature-gather.wat', source, { simd: true });
+    const parsed = wabt.parseWat('feature-gather.wat', source, { simd: true, threads: true });
     let binary: Uint8Array<ArrayBuffer>;
     try {
       binary = new Uint8Array(parsed.toBinary({}).buffer);
     } finally {
       parsed.destroy();
     }
-    const memory = new WebAssembly.Memory({ initial: 1 });
+    // 65536 pages: all of wasm32's 4 GiB may be used; shared memory must declare its maximum.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    let module: WebAssembly.Module;
     let instance: WebAssembly.Instance;
     try {
-      instance = await WebAssembly.instantiate(await WebAssembly.compile(binary), { env: { memory } });
+      module = await WebAssembly.compile(binary);
+      instance = await WebAssembly.instantiate(module, { env: { memory } });
     } catch (e) {
       throw new SagaError('INTERNAL', 'This runtime cannot run the WebAssembly SIMD training kernels; use a GPU adapter.', undefined, { cause: e });
     }
-    return new WasmFeatureGather(memory, instance.exports as unknown as Kernels);
+    const helpers = options.helpers ? await options.helpers(module, memory) : undefined;
+    return new WasmFeatureGather(memory, instance.exports as unknown as Kernels, helpers && helpers.count > 0 ? helpers : undefined);
   }
 
   private get blocks(): number {
@@ -213,8 +251,15 @@ export class WasmFeatureGather {
       relabelled[2 * e] = row;
       relabelled[2 * e + 1] = entries[2 * e + 1]!;
     }
+    const splits = [0];
+    for (let t = 1, p = 0; t < this.threads; t++) {
+      const target = (contributions * t) / this.threads;
+      while (p < pixels && offsets[p]! < target) p++;
+      splits.push(p);
+    }
+    splits.push(pixels);
     const view: ViewRegions = {
-      pixels, contributions, visible: order.length,
+      pixels, contributions, visible: order.length, splits,
       offsets: this.arena.alloc(offsets.byteLength),
       entries: this.arena.alloc(relabelled.byteLength),
       index: this.arena.alloc(order.length * 4),
@@ -245,7 +290,7 @@ export class WasmFeatureGather {
     const out = new Float32Array(v.pixels * this.dim);
     for (let b = 0; b < this.blocks; b++) {
       this.kernels.copyRows(v.visible, v.index.at, features.at + b * this.blockBytes, rows.at, 0);
-      this.kernels.forward(0, v.pixels, v.offsets.at, v.entries.at, rows.at, map.at);
+      this.parallel((t) => ['forward', [v.splits[t]!, v.splits[t + 1]!, v.offsets.at, v.entries.at, rows.at, map.at]]);
       this.unblockInto(map, v.pixels, b, out);
     }
     return out;
@@ -258,7 +303,9 @@ export class WasmFeatureGather {
     if (gradMap.length !== v.pixels * this.dim) {
       throw new SagaError('BAD_ARGUMENT', `The feature-map gradient must hold ${v.pixels} x ${this.dim} values.`);
     }
-    const rows = this.scratchRegion('rows', v.visible * ROW_BYTES);
+    const rowBytes = v.visible * ROW_BYTES;
+    // One row array per thread (their pixel ranges share Gaussians), summed in a fixed order.
+    const rows = Array.from({ length: this.threads }, (_, t) => this.scratchRegion(`rows${t === 0 ? '' : t}`, rowBytes));
     const map = this.scratchRegion('map', v.pixels * ROW_BYTES);
     const grads = this.gradients!;
     const written = this.writtenRows(v.visible);
@@ -266,9 +313,11 @@ export class WasmFeatureGather {
       const gradBlock = grads.at + b * this.blockBytes;
       this.kernels.zeroRows(written.count, written.index.at, gradBlock);
       this.blockInto(gradMap, v.pixels, b, map);
-      this.f32().fill(0, rows.at / 4, rows.at / 4 + v.visible * BLOCK);
-      this.kernels.backward(0, v.pixels, v.offsets.at, v.entries.at, map.at, rows.at);
-      this.kernels.copyRows(v.visible, v.index.at, rows.at, gradBlock, 1);
+      const f32 = this.f32();
+      for (const r of rows) f32.fill(0, r.at / 4, r.at / 4 + v.visible * BLOCK);
+      this.parallel((t) => ['backward', [v.splits[t]!, v.splits[t + 1]!, v.offsets.at, v.entries.at, map.at, rows[t]!.at]]);
+      for (let t = 1; t < rows.length; t++) this.kernels.add(rowBytes, rows[t]!.at, rows[0]!.at);
+      this.kernels.copyRows(v.visible, v.index.at, rows[0]!.at, gradBlock, 1);
     }
     // Remember this view's rows: the next backward clears just those.
     new Uint32Array(this.memory.buffer).copyWithin(written.index.at / 4, v.index.at / 4, v.index.at / 4 + v.visible);
@@ -301,8 +350,15 @@ export class WasmFeatureGather {
     const beta1 = options.beta1 ?? 0.9;
     const beta2 = options.beta2 ?? 0.999;
     const t = ++this.steps;
-    this.kernels.adam(bytes, features.at, this.gradients!.at, this.moments[0].at, this.moments[1].at,
-      options.lr, beta1, beta2, options.eps ?? 1e-15, 1 - beta1 ** t, 1 - beta2 ** t);
+    // Elementwise: each thread takes a 16-byte aligned slice.
+    const slice = Math.ceil(bytes / this.threads / 16) * 16;
+    const [m1, m2] = this.moments;
+    this.parallel((k) => {
+      const from = Math.min(bytes, k * slice);
+      const n = Math.min(bytes, from + slice) - from;
+      return ['adam', [n, features.at + from, this.gradients!.at + from, m1.at + from, m2.at + from,
+        options.lr, beta1, beta2, options.eps ?? 1e-15, 1 - beta1 ** t, 1 - beta2 ** t]];
+    });
     return t;
   }
 
@@ -319,6 +375,19 @@ export class WasmFeatureGather {
 
   destroy(): void {
     for (const v of [...this.views]) this.releaseView(v);
+    this.helpers?.close();
+  }
+
+  /** Runs call(t) for every thread t: helpers take t >= 1 while this thread runs t = 0. */
+  private parallel(call: (thread: number) => [KernelName, number[]]): void {
+    const helpers = this.helpers;
+    if (helpers) for (let t = 1; t < this.threads; t++) helpers.start(t - 1, ...call(t));
+    try {
+      const [name, args] = call(0);
+      (this.kernels[name] as (...a: number[]) => void)(...args);
+    } finally {
+      helpers?.waitAll();
+    }
   }
 
   private f32(): Float32Array {
