@@ -79,7 +79,7 @@ export async function run(args: string[]): Promise<void> {
         console.log(
           `${n / 1000}k Gaussians ${w}x${h}: colour ${f1(color.ms)} ms (bin ${f1(stages.bin ?? 0)}, blend ${f1(stages.color ?? 0)}); ` +
             `${C}-ch features ${f1(feat.ms)} ms; prepareView ${f1(prep.ms)} ms (${prep.result.contributions} contributions, ` +
-            `${f1((prep.result.contributions * 16) / MB)} MB lists); cached forward ${f1(forward.ms)} ms, backward ${f1(backward.ms)} ms ` +
+            `${f1((prep.result.contributions * (client.training === 'wasm' ? 8 : 16)) / MB)} MB lists); cached forward ${f1(forward.ms)} ms, backward ${f1(backward.ms)} ms ` +
             `(${f1(backwardRead.ms)} ms with N x ${C} read-back); step ${f1(step.ms)} ms; step + Adam ${f1(stepAdam.ms)} ms`,
         );
         if (n === 300_000 && w === 200) {
@@ -109,6 +109,8 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     console.log(`load average at end: ${load()}`);
+    // The engine worker (and its WebAssembly memory and lavapipe's buffers) lives in this process.
+    console.log(`peak RSS: ${f1((process.resourceUsage().maxRSS * 1024) / MB)} MB`);
   } finally {
     await client.close();
   }

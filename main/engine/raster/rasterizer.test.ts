@@ -161,6 +161,10 @@ describe.each(['wasm', 'gpu'] as const)('cached training path (%s)', (training) 
     // Rendering reads the GPU copy of the features, which must follow the optimiser's updates.
     const rendered = await client.render(camera, { featureDim: C });
     expect(maxAbsDiff(rendered.features!, refAfter.features!)).toBeLessThanOrEqual(1e-4);
+    // New features start a new optimisation.
+    await client.setFeatures(features, C);
+    await client.backwardFeatures(view, grad, true);
+    expect((await client.adamStep({ lr })).step).toBe(1);
     await client.releaseView(view);
   });
 

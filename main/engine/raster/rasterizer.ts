@@ -332,7 +332,6 @@ export class GaussianRasterizer {
     if (groups !== this.featureGroups || !this.features) {
       this.features?.destroy();
       this.gradients?.destroy();
-      this.releaseMoments();
       this.featureGroups = groups;
       let gpi = Math.min(8, nextPow2(groups));
       while (gpi > 1 && this.countPadded * gpi * 16 > this.maxBinding) gpi /= 2;
@@ -343,6 +342,8 @@ export class GaussianRasterizer {
     }
     this.featureDim = dim;
     this.featureTextureStale = true;
+    // New features start a new optimisation (adamStep's contract), whatever their size.
+    this.releaseMoments();
     this.device.queue.writeBuffer(this.features, 0, toBlocked(features, this.count, dim, this.countPadded, this.gpi));
     this.wasm?.setFeatures(features, this.count, dim);
     this.gpuFeaturesStale = false;
