@@ -3,8 +3,9 @@
 ;; On a CPU WebGPU implementation (Mesa lavapipe) every storage or texture read at a per-lane
 ;; address is scalarised, about 9 cycles per 32-bit element, and the gathers of features.wgsl are
 ;; nothing but such reads. Here a contribution costs eight 16-byte loads and eight multiply-adds.
-;; Same sums, in the same order per output, as features.wgsl (forward: each pixel's list front to
-;; back; backward: pixel by pixel), held to main/engine/raster/reference.ts by the tests.
+;; Forward sums each pixel's list front to back, as features.wgsl; backward adds pixel by pixel
+;; within each thread's range, then the ranges in a fixed order (deterministic for a given thread
+;; count). Held to main/engine/raster/reference.ts by the tests.
 ;;
 ;; Layout (all addresses are byte offsets into the imported memory):
 ;;   offsets  u32[pixels + 1]   list of pixel p = entries[offsets[p] .. offsets[p + 1])

@@ -33,6 +33,21 @@ function view(id: number): PreparedView {
   return v;
 }
 
+/**
+ * On CPU adapters the cached training step runs in WebAssembly SIMD on all cores (wasm-gather.ts).
+ * If this runtime cannot (no SIMD or threads), training falls back to the WGSL gathers unless
+ * WebAssembly was asked for explicitly.
+ */
+async function startWasmTraining(required: boolean): Promise<WasmFeatureGather | undefined> {
+  try {
+    return await WasmFeatureGather.create(loadShaderFromDisk, { helpers: nodeKernelHelpers() });
+  } catch (e) {
+    if (required) throw e;
+    console.error(`Training on WGSL gathers: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 type Handlers = { [T in EngineRequestType]: (args: EngineRequests[T]['args']) => Promise<EngineRequests[T]['result']> };
 
 const handlers: Handlers = {
@@ -44,15 +59,17 @@ const handlers: Handlers = {
       console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
     const cpu = isCpuAdapter(adapterInfo);
-    // On CPU adapters the cached training step runs in WebAssembly SIMD on all cores (wasm-gather.ts).
-    const wasmTraining = (training ?? (cpu ? 'wasm' : 'gpu')) === 'wasm'
-      ? await WasmFeatureGather.create(loadShaderFromDisk, { helpers: nodeKernelHelpers() })
-      : undefined;
-    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
-      maxBindingBytes,
-      sort: sort ?? (cpu ? 'cpu' : 'gpu'),
-      wasmTraining,
-    });
+    const wasmTraining = (training ?? (cpu ? 'wasm' : 'gpu')) === 'wasm' ? await startWasmTraining(training === 'wasm') : undefined;
+    try {
+      rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
+        maxBindingBytes,
+        sort: sort ?? (cpu ? 'cpu' : 'gpu'),
+        wasmTraining,
+      });
+    } catch (e) {
+      wasmTraining?.destroy();
+      throw e;
+    }
     return {
       adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim(),
       sort: rasterizer.sortOn,

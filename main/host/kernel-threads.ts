@@ -14,15 +14,16 @@ import type { KernelHelperFactory, KernelHelpers, KernelName } from '../engine/r
 
 const KERNELS: KernelName[] = ['forward', 'backward', 'adam'];
 
-// Control words (Int32): 0 call sequence (caller), 1 finished sequence (helper), 2 kernel index
-// (-1 quits), 3 failed flag, 4 argument count. Arguments are float64 at byte 64 (exact for
-// addresses and for f32 parameters).
+// Control words (Int32): 0 call sequence (caller), 1 finished sequence (helper; GONE when the
+// helper's loop ended for any reason), 2 kernel index (-1 quits), 3 failed flag, 4 argument
+// count. Arguments are float64 at byte 64 (exact for addresses and for f32 parameters).
 const CONTROL_BYTES = 64 + 16 * 8;
 const SEQ = 0;
 const DONE = 1;
 const KERNEL = 2;
 const FAILED = 3;
 const ARGC = 4;
+const GONE = -1;
 
 const HELPER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -32,24 +33,29 @@ const ctl = new Int32Array(control, 0, 16);
 const args = new Float64Array(control, 64, 16);
 parentPort.postMessage('ready');
 let seen = 0;
-for (;;) {
-  Atomics.wait(ctl, ${SEQ}, seen);
-  seen = Atomics.load(ctl, ${SEQ});
-  const k = ctl[${KERNEL}];
-  if (k < 0) break;
-  try {
-    exportsOf[kernels[k]](...Array.from(args.subarray(0, ctl[${ARGC}])));
-    ctl[${FAILED}] = 0;
-  } catch (e) {
-    ctl[${FAILED}] = 1;
+try {
+  for (;;) {
+    Atomics.wait(ctl, ${SEQ}, seen);
+    seen = Atomics.load(ctl, ${SEQ});
+    const k = ctl[${KERNEL}];
+    if (k < 0) break;
+    try {
+      exportsOf[kernels[k]](...Array.from(args.subarray(0, ctl[${ARGC}])));
+      ctl[${FAILED}] = 0;
+    } catch (e) {
+      ctl[${FAILED}] = 1;
+    }
+    Atomics.store(ctl, ${DONE}, seen);
+    Atomics.notify(ctl, ${DONE});
   }
-  Atomics.store(ctl, ${DONE}, seen);
+} finally {
+  Atomics.store(ctl, ${DONE}, ${GONE});
   Atomics.notify(ctl, ${DONE});
 }
 `;
 
-/** How long waitAll waits for a helper before giving up (a step takes milliseconds). */
-const WAIT_MS = 60_000;
+/** How long waitAll waits for a helper before giving up (a step takes milliseconds to seconds). */
+const WAIT_MS = 120_000;
 
 interface Helper {
   worker: Worker;
@@ -74,6 +80,7 @@ export function nodeKernelHelpers(max = 3): KernelHelperFactory {
         await new Promise<void>((resolve, reject) => {
           worker.once('message', () => resolve());
           worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`exited with code ${code}`)));
         });
         helpers.push({ worker, ctl: new Int32Array(control, 0, 16), args: new Float64Array(control, 64, 16), busy: false });
       }
@@ -95,6 +102,7 @@ class NodeKernelHelpers implements KernelHelpers {
   start(helper: number, kernel: KernelName, args: number[]): void {
     const h = this.helpers[helper];
     if (!h || h.busy) throw new SagaError('INTERNAL', `Helper ${helper} is missing or busy.`);
+    if (Atomics.load(h.ctl, DONE) === GONE) throw gone();
     h.args.set(args);
     h.ctl[ARGC] = args.length;
     h.ctl[KERNEL] = KERNELS.indexOf(kernel);
@@ -105,17 +113,24 @@ class NodeKernelHelpers implements KernelHelpers {
 
   waitAll(): void {
     let failed = false;
+    let error: SagaError | undefined;
     for (const h of this.helpers) {
       if (!h.busy) continue;
+      h.busy = false;
       const target = Atomics.load(h.ctl, SEQ);
       for (let done = Atomics.load(h.ctl, DONE); done !== target; done = Atomics.load(h.ctl, DONE)) {
+        if (done === GONE) {
+          error ??= gone();
+          break;
+        }
         if (Atomics.wait(h.ctl, DONE, done, WAIT_MS) === 'timed-out') {
-          throw new SagaError('ENGINE_CRASHED', 'A training helper thread stopped answering. Restart the engine.');
+          error ??= new SagaError('ENGINE_CRASHED', 'A training helper thread stopped answering. Restart the engine.');
+          break;
         }
       }
-      h.busy = false;
       failed ||= h.ctl[FAILED] !== 0;
     }
+    if (error) throw error;
     if (failed) throw new SagaError('INTERNAL', 'A training kernel failed on a helper thread (memory out of range).');
   }
 
@@ -128,4 +143,8 @@ class NodeKernelHelpers implements KernelHelpers {
     }
     this.helpers.length = 0;
   }
+}
+
+function gone(): SagaError {
+  return new SagaError('ENGINE_CRASHED', 'A training helper thread has stopped. Restart the engine.');
 }

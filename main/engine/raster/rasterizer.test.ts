@@ -93,8 +93,9 @@ describe.each(['wasm', 'gpu'] as const)('cached training path (%s)', (training) 
     const C = 32;
     const features = randomFeatures(inria.count, C, 9);
     const camera = orbitCamera(inria, 2, 8, { width: 48, height: 36 });
-    await client.setFeatures(features, C);
+    // A view can be prepared before any features are set.
     const { view, contributions } = await client.prepareView(camera);
+    await client.setFeatures(features, C);
     expect(contributions).toBeGreaterThan(1000);
     const ref = renderReference(inria, camera, { features, featureDim: C });
     const forward = await client.forwardFeatures(view);

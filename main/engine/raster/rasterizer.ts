@@ -196,7 +196,7 @@ export class GaussianRasterizer {
   private gradients?: GPUBuffer;
   private moments?: [GPUBuffer, GPUBuffer];
   private adamSteps = 0;
-  /** The texture copy of `features` read by the forward gather is out of date (see markFeaturesChanged). */
+  /** The texture copy of `features` read by the forward gather is out of date. */
   private featureTextureStale = true;
   private pool = new Map<string, GPUBuffer>();
   private texturePool = new Map<string, GPUTexture>();
@@ -280,6 +280,7 @@ export class GaussianRasterizer {
     }
     this.shDegree = scene.shDegree;
     this.restPer = shRestPerChannel(scene.shDegree);
+    this.wasm?.setCount(n);
     const bytesPerGaussian = Math.max(GAUSSIAN_FLOATS * 4, 3 * this.restPer * 4);
     const chunkSize = Math.max(WG, Math.floor(this.maxBinding / bytesPerGaussian / WG) * WG);
     for (let first = 0; first < n; first += chunkSize) {
@@ -342,8 +343,12 @@ export class GaussianRasterizer {
     }
     this.featureDim = dim;
     this.featureTextureStale = true;
-    // New features start a new optimisation (adamStep's contract), whatever their size.
+    // New features start a new optimisation (adamStep's contract), whatever their size: no
+    // moments and no gradient.
     this.releaseMoments();
+    const clear = this.device.createCommandEncoder();
+    clear.clearBuffer(this.gradients!);
+    this.device.queue.submit([clear.finish()]);
     this.device.queue.writeBuffer(this.features, 0, toBlocked(features, this.count, dim, this.countPadded, this.gpi));
     this.wasm?.setFeatures(features, this.count, dim);
     this.gpuFeaturesStale = false;
@@ -769,11 +774,6 @@ export class GaussianRasterizer {
     return Math.ceil(this.featureGroups / this.gpi);
   }
 
-  /** Feature layout of featureBuffer/gradientBuffer: toBlocked(values, N, featureDim, Npadded, groupsPerItem). */
-  get featureLayout(): { groupsPerItem: number; itemsPadded: number; dim: number } {
-    return { groupsPerItem: this.gpi, itemsPadded: this.countPadded, dim: this.featureDim };
-  }
-
   private featurePipeline(gpi: number): Promise<FeaturePipelines> {
     let p = this.featurePipelines.get(gpi);
     if (!p) {
@@ -803,25 +803,6 @@ export class GaussianRasterizer {
       this.featurePipelines.set(gpi, p);
     }
     return p;
-  }
-
-  /** The gradient buffer (layout: featureLayout) for GPU-side optimisers. */
-  get gradientBuffer(): GPUBuffer | undefined {
-    return this.gradients;
-  }
-
-  /**
-   * The feature buffer (layout: featureLayout). Whoever writes it outside this class must call
-   * markFeaturesChanged() afterwards: the forward gather reads a texture copy of it.
-   */
-  get featureBuffer(): GPUBuffer | undefined {
-    this.syncGpuFeatures();
-    return this.features;
-  }
-
-  /** The feature buffer was written from outside: refresh its texture copy before the next forward. */
-  markFeaturesChanged(): void {
-    this.featureTextureStale = true;
   }
 
   /**

@@ -57,6 +57,8 @@ export interface WasmView {
 }
 
 interface ViewRegions extends WasmView {
+  /** The scene size the view's Gaussian numbers refer to (a view of another scene is refused). */
+  count: number;
   /** Pixel boundaries of the per-thread ranges, of about equal contributions. */
   splits: number[];
   offsets: Region;
@@ -190,13 +192,29 @@ export class WasmFeatureGather {
     return this.count * ROW_BYTES;
   }
 
+  /**
+   * A new scene of `count` Gaussians: views of the previous one are refused from now on, and
+   * features must be set again before a step.
+   */
+  setCount(count: number): void {
+    if (count === this.count) return;
+    this.releaseFeatures();
+    this.count = count;
+  }
+
+  private releaseFeatures(): void {
+    for (const r of [this.features, this.gradients]) if (r) this.arena.release(r);
+    this.features = this.gradients = undefined;
+    this.resetOptimizer();
+    this.dim = 0;
+  }
+
   /** Sets the features (count x dim, row-major) and forgets gradients and Adam moments. */
   setFeatures(features: Float32Array, count: number, dim: number): void {
     if (features.length !== count * dim) throw new SagaError('BAD_ARGUMENT', `Features must hold ${count} x ${dim} values, got ${features.length}.`);
-    if (count !== this.count || dim !== this.dim) {
-      for (const r of [this.features, this.gradients, ...(this.moments ?? [])]) if (r) this.arena.release(r);
-      this.moments = undefined;
-      this.count = count;
+    this.setCount(count);
+    if (dim !== this.dim || !this.features) {
+      this.releaseFeatures();
       this.dim = dim;
       this.features = this.arena.alloc(this.blocks * this.blockBytes);
       this.gradients = this.arena.alloc(this.blocks * this.blockBytes);
@@ -259,7 +277,7 @@ export class WasmFeatureGather {
     }
     splits.push(pixels);
     const view: ViewRegions = {
-      pixels, contributions, visible: order.length, splits,
+      count: this.count, pixels, contributions, visible: order.length, splits,
       offsets: this.arena.alloc(offsets.byteLength),
       entries: this.arena.alloc(relabelled.byteLength),
       index: this.arena.alloc(order.length * 4),
@@ -309,15 +327,22 @@ export class WasmFeatureGather {
     const map = this.scratchRegion('map', v.pixels * ROW_BYTES);
     const grads = this.gradients!;
     const written = this.writtenRows(v.visible);
-    for (let b = 0; b < this.blocks; b++) {
-      const gradBlock = grads.at + b * this.blockBytes;
-      this.kernels.zeroRows(written.count, written.index.at, gradBlock);
-      this.blockInto(gradMap, v.pixels, b, map);
-      const f32 = this.f32();
-      for (const r of rows) f32.fill(0, r.at / 4, r.at / 4 + v.visible * BLOCK);
-      this.parallel((t) => ['backward', [v.splits[t]!, v.splits[t + 1]!, v.offsets.at, v.entries.at, map.at, rows[t]!.at]]);
-      for (let t = 1; t < rows.length; t++) this.kernels.add(rowBytes, rows[t]!.at, rows[0]!.at);
-      this.kernels.copyRows(v.visible, v.index.at, rows[0]!.at, gradBlock, 1);
+    try {
+      for (let b = 0; b < this.blocks; b++) {
+        const gradBlock = grads.at + b * this.blockBytes;
+        this.kernels.zeroRows(written.count, written.index.at, gradBlock);
+        this.blockInto(gradMap, v.pixels, b, map);
+        const f32 = this.f32();
+        for (const r of rows) f32.fill(0, r.at / 4, r.at / 4 + v.visible * BLOCK);
+        this.parallel((t) => ['backward', [v.splits[t]!, v.splits[t + 1]!, v.offsets.at, v.entries.at, map.at, rows[t]!.at]]);
+        for (let t = 1; t < rows.length; t++) this.kernels.add(rowBytes, rows[t]!.at, rows[0]!.at);
+        this.kernels.copyRows(v.visible, v.index.at, rows[0]!.at, gradBlock, 1);
+      }
+    } catch (e) {
+      // Which rows hold what is unknown now: start the next backward from a clear gradient.
+      this.f32().fill(0, grads.at / 4, grads.at / 4 + this.blocks * this.count * BLOCK);
+      written.count = 0;
+      throw e;
     }
     // Remember this view's rows: the next backward clears just those.
     new Uint32Array(this.memory.buffer).copyWithin(written.index.at / 4, v.index.at / 4, v.index.at / 4 + v.visible);
@@ -381,13 +406,21 @@ export class WasmFeatureGather {
   /** Runs call(t) for every thread t: helpers take t >= 1 while this thread runs t = 0. */
   private parallel(call: (thread: number) => [KernelName, number[]]): void {
     const helpers = this.helpers;
-    if (helpers) for (let t = 1; t < this.threads; t++) helpers.start(t - 1, ...call(t));
+    let error: unknown;
     try {
+      if (helpers) for (let t = 1; t < this.threads; t++) helpers.start(t - 1, ...call(t));
       const [name, args] = call(0);
       (this.kernels[name] as (...a: number[]) => void)(...args);
-    } finally {
-      helpers?.waitAll();
+    } catch (e) {
+      error = e;
     }
+    // Whatever happened here, no helper may still be writing when this returns.
+    try {
+      helpers?.waitAll();
+    } catch (e) {
+      error ??= e;
+    }
+    if (error !== undefined) throw error;
   }
 
   private f32(): Float32Array {
@@ -403,6 +436,7 @@ export class WasmFeatureGather {
   private requireView(view: WasmView): ViewRegions {
     const v = view as ViewRegions;
     if (v.released || !this.views.has(v)) throw new SagaError('BAD_ARGUMENT', 'This view was released; prepare it again.');
+    if (v.count !== this.count) throw new SagaError('BAD_ARGUMENT', 'This view was prepared for another scene; prepare it again.');
     return v;
   }
 
