@@ -34,9 +34,9 @@ function view(id: number): PreparedView {
 }
 
 /**
- * On CPU adapters the cached training step runs in WebAssembly SIMD on all cores (wasm-gather.ts).
- * If this runtime cannot (no SIMD or threads), training falls back to the WGSL gathers unless
- * WebAssembly was asked for explicitly.
+ * On CPU adapters the cached training step runs in WebAssembly SIMD on all cores (wasm-gather.ts),
+ * started at the first prepared view. If this runtime cannot (no SIMD or threads), training falls
+ * back to the WGSL gathers unless WebAssembly was asked for explicitly.
  */
 async function startWasmTraining(required: boolean): Promise<WasmFeatureGather | undefined> {
   try {
@@ -59,17 +59,12 @@ const handlers: Handlers = {
       console.error(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
     const cpu = isCpuAdapter(adapterInfo);
-    const wasmTraining = (training ?? (cpu ? 'wasm' : 'gpu')) === 'wasm' ? await startWasmTraining(training === 'wasm') : undefined;
-    try {
-      rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
-        maxBindingBytes,
-        sort: sort ?? (cpu ? 'cpu' : 'gpu'),
-        wasmTraining,
-      });
-    } catch (e) {
-      wasmTraining?.destroy();
-      throw e;
-    }
+    const wasm = (training ?? (cpu ? 'wasm' : 'gpu')) === 'wasm';
+    rasterizer = await GaussianRasterizer.create(device, loadShaderFromDisk, {
+      maxBindingBytes,
+      sort: sort ?? (cpu ? 'cpu' : 'gpu'),
+      wasmTraining: wasm ? () => startWasmTraining(training === 'wasm') : undefined,
+    });
     return {
       adapter: `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.description}`.trim(),
       sort: rasterizer.sortOn,

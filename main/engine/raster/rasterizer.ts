@@ -131,12 +131,14 @@ export interface RasterizerOptions {
    */
   textures?: boolean;
   /**
-   * Runs the cached training step (prepared views' feature forward/backward and Adam) on these
+   * Runs the cached training step (prepared views' feature forward/backward and Adam) on
    * WebAssembly SIMD kernels instead of WGSL gathers; each prepared view's per-pixel lists are read
-   * back once. Hosts pass one for CPU adapters (isCpuAdapter), where it is several times faster.
-   * The rasterizer owns it from then on (destroy() closes it).
+   * back once. Hosts pass this for CPU adapters (isCpuAdapter), where it is several times faster.
+   * Called at the first prepareView (start-up takes a few hundred ms and most engines never train);
+   * undefined means the kernels are unavailable and the WGSL gathers are used. The rasterizer owns
+   * the kernels from then on (destroy() closes them).
    */
-  wasmTraining?: WasmFeatureGather;
+  wasmTraining?: () => Promise<WasmFeatureGather | undefined>;
 }
 
 /** True for software adapters (Mesa lavapipe/llvmpipe, SwiftShader), from GPUAdapterInfo text. */
@@ -173,9 +175,11 @@ export class GaussianRasterizer {
   gatherMode: 'items' | 'channels';
   /** See RasterizerOptions.textures. */
   useTextures: boolean;
-  /** See RasterizerOptions.training. */
-  readonly trainingOn: 'gpu' | 'wasm';
-  private readonly wasm?: WasmFeatureGather;
+  /** Where the cached training step runs (see RasterizerOptions.wasmTraining). */
+  trainingOn: 'gpu' | 'wasm';
+  private wasm?: WasmFeatureGather;
+  private wasmStart?: () => Promise<WasmFeatureGather | undefined>;
+  private wasmStarting?: Promise<WasmFeatureGather | undefined>;
   /** The GPU feature buffer is older than the WebAssembly features (after a wasm Adam step). */
   private gpuFeaturesStale = false;
   private chunks: SceneChunk[] = [];
@@ -213,8 +217,8 @@ export class GaussianRasterizer {
     this.sortOn = options.sort ?? 'gpu';
     this.gatherMode = options.gather ?? 'items';
     this.useTextures = options.textures ?? true;
-    this.wasm = options.wasmTraining;
-    this.trainingOn = this.wasm ? 'wasm' : 'gpu';
+    this.wasmStart = options.wasmTraining;
+    this.trainingOn = this.wasmStart ? 'wasm' : 'gpu';
   }
 
   static async create(device: GPUDevice, loadShader: ShaderSource, options: RasterizerOptions = {}): Promise<GaussianRasterizer> {
@@ -354,6 +358,33 @@ export class GaussianRasterizer {
     this.gpuFeaturesStale = false;
   }
 
+  /**
+   * Starts the WebAssembly kernels on first use and gives them the scene size and the current
+   * features; falls back to the WGSL gathers if they are unavailable.
+   */
+  private startWasmTraining(): Promise<WasmFeatureGather | undefined> {
+    const start = this.wasmStart;
+    if (this.wasm || !start) return Promise.resolve(this.wasm);
+    this.wasmStarting ??= (async () => {
+      const wasm = await start();
+      this.wasmStart = undefined;
+      if (!wasm) {
+        this.trainingOn = 'gpu';
+        return undefined;
+      }
+      wasm.setCount(this.count);
+      if (this.features) {
+        const packed = new Float32Array(await this.readBuffer(this.features, this.blocks * this.countPadded * this.gpi * 16));
+        wasm.setFeatures(fromBlocked(packed, this.count, this.featureDim, this.countPadded, this.gpi), this.count, this.featureDim);
+      }
+      this.wasm = wasm;
+      return wasm;
+    })().finally(() => {
+      this.wasmStarting = undefined;
+    });
+    return this.wasmStarting;
+  }
+
   /** Brings the GPU feature buffer up to date with the WebAssembly features after wasm Adam steps. */
   private syncGpuFeatures(): void {
     if (!this.gpuFeaturesStale || !this.wasm || !this.features) return;
@@ -396,6 +427,7 @@ export class GaussianRasterizer {
 
   private async prepareViewNow(camera: Camera, options: Pick<RenderOptions, 'width' | 'height' | 'background' | 'shDegree'>): Promise<PreparedView> {
     this.requireScene();
+    await this.startWasmTraining();
     const t0 = performance.now();
     const cam = scaleCamera(camera, options.width, options.height);
     const binned = await this.binView(cam, options);
