@@ -13,7 +13,7 @@ import { PROJECT_ROOT, SCENES, sharedScene } from './fixtures.ts';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { orbitCamera } from '../main/engine/raster/orbit.ts';
 import { backwardReference, renderReference } from '../main/engine/raster/reference.ts';
-import { readInriaPlyForTest } from '../main/engine/raster/test-scenes.ts';
+import { maxAbsDiff, readInriaPlyForTest } from '../main/engine/raster/test-scenes.ts';
 import type { Camera } from '../main/scene/camera.ts';
 
 /** What e2e/raster-host/page.ts exposes on the page's globalThis. */
@@ -23,13 +23,6 @@ interface RasterHost {
   renderView(camera: Camera, width: number, height: number, featureDim: number, seed: number): Promise<Record<string, number[]>>;
 }
 type HostGlobal = { sagaRaster: RasterHost };
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 describe('GPU rasterizer in headless Chromium (navigator.gpu) vs the reference', () => {
   const scene = readInriaPlyForTest(sharedScene(SCENES.inria));

@@ -10,21 +10,7 @@ import type { GaussianScene } from '../../scene/gaussians.ts';
 import { EngineClient } from '../client.ts';
 import { orbitCamera } from './orbit.ts';
 import { backwardReference, renderReference } from './reference.ts';
-import { randomFeatures, readInriaPlyForTest } from './test-scenes.ts';
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-/** Largest |a - b| relative to the largest |b| (gradients span orders of magnitude, so per-element ratios blow up near 0). */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  return maxAbsDiff(a, b) / scale;
-}
+import { maxAbsDiff, randomFeatures, readInriaPlyForTest, relativeError } from './test-scenes.ts';
 
 describe('GPU rasterizer vs reference', () => {
   let client: EngineClient;

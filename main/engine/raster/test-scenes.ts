@@ -66,3 +66,18 @@ export function randomFeatures(count: number, dim: number, seed = 7): Float32Arr
   const rnd = seededRandom(seed);
   return Float32Array.from({ length: count * dim }, () => rnd() * 2 - 1);
 }
+
+/** Largest |a - b| over two arrays of the same length (tests hold GPU results to the reference with it). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`Lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** Largest |a - b| relative to the largest |b| (gradients span orders of magnitude, so per-element ratios blow up near 0). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  return maxAbsDiff(a, b) / scale;
+}

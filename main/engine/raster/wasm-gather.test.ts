@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { nodeKernelHelpers } from '../../host/kernel-threads.ts';
 import { loadShaderFromDisk } from '../gpu/node-shaders.ts';
-import { randomFeatures, seededRandom } from './test-scenes.ts';
+import { maxAbsDiff, randomFeatures, seededRandom } from './test-scenes.ts';
 import { WasmFeatureGather } from './wasm-gather.ts';
 
 interface Lists {
@@ -61,13 +61,6 @@ function backwardLoops(l: Lists, grad: Float32Array, count: number, dim: number)
     }
   }
   return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 describe('WebAssembly feature gathers', () => {
