@@ -3,6 +3,7 @@
  * so these tests do not depend on the full scene readers, and a seeded synthetic scene.
  */
 import { readFileSync } from 'node:fs';
+import { mulberry32 } from '../../common/random.ts';
 import { createScene, type GaussianScene } from '../../scene/gaussians.ts';
 
 export function readInriaPlyForTest(path: string): GaussianScene {
@@ -32,21 +33,9 @@ export function readInriaPlyForTest(path: string): GaussianScene {
   return scene;
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random blob of `count` Gaussians in a unit-ish ball with SH degree `degree`. */
 export function syntheticScene(count: number, seed = 1, degree: 0 | 1 | 2 | 3 = 3): GaussianScene {
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   const scene = createScene(count, degree);
   const rest = scene.shRest.length / Math.max(1, count);
   for (let i = 0; i < count; i++) {
@@ -63,7 +52,7 @@ export function syntheticScene(count: number, seed = 1, degree: 0 | 1 | 2 | 3 = 
 }
 
 export function randomFeatures(count: number, dim: number, seed = 7): Float32Array {
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   return Float32Array.from({ length: count * dim }, () => rnd() * 2 - 1);
 }
 

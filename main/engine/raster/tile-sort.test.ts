@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './test-scenes.ts';
+import { mulberry32 } from '../../common/random.ts';
 import { binTilesOnCpu } from './tile-sort.ts';
 
 describe('binTilesOnCpu', () => {
   it('lists every overlapping Gaussian per tile, by depth then index, like the GPU sort', async () => {
-    const rnd = seededRandom(3);
+    const rnd = mulberry32(3);
     const n = 3000;
     const tilesX = 8;
     const tilesY = 6;

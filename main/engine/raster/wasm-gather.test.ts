@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { nodeKernelHelpers } from '../../host/kernel-threads.ts';
 import { loadShaderFromDisk } from '../gpu/node-shaders.ts';
-import { maxAbsDiff, randomFeatures, seededRandom } from './test-scenes.ts';
+import { mulberry32 } from '../../common/random.ts';
+import { maxAbsDiff, randomFeatures } from './test-scenes.ts';
 import { WasmFeatureGather } from './wasm-gather.ts';
 
 interface Lists {
@@ -20,7 +21,7 @@ interface Lists {
 
 /** Random per-pixel lists over `count` Gaussians (some pixels empty). */
 function randomLists(pixels: number, count: number, seed: number): Lists {
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   const offsets = new Uint32Array(pixels + 1);
   const gaussians: number[] = [];
   const weights: number[] = [];
