@@ -16,7 +16,7 @@
  * lavapipe a storage load at a per-lane address costs one load per channel and lane, a texel
  * fetch one per lane for 4 channels (RasterizerOptions.textures). On CPU adapters the engine
  * instead hands the per-pixel lists to WebAssembly SIMD kernels (wasm-gather.ts, option
- * `training`), several times faster than any WGSL layout measured on lavapipe.
+ * `wasmTraining`), several times faster than any WGSL layout measured on lavapipe.
  *
  * Buffers bigger than the device's maxStorageBufferBindingSize are avoided by splitting: the scene
  * is uploaded in chunks, features are stored in blocks of channel groups (toBlocked), sorted tile
@@ -373,10 +373,7 @@ export class GaussianRasterizer {
         return undefined;
       }
       wasm.setCount(this.count);
-      if (this.features) {
-        const packed = new Float32Array(await this.readBuffer(this.features, this.blocks * this.countPadded * this.gpi * 16));
-        wasm.setFeatures(fromBlocked(packed, this.count, this.featureDim, this.countPadded, this.gpi), this.count, this.featureDim);
-      }
+      if (this.features) wasm.setFeatures(await this.readGpuFeatures(this.features), this.count, this.featureDim);
       this.wasm = wasm;
       return wasm;
     })().finally(() => {
@@ -789,9 +786,14 @@ export class GaussianRasterizer {
     return this.withTransients(async () => {
       if (!this.features) throw new SagaError('BAD_ARGUMENT', 'No features are set.');
       if (this.wasm) return this.wasm.readFeatures();
-      const packed = new Float32Array(await this.readBuffer(this.features, this.blocks * this.countPadded * this.gpi * 16));
-      return fromBlocked(packed, this.count, this.featureDim, this.countPadded, this.gpi);
+      return this.readGpuFeatures(this.features);
     });
+  }
+
+  /** The GPU feature buffer as N * featureDim row-major values. */
+  private async readGpuFeatures(features: GPUBuffer): Promise<Float32Array> {
+    const packed = new Float32Array(await this.readBuffer(features, this.blocks * this.countPadded * this.gpi * 16));
+    return fromBlocked(packed, this.count, this.featureDim, this.countPadded, this.gpi);
   }
 
   private releaseMoments(): void {

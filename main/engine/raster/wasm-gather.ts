@@ -221,16 +221,9 @@ export class WasmFeatureGather {
     }
     this.resetOptimizer();
     if (this.written) this.written.count = 0;
-    const f32 = this.f32();
-    const base = this.features!.at / 4;
-    f32.fill(0, base, base + this.blocks * count * BLOCK);
-    f32.fill(0, this.gradients!.at / 4, this.gradients!.at / 4 + this.blocks * count * BLOCK);
-    for (let g = 0; g < count; g++) {
-      for (let b = 0; b < this.blocks; b++) {
-        const from = g * dim + b * BLOCK;
-        const n = Math.min(BLOCK, dim - b * BLOCK);
-        f32.set(features.subarray(from, from + n), base + (b * count + g) * BLOCK);
-      }
+    this.f32().fill(0, this.gradients!.at / 4, this.gradients!.at / 4 + this.blocks * count * BLOCK);
+    for (let b = 0; b < this.blocks; b++) {
+      this.blockInto(features, count, b, { at: this.features!.at + b * this.blockBytes, bytes: this.blockBytes });
     }
   }
 
