@@ -7,7 +7,7 @@
  * on all cores for CPU adapters, WGSL gathers on GPUs); `--training gpu|wasm` forces one.
  */
 import { loadavg } from 'node:os';
-import { EngineClient } from '../main/engine/client.ts';
+import { EngineClient } from '../main/host/engine-client.ts';
 import { orbitCamera } from '../main/engine/raster/orbit.ts';
 import { backwardReference, renderReference } from '../main/engine/raster/reference.ts';
 import { randomFeatures, syntheticScene } from '../main/engine/raster/test-scenes.ts';

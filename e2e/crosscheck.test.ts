@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient } from '../main/engine/client.ts';
+import { EngineClient } from '../main/host/engine-client.ts';
 import { orbitCameras } from '../main/engine/raster/orbit.ts';
 import { renderReference } from '../main/engine/raster/reference.ts';
 import { encodeRgbPng } from '../main/common/png.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from './api.ts';
 import { SagaError } from './errors.ts';
-import { RpcClient, RpcServer, decodeBinaryResponse, encodeBinaryResponse, type Handlers } from './rpc.ts';
+import { RpcClient, RpcServer, type Handlers } from './rpc.ts';
 import { memoryTransportPair } from './transports/memory.ts';
 
 /** A small method map standing in for ApiMethods, so the RPC layer is tested on its own. */
@@ -194,15 +194,5 @@ describe('RPC over the in-memory transport', () => {
     server.attach(s);
     const client = new RpcClient<TestMethods>(c);
     await expect(client.call('math.add', { a: 'x' as unknown as number, b: 1 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
-  });
-});
-
-describe('binary frame header', () => {
-  it('round-trips the request id and bytes, and rejects frames without the magic', () => {
-    const frame = encodeBinaryResponse(4_000_000_000, new Uint8Array([7, 8, 9]));
-    const back = decodeBinaryResponse(frame)!;
-    expect(back.id).toBe(4_000_000_000);
-    expect([...back.bytes]).toEqual([7, 8, 9]);
-    expect(decodeBinaryResponse(new Uint8Array(12))).toBeUndefined();
   });
 });

@@ -1,13 +1,14 @@
 /**
- * A small RPC over a Transport. Text frames are JSON RpcMessages; a request whose result is bytes is
- * answered with one binary frame (8-byte header: magic, request id; then the bytes), so scene data
- * never becomes JSON. Long work is a job: the handler returns { jobId } at once and the server pushes
+ * A small RPC over a Transport. Messages are JSON; a message holding typed arrays (params or result)
+ * travels as one binary frame with the arrays as attachments (binary-frame.ts), so scene data,
+ * feature maps and selections never become JSON numbers. Long work is a job: the handler returns { jobId } at once and the server pushes
  * JobEvents (progress, result, error) to every attached client; 'job.cancel' aborts the job's signal.
  * Imported by the renderer and preload too: no Node imports here.
  */
 import type { ApiMethods, JobEvent, JobProgress, JobStarted } from './api.ts';
 import { SagaError, toSagaError, type SagaErrorData } from './errors.ts';
-import { asBytes, type Frame, type Transport } from './transport.ts';
+import { decodeFrame, encodeFrame } from './binary-frame.ts';
+import type { Frame, Transport } from './transport.ts';
 
 /** Any map from method name to { params, result }; ApiMethods is one. */
 export type MethodMap<M> = { [K in keyof M]: { params: unknown; result: unknown } };
@@ -18,34 +19,8 @@ export type RpcMessage =
   | { type: 'response'; id: number; ok: false; error: SagaErrorData }
   | { type: 'job'; event: JobEvent };
 
-/** 'SAGB' little-endian: marks a binary response frame. */
-const BINARY_MAGIC = 0x42474153;
-const BINARY_HEADER = 8;
-
-export function encodeBinaryResponse(id: number, bytes: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(BINARY_HEADER + bytes.byteLength);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, BINARY_MAGIC, true);
-  view.setUint32(4, id, true);
-  frame.set(bytes, BINARY_HEADER);
-  return frame;
-}
-
-export function decodeBinaryResponse(frame: Uint8Array): { id: number; bytes: Uint8Array } | undefined {
-  if (frame.byteLength < BINARY_HEADER) return undefined;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.getUint32(0, true) !== BINARY_MAGIC) return undefined;
-  return { id: view.getUint32(4, true), bytes: frame.subarray(BINARY_HEADER) };
-}
-
-function parseMessage(text: string): RpcMessage | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // A frame that is not JSON is not ours (or is corrupt); the caller drops it and reports it.
-    return undefined;
-  }
+function parseMessage(frame: Frame): RpcMessage | undefined {
+  const value = decodeFrame(frame);
   if (typeof value !== 'object' || value === null || !('type' in value)) return undefined;
   return value as RpcMessage;
 }
@@ -100,7 +75,7 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
       }
       this.pending.set(id, entry);
       try {
-        this.transport.send(JSON.stringify({ type: 'request', id, method, params } satisfies RpcMessage));
+        this.transport.send(encodeFrame({ type: 'request', id, method, params } satisfies RpcMessage));
       } catch (e) {
         this.settle(id);
         reject(toSagaError(e));
@@ -128,16 +103,8 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   }
 
   private receive(frame: Frame): void {
-    if (typeof frame !== 'string') {
-      const bin = decodeBinaryResponse(asBytes(frame));
-      if (!bin) return this.onProtocolError('dropped a binary frame without the SAGB header');
-      const entry = this.settle(bin.id);
-      if (!entry) return this.onProtocolError(`dropped a binary answer to unknown request ${bin.id}`);
-      entry.resolve(bin.bytes);
-      return;
-    }
     const msg = parseMessage(frame);
-    if (!msg) return this.onProtocolError('dropped a text frame that is not an RPC message');
+    if (!msg) return this.onProtocolError('dropped a frame that is not an RPC message');
     if (msg.type === 'job') {
       for (const l of [...this.jobListeners]) l(msg.event);
       return;
@@ -291,14 +258,13 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
   }
 
   private broadcast(msg: RpcMessage): void {
-    const text = JSON.stringify(msg);
+    const frame = encodeFrame(msg);
     for (const t of this.connections) {
-      if (!t.closed) t.send(text);
+      if (!t.closed) t.send(typeof frame === 'string' ? frame : frame.slice());
     }
   }
 
   private async receive(transport: Transport, frame: Frame): Promise<void> {
-    if (typeof frame !== 'string') return this.onProtocolError('dropped a binary frame from a client');
     const msg = parseMessage(frame);
     if (!msg || msg.type !== 'request' || typeof msg.id !== 'number' || typeof msg.method !== 'string') {
       return this.onProtocolError('dropped a text frame that is not an RPC request');
@@ -311,10 +277,6 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
       const error = toSagaError(e);
       if (error.code === 'INTERNAL') this.onProtocolError(`'${method}' failed: ${String((error.cause as Error | undefined)?.stack ?? error.message)}`);
       return this.reply(transport, { type: 'response', id, ok: false, error: error.toJSON() });
-    }
-    if (result instanceof Uint8Array) {
-      if (!transport.closed) transport.send(encodeBinaryResponse(id, result));
-      return;
     }
     this.reply(transport, { type: 'response', id, ok: true, result: result ?? null });
   }
@@ -335,6 +297,6 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
   }
 
   private reply(transport: Transport, msg: RpcMessage): void {
-    if (!transport.closed) transport.send(JSON.stringify(msg));
+    if (!transport.closed) transport.send(encodeFrame(msg));
   }
 }

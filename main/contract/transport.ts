@@ -7,7 +7,10 @@
 export type Frame = string | Uint8Array;
 
 export interface Transport {
-  /** Queue a frame for the other side. Sending on a closed transport throws SagaError('DISCONNECTED'). */
+  /**
+   * Queue a frame for the other side. Sending on a closed transport throws SagaError('DISCONNECTED').
+   * A binary frame belongs to the transport once sent (it may be transferred to another thread).
+   */
   send(frame: Frame): void;
   /** Receive every frame from the other side, in order. Returns the unsubscribe function. */
   onFrame(listener: (frame: Frame) => void): () => void;

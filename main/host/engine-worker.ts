@@ -1,20 +1,23 @@
 /**
- * The engine worker thread: holds the Dawn GPU device and the rasterizer, answers EngineClient's
- * messages one at a time. Heavy synchronous work stays short here (Dawn crashes if this thread's
- * event loop blocks for long).
+ * The engine worker thread: holds the Dawn GPU device and the rasterizer, and answers EngineMethods
+ * (main/engine/protocol.ts) on the contract's RPC over the MessagePort it was given, one request at
+ * a time. Heavy synchronous work stays short here (Dawn crashes if this thread's event loop blocks
+ * for long).
  */
-import { parentPort } from 'node:worker_threads';
-import { SagaError, toSagaError } from '../contract/errors.ts';
-import type { EngineRequestMessage, EngineRequests, EngineRequestType, EngineResponseMessage } from '../engine/client.ts';
+import { workerData } from 'node:worker_threads';
+import { SagaError } from '../contract/errors.ts';
+import { RpcServer, type Handlers } from '../contract/rpc.ts';
+import { messagePortTransport } from '../contract/transports/message-port.ts';
 import { requestGpuDevice } from '../engine/gpu/device.ts';
 import { createNodeGpu } from '../engine/gpu/node-gpu.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
+import type { EngineMethods } from '../engine/protocol.ts';
 import { GaussianRasterizer, isCpuAdapter, type PreparedView } from '../engine/raster/rasterizer.ts';
 import { WasmFeatureGather } from '../engine/raster/wasm-gather.ts';
 import { nodeKernelHelpers } from './kernel-threads.ts';
 
-if (!parentPort) throw new Error('engine-worker.ts must run as a worker thread');
-const port = parentPort;
+const { port } = workerData as { port: import('node:worker_threads').MessagePort };
+if (!port) throw new Error('engine-worker.ts must run as a worker thread started by EngineClient');
 
 let rasterizer: GaussianRasterizer | undefined;
 /** Held for the worker's lifetime: see GpuDeviceHandle. */
@@ -48,10 +51,8 @@ async function startWasmTraining(required: boolean): Promise<WasmFeatureGather |
   }
 }
 
-type Handlers = { [T in EngineRequestType]: (args: EngineRequests[T]['args']) => Promise<EngineRequests[T]['result']> };
-
-const handlers: Handlers = {
-  async init({ maxBindingBytes, sort, training }) {
+const handlers: Handlers<EngineMethods> = {
+  async 'engine.init'({ maxBindingBytes, sort, training }) {
     const gpu = await createNodeGpu();
     gpuHandle = await requestGpuDevice(gpu);
     const { device, adapterInfo } = gpuHandle;
@@ -71,75 +72,59 @@ const handlers: Handlers = {
       training: rasterizer.trainingOn,
     };
   },
-  async loadScene({ scene }) {
+  async 'engine.loadScene'({ scene }) {
     for (const v of views.values()) v.destroy();
     views.clear();
-    engine().loadScene(scene);
+    engine().loadScene({ ...scene, extras: [] });
     return { count: scene.count };
   },
-  async setFeatures({ features, dim }) {
+  async 'engine.setFeatures'({ features, dim }) {
     engine().setFeatures(features, dim);
     return null;
   },
-  async render({ camera, options }) {
-    return engine().render(camera, options);
-  },
-  async prepareView({ camera, options }) {
+  'engine.render': ({ camera, options }) => engine().render(camera, options),
+  async 'engine.prepareView'({ camera, options }) {
     const v = await engine().prepareView(camera, options);
     const id = nextView++;
     views.set(id, v);
     return { view: id, contributions: v.contributions, image: v.image };
   },
-  async forwardFeatures({ view: id, features }) {
-    return engine().forwardFeatures(view(id), features);
-  },
-  async backwardFeatures({ view: id, grad, keepOnGpu }) {
-    return engine().backwardFeatures(view(id), grad, { keepOnGpu });
-  },
-  async releaseView({ view: id }) {
+  'engine.forwardFeatures': ({ view: id, features }) => engine().forwardFeatures(view(id), features),
+  'engine.backwardFeatures': ({ view: id, grad, keepOnGpu }) => engine().backwardFeatures(view(id), grad, { keepOnGpu }),
+  async 'engine.releaseView'({ view: id }) {
     views.get(id)?.destroy();
     views.delete(id);
     return null;
   },
-  async adamStep(options) {
+  async 'engine.adamStep'(options) {
     return { step: await engine().adamStep(options) };
   },
-  async readFeatures() {
-    return engine().readFeatures();
+  'engine.readAdamState': () => engine().readAdamState(),
+  async 'engine.setAdamState'(state) {
+    await engine().setAdamState(state);
+    return null;
   },
-  async timings() {
+  'engine.readFeatures': () => engine().readFeatures(),
+  async 'engine.timings'() {
     return engine().timings;
   },
 };
 
 // One request at a time: the GPU queue is shared and results are read back in order.
-let queue: Promise<void> = Promise.resolve();
-port.on('message', (msg: EngineRequestMessage) => {
-  if (process.env.SAGA_GPU_DEBUG) console.error("engine request", msg.type);
-  queue = queue.then(async () => {
-    let response: EngineResponseMessage;
-    const transfer: ArrayBuffer[] = [];
-    try {
-      const handler = handlers[msg.type] as (args: unknown) => Promise<unknown>;
-      if (!handler) throw new SagaError('INTERNAL', `Unknown engine request '${String(msg.type)}'.`);
-      const result = await handler(msg.args);
-      collectBuffers(result, transfer);
-      response = { id: msg.id, ok: true, result };
-    } catch (e) {
-      response = { id: msg.id, ok: false, error: toSagaError(e).toJSON() };
-    }
-    if (process.env.SAGA_GPU_DEBUG) console.error("engine response", msg.type, transfer.length);
-    port.postMessage(response, transfer);
-  });
-});
+let queue: Promise<unknown> = Promise.resolve();
+const serial = Object.fromEntries(
+  Object.entries(handlers).map(([method, handler]) => [
+    method,
+    (params: unknown) => {
+      const run = queue.then(() => (handler as (p: unknown) => unknown)(params));
+      queue = run.catch((e: unknown) => {
+        // The caller gets this error through `run`; the queue only moves on.
+        void e;
+      });
+      return run;
+    },
+  ]),
+) as unknown as Handlers<EngineMethods>;
 
-/** Typed arrays in a result are transferred, not copied (images and gradients can be large). */
-function collectBuffers(value: unknown, out: ArrayBuffer[]): void {
-  if (ArrayBuffer.isView(value)) {
-    if (value.buffer instanceof ArrayBuffer && !out.includes(value.buffer) && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) {
-      out.push(value.buffer);
-    }
-    return;
-  }
-  if (value && typeof value === 'object') for (const v of Object.values(value)) collectBuffers(v, out);
-}
+new RpcServer<EngineMethods>(serial, { onProtocolError: (m) => console.error(`engine worker: ${m}`) })
+  .attach(messagePortTransport(port, { transferBytes: true }));

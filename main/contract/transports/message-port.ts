@@ -27,8 +27,20 @@ function frameOf(value: unknown): Frame | undefined {
   return undefined;
 }
 
+export interface MessagePortTransportOptions {
+  /**
+   * Transfer the buffer of a binary frame instead of copying it, when the frame owns its whole
+   * buffer (frames built by the RPC do; the sender never touches a frame after send()). For ports
+   * that can transfer ArrayBuffers (Node worker ports, the DOM); Electron's MessagePortMain cannot.
+   */
+  transferBytes?: boolean;
+}
+
 class MessagePortTransport extends TransportBase implements Transport {
-  constructor(private readonly port: MessagePortLike) {
+  constructor(
+    private readonly port: MessagePortLike,
+    private readonly options: MessagePortTransportOptions = {},
+  ) {
     super();
     const onMessage = (value: unknown) => {
       const frame = frameOf(value);
@@ -49,7 +61,12 @@ class MessagePortTransport extends TransportBase implements Transport {
 
   send(frame: Frame): void {
     if (this.closed) throw new SagaError('DISCONNECTED', 'The window lost its connection to the app. Reload the window.');
-    this.port.postMessage(frame);
+    if (this.options.transferBytes && typeof frame !== 'string' && frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer) {
+      // Only ports that accept a transfer list of ArrayBuffers are given this option (see above).
+      (this.port.postMessage as (message: unknown, transfer: ArrayBuffer[]) => void).call(this.port, frame, [frame.buffer]);
+    } else {
+      this.port.postMessage(frame);
+    }
   }
 
   close(): void {
@@ -59,6 +76,6 @@ class MessagePortTransport extends TransportBase implements Transport {
   }
 }
 
-export function messagePortTransport(port: MessagePortLike): Transport {
-  return new MessagePortTransport(port);
+export function messagePortTransport(port: MessagePortLike, options: MessagePortTransportOptions = {}): Transport {
+  return new MessagePortTransport(port, options);
 }

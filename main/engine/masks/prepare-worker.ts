@@ -46,7 +46,7 @@ function startPrepareWorker(workerData: unknown): Worker {
   const built = new URL('./prepare-worker-entry.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return new Worker(built, { workerData });
   // On Node 20, `--import tsx` in execArgv does not reach a worker whose entry is a .ts file, so a
-  // tiny bootstrap registers tsx inside the worker first (same approach as main/engine/client.ts).
+  // tiny bootstrap registers tsx inside the worker first (same approach as main/host/engine-client.ts).
   const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });

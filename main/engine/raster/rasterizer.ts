@@ -373,7 +373,11 @@ export class GaussianRasterizer {
         return undefined;
       }
       wasm.setCount(this.count);
-      if (this.features) wasm.setFeatures(await this.readGpuFeatures(this.features), this.count, this.featureDim);
+      if (this.features) {
+        wasm.setFeatures(await this.readGpuFeatures(this.features), this.count, this.featureDim);
+        // Optimiser state restored before the kernels started moves over with the features.
+        if (this.moments) wasm.setAdamState({ m: await this.readGpuFeatures(this.moments[0]), v: await this.readGpuFeatures(this.moments[1]), step: this.adamSteps });
+      }
       this.wasm = wasm;
       return wasm;
     })().finally(() => {
@@ -749,7 +753,7 @@ export class GaussianRasterizer {
       }
       const size = this.blocks * this.countPadded * this.gpi * 16;
       if (!this.moments) {
-        const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+        const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
         this.moments = [this.createBuffer(size, usage, 'adamM'), this.createBuffer(size, usage, 'adamV')];
         this.adamSteps = 0;
       }
@@ -773,6 +777,40 @@ export class GaussianRasterizer {
       await this.device.queue.onSubmittedWorkDone();
       return t;
     });
+  }
+
+  /** Adam's moments (N * featureDim each, zeros before the first step) and step count, for checkpoints. */
+  readAdamState(): Promise<{ m: Float32Array; v: Float32Array; step: number }> {
+    return this.withTransients(async () => {
+      if (!this.features) throw new SagaError('BAD_ARGUMENT', 'No features are set.');
+      if (this.wasm) return this.wasm.readAdamState();
+      if (!this.moments) {
+        const n = this.count * this.featureDim;
+        return { m: new Float32Array(n), v: new Float32Array(n), step: 0 };
+      }
+      return { m: await this.readGpuFeatures(this.moments[0]), v: await this.readGpuFeatures(this.moments[1]), step: this.adamSteps };
+    });
+  }
+
+  /** Restores Adam's moments and step count (resuming from a checkpoint); call after setFeatures. */
+  async setAdamState(state: { m: Float32Array; v: Float32Array; step: number }): Promise<void> {
+    if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before restoring their optimiser state.');
+    const n = this.count * this.featureDim;
+    if (state.m.length !== n || state.v.length !== n || !(Number.isInteger(state.step) && state.step >= 0)) {
+      throw new SagaError('BAD_ARGUMENT', `Adam moments must hold ${this.count} x ${this.featureDim} values each and a whole step count.`);
+    }
+    if (this.wasm) {
+      this.wasm.setAdamState(state);
+      return;
+    }
+    this.releaseMoments();
+    if (state.step === 0) return;
+    const size = this.blocks * this.countPadded * this.gpi * 16;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    this.moments = [this.createBuffer(size, usage, 'adamM'), this.createBuffer(size, usage, 'adamV')];
+    this.device.queue.writeBuffer(this.moments[0], 0, toBlocked(state.m, this.count, this.featureDim, this.countPadded, this.gpi));
+    this.device.queue.writeBuffer(this.moments[1], 0, toBlocked(state.v, this.count, this.featureDim, this.countPadded, this.gpi));
+    this.adamSteps = state.step;
   }
 
   /** Forgets the Adam moments (the next adamStep starts from step 1). */

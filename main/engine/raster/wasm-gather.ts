@@ -380,6 +380,29 @@ export class WasmFeatureGather {
     return t;
   }
 
+  /** Adam's moments (count x dim each; zeros before the first step) and its step count, for checkpoints. */
+  readAdamState(): { m: Float32Array; v: Float32Array; step: number } {
+    this.requireFeatures();
+    if (!this.moments) return { m: new Float32Array(this.count * this.dim), v: new Float32Array(this.count * this.dim), step: 0 };
+    return { m: this.unblock(this.moments[0]), v: this.unblock(this.moments[1]), step: this.steps };
+  }
+
+  /** Restores Adam's moments and step count (resuming from a checkpoint). */
+  setAdamState(state: { m: Float32Array; v: Float32Array; step: number }): void {
+    this.requireFeatures();
+    const n = this.count * this.dim;
+    if (state.m.length !== n || state.v.length !== n || !(Number.isInteger(state.step) && state.step >= 0)) {
+      throw new SagaError('BAD_ARGUMENT', `Adam moments must hold ${this.count} x ${this.dim} values each and a whole step count.`);
+    }
+    this.resetOptimizer();
+    if (state.step === 0) return;
+    this.moments = [this.arena.alloc(this.blocks * this.blockBytes), this.arena.alloc(this.blocks * this.blockBytes)];
+    for (const [values, region] of [[state.m, this.moments[0]], [state.v, this.moments[1]]] as const) {
+      for (let b = 0; b < this.blocks; b++) this.blockInto(values, this.count, b, { at: region.at + b * this.blockBytes, bytes: this.blockBytes });
+    }
+    this.steps = state.step;
+  }
+
   resetOptimizer(): void {
     if (this.moments) for (const m of this.moments) this.arena.release(m);
     this.moments = undefined;

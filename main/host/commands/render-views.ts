@@ -4,7 +4,7 @@ import { SagaError } from '../../contract/errors.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 import { readScene } from '../../scene/io.ts';
 import { writeInriaCameras } from '../../scene/cameras/index.ts';
-import { EngineClient } from '../../engine/client.ts';
+import { EngineClient } from '../engine-client.ts';
 import { orbitCameras } from '../../engine/raster/orbit.ts';
 import { writePng } from '../../engine/raster/images.ts';
 import { parseBackground } from './render.ts';

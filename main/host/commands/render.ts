@@ -4,7 +4,7 @@ import { readScene } from '../../scene/io.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
 import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
-import { EngineClient } from '../../engine/client.ts';
+import { EngineClient } from '../engine-client.ts';
 import { orbitCamera } from '../../engine/raster/orbit.ts';
 import { featuresToPcaColors, writePng } from '../../engine/raster/images.ts';
 
