@@ -12,7 +12,7 @@
  * pixel), cropped to the resized image, resized to orig_im_size, exactly like the export's
  * mask_postprocessing. iou_predictions are the constants IOU.
  */
-import { encodeModel, f32, i64, int, ints, str, DataType, type NodeSpec } from './onnx-builder.ts';
+import { encodeModel, f32, i64, int, ints, str, DataType, type NodeSpec } from '../../onnx/model-writer.ts';
 
 /** Radii in the 1024 frame of the four masks: [single, multi1, multi2, multi3]. */
 export const TINY_RADII = [100, 60, 150, 300] as const;

@@ -1,8 +1,10 @@
 /**
- * A tiny ONNX model writer for tests: encodes ModelProto / GraphProto / NodeProto / TensorProto /
+ * A tiny ONNX model writer: encodes ModelProto / GraphProto / NodeProto / TensorProto /
  * ValueInfoProto / AttributeProto with a hand-written protobuf encoder (field numbers from
- * onnx/onnx.proto). Enough to build small graphs with SAM's encoder and decoder signatures, so the
- * real loading and pre/post-processing code runs on real onnxruntime sessions without weights.
+ * onnx/onnx.proto). It builds the training step's loss graph (engine/train/step-graph.ts), which
+ * onnxruntime runs on its optimised CPU kernels, and the tests' small models with SAM's encoder and
+ * decoder signatures. Meant for graphs of operators with small initializers: tensors are encoded
+ * byte by byte.
  */
 
 // ---- protobuf wire format -------------------------------------------------------------------
@@ -60,7 +62,7 @@ class ProtoWriter {
 
 // ---- ONNX messages -----------------------------------------------------------------------------
 
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 export type ElemType = (typeof DataType)[keyof typeof DataType];
 
 /** A dimension: a fixed size, or a named symbolic size (dynamic axis). */
