@@ -14,7 +14,8 @@ import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
 import { ModelManager, type InstalledModel, type RegistryModel } from '../engine/masks/models.ts';
 import { prepareViewsInWorker } from '../engine/masks/prepare-worker.ts';
-import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareInput, type PrepareResult } from '../engine/masks/prepare.ts';
+import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareResult } from '../engine/masks/prepare.ts';
+import { prepareInputOf } from './project-inputs.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
@@ -335,7 +336,7 @@ export class SagaBackend {
     const source = this.maskSourceFor(masks, model);
     // The input is read now, from the open project: the job works on files only and keeps going if
     // the project is closed meanwhile.
-    const input: PrepareInput = { cacheDir: project.cacheDir, views: views.map((v) => ({ id: v.id, name: v.name, ...(v.imagePath ? { imagePath: v.imagePath } : {}) })) };
+    const input = prepareInputOf(project);
     const dir = project.dir;
     const started = jobs.start('prepare', async (signal, report): Promise<PrepareSummary> => {
       try {

@@ -9,7 +9,6 @@ import { SagaError } from '../../contract/errors.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
 import { readScene } from '../../scene/io.ts';
 import { latestIterationPly as latestSavedPly } from '../../scene/training-output.ts';
-import { isProjectDir, openProject } from '../../project/store.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import type { EvalData } from './evaluate.ts';
 import type { Mask2D } from './mask2d.ts';
@@ -103,29 +102,12 @@ export async function readPrompts(path: string): Promise<EvalPrompt[]> {
 }
 
 /**
- * The folder holding the ground truth: `dir` itself, or for a SAGA Studio project (project.sqlite)
- * the 3DGS training output folder its scene was imported from.
+ * Reads scene, truth, cameras, label maps and masks of a folder with ground truth (a synth output;
+ * for a project, the host finds its source folder first: host/project-inputs.ts) for `evaluate`.
  */
-export async function groundTruthFolder(dir: string): Promise<string> {
+export async function loadEvalFolder(dir: string, promptsPath?: string): Promise<EvalData> {
   const root = resolve(dir);
   if (!(await exists(root))) throw new SagaError('PROJECT_NOT_FOUND', `${root} does not exist. Pass --project <dir>, for example a folder made by 'saga-studio synth'.`);
-  if (!isProjectDir(root)) return root;
-  const project = openProject(root);
-  let scenePath: string;
-  try {
-    scenePath = project.scenePath;
-  } finally {
-    project.close();
-  }
-  // <output>/point_cloud/iteration_N/point_cloud.ply -> <output>
-  const m = /^(.*)[\\/]point_cloud[\\/]iteration_\d+[\\/][^\\/]+$/.exec(scenePath);
-  if (!m) throw new SagaError('BAD_ARGUMENT', `The project's scene ${scenePath} is not inside a 3DGS training output folder, so there is no ground truth beside it. Evaluate a project imported from a 'saga-studio synth' folder.`);
-  return m[1]!;
-}
-
-/** Reads scene, truth, cameras, label maps and masks of a folder (or of a project's source folder) for `evaluate`. */
-export async function loadEvalFolder(dir: string, promptsPath?: string): Promise<EvalData> {
-  const root = await groundTruthFolder(dir);
   const ply = await latestIterationPly(root);
   const scene = await readScene(ply);
   const objectIds = objectIdsOf(scene, ply);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SagaError, type SagaErrorData } from '../../contract/errors.ts';
-import { projectPrepareInput, type PrepareInput, type PrepareOptions, type PrepareProgress, type PrepareResult } from './prepare.ts';
+import type { PrepareInput, PrepareOptions, PrepareProgress, PrepareResult } from './prepare.ts';
 
 export type WorkerMessage =
   | { kind: 'progress'; progress: PrepareProgress }
@@ -50,13 +50,4 @@ function startPrepareWorker(workerData: unknown): Worker {
   const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/** prepareProject in a worker thread: what a UI job should call. */
-export function prepareProjectInWorker(projectDir: string, options: PrepareOptions): Promise<PrepareResult> {
-  const input = projectPrepareInput(projectDir);
-  if (input.views.length === 0) {
-    return Promise.reject(new SagaError('BAD_CAMERAS', `The project ${projectDir} has no training views to prepare. Create it from a 3DGS training output with its cameras and images.`, { dir: projectDir }));
-  }
-  return prepareViewsInWorker(input, options);
 }

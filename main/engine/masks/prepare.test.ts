@@ -7,7 +7,8 @@ import { createProject } from '../../project/store.ts';
 import { maskContactSheet } from './contact-sheet.ts';
 import { decodeImage, encodeRgbPng } from './image.ts';
 import { prepareViewsInWorker } from './prepare-worker.ts';
-import { imageAtGrid, prepareProject, prepareViews, type PrepareProgress, type PrepareView } from './prepare.ts';
+import { imageAtGrid, prepareViews, type PrepareProgress, type PrepareView } from './prepare.ts';
+import { prepareProject } from '../../host/project-inputs.ts';
 import { listPreparedViews, readManifest, readPreparedFeatures, readPreparedMasks, unpackMask, viewDir, viewKey } from './storage.ts';
 import { SAM_DEFAULT_CONVENTION, SamPredictor } from './sam.ts';
 import { tinySamDecoder, tinySamEncoder, TINY_IOU } from './testing/tiny-sam.ts';
@@ -153,7 +154,9 @@ describe('prepare with the embedded default on rendered guitar views', () => {
       [0, (W * H) / 2],
       [1, 100 * 50],
     ]);
-    expect(m.features).toBeNull();
+    // Imported masks come with the built-in image features, which training's guidance loss needs.
+    expect(m.features?.kind).toBe('classical');
+    expect(m.features?.channels).toBe(256);
   });
 
   it('prepares a real project (SQLite store) through prepareProject', async () => {

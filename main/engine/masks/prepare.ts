@@ -10,7 +10,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { JobProgress } from '../../contract/api.ts';
 import { SagaError, toSagaError, type SagaErrorData } from '../../contract/errors.ts';
-import { openProject } from '../../project/store.ts';
 import { AMG_DEFAULTS, generateMasks, type AmgParams } from './amg.ts';
 import { maskContactSheet } from './contact-sheet.ts';
 import { classicalFeatures, FEATURE_CHANNELS, FEATURE_GRID } from './classical-features.ts';
@@ -151,11 +150,13 @@ async function computeView(img: RgbImage, gridW: number, gridH: number, opt: Mas
   }
   if (opt.kind === 'imported') {
     const masks = readImportedMasks(opt.folder, imagePath, gridW, gridH).filter((m) => m.area > 0);
+    // Training's guidance loss needs image features beside the masks: the built-in ones.
+    await yieldToLoop();
     return {
       masks: masks.map((m) => packMask(m.mask)),
       infos: masks.map((m) => ({ area: m.area, level: m.level, box: maskBox(m.mask, gridW, gridH) })),
-      features: null,
-      featureKind: null,
+      features: classicalFeatures(img),
+      featureKind: 'classical',
     };
   }
   const sam = predictor!;
@@ -290,24 +291,4 @@ export function preparedContactSheet(input: PrepareInput, maxViews = 8): RgbImag
     });
   }
   return rows.length ? maskContactSheet(rows) : undefined;
-}
-
-/** The project's views as prepare input (views without an image fail per view when prepared). */
-export function projectPrepareInput(projectDir: string): PrepareInput {
-  const project = openProject(projectDir);
-  try {
-    return { cacheDir: project.cacheDir, views: project.views().map((v) => ({ id: v.id, name: v.name, imagePath: v.imagePath })) };
-  } finally {
-    // The job reads only files from here on; do not hold the database open for its whole run.
-    project.close();
-  }
-}
-
-/** The UI / CLI entry: prepares every view of the project in `projectDir`. */
-export async function prepareProject(projectDir: string, options: PrepareOptions): Promise<PrepareResult> {
-  const input = projectPrepareInput(projectDir);
-  if (input.views.length === 0) {
-    throw new SagaError('BAD_CAMERAS', `The project ${projectDir} has no training views to prepare. Create it from a 3DGS training output with its cameras and images.`, { dir: projectDir });
-  }
-  return prepareViews(input, options);
 }

@@ -254,8 +254,8 @@ export function readPreparedMasks(dir: string, m: ViewManifest): Uint8Array[] {
   return m.masks.map((_, i) => bytes.subarray(i * stride, (i + 1) * stride));
 }
 
-/** Reads a prepared view's features as float32 C x H x W. */
-export function readPreparedFeatures(dir: string, m: ViewManifest): Float32Array | null {
+/** Reads a prepared view's features as float16 bits, C x H x W (little-endian on disk). */
+export function readPreparedFeatureBits(dir: string, m: ViewManifest): Uint16Array | null {
   if (!m.features) return null;
   const bytes = readFileSync(join(dir, m.features.file));
   const n = m.features.channels * m.features.height * m.features.width;
@@ -264,5 +264,11 @@ export function readPreparedFeatures(dir: string, m: ViewManifest): Float32Array
   }
   const halfs = new Uint16Array(n);
   for (let i = 0; i < n; i++) halfs[i] = bytes[i * 2]! | (bytes[i * 2 + 1]! << 8);
-  return decodeFloat16(halfs);
+  return halfs;
+}
+
+/** Reads a prepared view's features as float32 C x H x W. */
+export function readPreparedFeatures(dir: string, m: ViewManifest): Float32Array | null {
+  const halfs = readPreparedFeatureBits(dir, m);
+  return halfs ? decodeFloat16(halfs) : null;
 }

@@ -40,7 +40,8 @@ const command: Command = {
     const { evaluate, formatMethodResult } = await import('../../engine/eval/evaluate.ts');
     const { methodsByName } = await import('../../engine/eval/methods.ts');
     const methods = methodsByName((values.method ?? 'single-view').split(',').map((m) => m.trim()));
-    const data = await loadEvalFolder(values.project, values.prompts);
+    const { groundTruthFolder } = await import('../project-inputs.ts');
+    const data = await loadEvalFolder(await groundTruthFolder(values.project), values.prompts);
     const report = await evaluate(data, {
       methods,
       kinds,

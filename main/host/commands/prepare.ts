@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { SagaError } from '../../contract/errors.ts';
 import { defaultModelsDir, ModelManager } from '../../engine/masks/models.ts';
 import { encodeRgbPng } from '../../engine/masks/image.ts';
-import { prepareProject, preparedContactSheet, projectPrepareInput, type MaskSourceOption, type PrepareProgress } from '../../engine/masks/prepare.ts';
+import { preparedContactSheet, type MaskSourceOption, type PrepareProgress } from '../../engine/masks/prepare.ts';
+import { prepareProject, projectPrepareInput } from '../project-inputs.ts';
 import { writeFileAtomicSync } from '../../common/atomic-write.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
 

@@ -1,0 +1,361 @@
+/**
+ * SAGA's feature training loop (the paper's section 3.3): a D-dimensional feature per Gaussian and
+ * the SAM projection MLP, trained so that rendered feature maps reproduce each view's masks.
+ *
+ * One iteration: pick a view (view-schedule.ts); the engine renders its feature map from cached
+ * blend lists (geometry is frozen); sample pixels for each loss; onnxruntime computes both losses
+ * and their gradients (step-graph.ts); the engine back-propagates the feature-map gradient to the
+ * Gaussians and takes an Adam step on them; Adam updates the MLP here.
+ *
+ * Sampling, as chosen for speed on CPUs (see the training figures in the README): the guidance loss
+ * is averaged over `guidancePixels` pixels drawn at random (an unbiased estimate of the mean over
+ * the map) and at most `maxMasks` masks per step; the correspondence loss over `corrPixels` pixels
+ * (as the official v2 code samples 1000). All draws come from one seeded generator whose state is
+ * part of the checkpoint, so a run resumed from a checkpoint continues exactly.
+ *
+ * The loop is a library: it gets the engine, the views (each with a loader the host provides) and
+ * a checkpoint sink; it never touches project files itself.
+ */
+import { Mulberry32 } from '../../common/random.ts';
+import { SagaError } from '../../contract/errors.ts';
+import type { Camera } from '../../scene/camera.ts';
+import { adamState, adamStep, type AdamState } from './adam.ts';
+import { initMlp, mlpSize, SAM_CHANNELS } from './mlp.ts';
+import { StepGraph } from './step-graph.ts';
+import { inMask, type TrainingView } from './view-data.ts';
+import { ViewSchedule } from './view-schedule.ts';
+
+/** What the loop needs of the GPU engine (EngineClient in the host implements it). */
+export interface TrainingEngine {
+  /** Where the engine keeps prepared views' lists: 8 bytes per contribution in WebAssembly, 16 on the GPU. */
+  readonly training: 'gpu' | 'wasm';
+  setFeatures(features: Float32Array, dim: number): Promise<unknown>;
+  readFeatures(): Promise<Float32Array>;
+  readAdamState(): Promise<{ m: Float32Array; v: Float32Array; step: number }>;
+  setAdamState(state: { m: Float32Array; v: Float32Array; step: number }): Promise<unknown>;
+  prepareView(camera: Camera, options: { width: number; height: number }): Promise<{ view: number; contributions: number }>;
+  forwardFeatures(view: number): Promise<Float32Array>;
+  backwardFeatures(view: number, grad: Float32Array, keepOnGpu: boolean): Promise<Float32Array>;
+  adamStep(options: { lr: number; eps?: number }): Promise<{ step: number }>;
+  releaseView(view: number): Promise<unknown>;
+}
+
+/** A view to train on: its camera and how to load its masks and image features (the host reads the cache). */
+export interface TrainViewSource {
+  name: string;
+  camera: Camera;
+  load(): Promise<TrainingView>;
+}
+
+export interface TrainOptions {
+  iterations: number;
+  seed: number;
+  /** Feature channels per Gaussian (32 in SAGA). */
+  dim: number;
+  /** Adam learning rate of the features and of the MLP (0.0025 in the official code). */
+  lr: number;
+  /** Weight of the correspondence loss (lambda; 1 in the paper). */
+  lambda: number;
+  /** Ablation switches. */
+  guidance: boolean;
+  correspondence: boolean;
+  guidancePixels: number;
+  corrPixels: number;
+  maxMasks: number;
+  /** Bytes of blend lists the engine may hold at once (views beyond it are prepared again when they come round). */
+  listBudgetBytes: number;
+  /** Iterations between checkpoints. */
+  checkpointEvery: number;
+  /** onnxruntime intra-op threads (the same count and seed give the same features). */
+  threads: number;
+}
+
+export const TRAIN_DEFAULTS: TrainOptions = {
+  iterations: 10_000,
+  seed: 0,
+  dim: 32,
+  lr: 0.0025,
+  lambda: 1,
+  guidance: true,
+  correspondence: true,
+  guidancePixels: 8192,
+  corrPixels: 1024,
+  maxMasks: 64,
+  listBudgetBytes: 1.5 * 1024 ** 3,
+  checkpointEvery: 500,
+  threads: 2,
+};
+
+/** Everything needed to continue a run exactly (a checkpoint's contents). */
+export interface TrainState {
+  iteration: number;
+  features: Float32Array;
+  featureAdam: AdamState;
+  mlp: Float32Array;
+  mlpAdam: AdamState;
+  /** The sampling generator's state. */
+  random: number;
+  /** The view window chosen at the start of the run (see ViewSchedule). */
+  window: number;
+}
+
+export interface TrainLosses {
+  guidance: number;
+  corr: number;
+}
+
+export interface TrainProgress {
+  stage: 'train' | 'prepare-view';
+  iteration: number;
+  iterations: number;
+  /** Mean losses over the iterations since the previous report. */
+  losses?: TrainLosses;
+  iterationsPerSecond?: number;
+  etaSeconds?: number;
+  /** The view being prepared (stage 'prepare-view'). */
+  view?: string;
+}
+
+export interface TrainRun {
+  engine: TrainingEngine;
+  /** Gaussians of the scene loaded in the engine. */
+  count: number;
+  views: TrainViewSource[];
+  options: TrainOptions;
+  /** Continue from this state instead of starting fresh. */
+  resume?: TrainState;
+  signal?: AbortSignal;
+  /** Resolves at once unless the run is paused; the loop awaits it between iterations. */
+  whilePaused?: () => Promise<void>;
+  onProgress?: (p: TrainProgress) => void;
+  /** Called with the state every `checkpointEvery` iterations, on cancel and at the end. */
+  onCheckpoint?: (state: TrainState) => Promise<void>;
+}
+
+interface Resident {
+  engineView: number;
+  data: TrainingView;
+  bytes: number;
+  lastUse: number;
+}
+
+function cancelled(iteration: number): SagaError {
+  return new SagaError('CANCELLED', `Training was stopped at iteration ${iteration}; it resumes from there when you train again.`, { iteration });
+}
+
+/** Standard normal features, as the official code starts them (torch.randn). */
+export function initialFeatures(count: number, dim: number, seed: number): Float32Array {
+  const r = new Mulberry32((seed ^ 0x5f3759df) >>> 0);
+  const out = new Float32Array(count * dim);
+  for (let i = 0; i < out.length; i++) out[i] = r.normal();
+  return out;
+}
+
+export async function train(run: TrainRun): Promise<TrainState> {
+  const { engine, views, options: o, count } = run;
+  if (views.length === 0) throw new SagaError('MASKS_MISSING', 'No prepared view has masks to train on. Run Prepare first.');
+  if (!(o.iterations > 0)) throw new SagaError('BAD_ARGUMENT', 'Train for at least one iteration.');
+  const graph = await StepGraph.create({ dim: o.dim, guidance: o.guidance, correspondence: o.correspondence }, o.threads);
+  const resident = new Map<number, Resident>();
+  try {
+    const state: TrainState = run.resume ?? {
+      iteration: 0,
+      features: initialFeatures(count, o.dim, o.seed),
+      featureAdam: { m: new Float32Array(0), v: new Float32Array(0), step: 0 },
+      mlp: initMlp(o.dim, (() => {
+        const r = new Mulberry32((o.seed ^ 0x2545f491) >>> 0);
+        return () => r.next();
+      })()),
+      mlpAdam: adamState(mlpSize(o.dim)),
+      random: (o.seed ^ 0x1b873593) >>> 0,
+      window: 0,
+    };
+    if (state.features.length !== count * o.dim || state.mlp.length !== mlpSize(o.dim)) {
+      throw new SagaError('BAD_ARGUMENT', `The saved training state is for ${state.features.length / o.dim} Gaussians; this scene has ${count}. Train again from the start.`);
+    }
+    await engine.setFeatures(state.features, o.dim);
+    if (state.featureAdam.step > 0) await engine.setAdamState(state.featureAdam);
+    const random = new Mulberry32(state.random);
+    const bytesPerContribution = engine.training === 'wasm' ? 8 : 16;
+
+    const loadView = async (index: number, iteration: number): Promise<Resident> => {
+      const have = resident.get(index);
+      if (have) {
+        have.lastUse = iteration;
+        return have;
+      }
+      const source = views[index]!;
+      run.onProgress?.({ stage: 'prepare-view', iteration, iterations: o.iterations, view: source.name });
+      const data = await source.load();
+      if (o.guidance && !data.sam) {
+        throw new SagaError('MASKS_MISSING', `View '${source.name}' has masks but no image features, which the guidance loss needs. Prepare the views again.`, { view: source.name });
+      }
+      if (data.sam && data.sam.channels !== SAM_CHANNELS) {
+        throw new SagaError('PROJECT_CORRUPT', `View '${source.name}' has ${data.sam.channels}-channel image features; training expects ${SAM_CHANNELS}. Prepare the views again.`);
+      }
+      const { view, contributions } = await engine.prepareView(source.camera, { width: data.width, height: data.height });
+      const entry: Resident = { engineView: view, data, bytes: contributions * bytesPerContribution + data.width * data.height * 4, lastUse: iteration };
+      resident.set(index, entry);
+      return entry;
+    };
+    const release = async (index: number) => {
+      const r = resident.get(index);
+      if (!r) return;
+      resident.delete(index);
+      await engine.releaseView(r.engineView);
+    };
+
+    // The window: all views when their lists fit the budget, judged from the first view's size.
+    if (state.window === 0) {
+      const first = await loadView(new ViewSchedule(views.length, o.seed, o.iterations, views.length).pick(state.iteration), state.iteration);
+      state.window = Math.max(1, Math.min(views.length, Math.floor(o.listBudgetBytes / (first.bytes * 1.25))));
+    }
+    const schedule = new ViewSchedule(views.length, o.seed, o.iterations, state.window);
+
+    let sinceReport = { guidance: 0, corr: 0, n: 0 };
+    let lastReport = performance.now();
+    let rate: number | undefined;
+    const checkpoint = async () => {
+      state.features = await engine.readFeatures();
+      const adam = await engine.readAdamState();
+      state.featureAdam = { m: adam.m, v: adam.v, step: adam.step };
+      state.random = random.state;
+      await run.onCheckpoint?.(state);
+    };
+
+    while (state.iteration < o.iterations) {
+      if (run.signal?.aborted) {
+        await checkpoint();
+        throw cancelled(state.iteration);
+      }
+      if (run.whilePaused) {
+        await run.whilePaused();
+        if (run.signal?.aborted) continue;
+      }
+      const it = state.iteration;
+      // Keep the engine's prepared views within the window (or within the budget, by last use).
+      const keep = schedule.resident(it);
+      if (keep) for (const index of [...resident.keys()]) if (!keep.has(index)) await release(index);
+      const index = schedule.pick(it);
+      if (!resident.has(index)) {
+        let held = [...resident.values()].reduce((s, r) => s + r.bytes, 0);
+        const typical = held / Math.max(1, resident.size);
+        while (resident.size > 0 && held + typical > o.listBudgetBytes) {
+          const oldest = [...resident.entries()].sort((a, b) => a[1].lastUse - b[1].lastUse)[0]!;
+          held -= oldest[1].bytes;
+          await release(oldest[0]);
+        }
+      }
+      const view = await loadView(index, it);
+      const losses = await step(engine, graph, view, state, random, o);
+      if (!Number.isFinite(losses.guidance) || !Number.isFinite(losses.corr)) {
+        throw new SagaError('NON_FINITE_VALUES', `The training loss is not a number at iteration ${it + 1} on view '${view.data.name}'. The last checkpoint is kept; train again with a lower learning rate, or prepare that view again.`, { iteration: it + 1, view: view.data.name });
+      }
+      state.iteration = it + 1;
+      sinceReport.guidance += losses.guidance;
+      sinceReport.corr += losses.corr;
+      sinceReport.n++;
+      const now = performance.now();
+      if (now - lastReport >= 100 || state.iteration === o.iterations) {
+        const measured = (sinceReport.n * 1000) / Math.max(1e-3, now - lastReport);
+        rate = rate === undefined ? measured : 0.8 * rate + 0.2 * measured;
+        run.onProgress?.({
+          stage: 'train',
+          iteration: state.iteration,
+          iterations: o.iterations,
+          losses: { guidance: sinceReport.guidance / sinceReport.n, corr: sinceReport.corr / sinceReport.n },
+          iterationsPerSecond: rate,
+          etaSeconds: Math.round((o.iterations - state.iteration) / rate),
+        });
+        sinceReport = { guidance: 0, corr: 0, n: 0 };
+        lastReport = now;
+      }
+      if (state.iteration % o.checkpointEvery === 0 && state.iteration < o.iterations) await checkpoint();
+    }
+    await checkpoint();
+    return state;
+  } finally {
+    await graph.close();
+    for (const r of resident.values()) {
+      await engine.releaseView(r.engineView).catch((e: unknown) => {
+        // The engine may be gone (crashed or closed); its views went with it.
+        void e;
+      });
+    }
+  }
+}
+
+/** One iteration on `view`: losses and gradients, the engine's feature step, the MLP's step. */
+async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, state: TrainState, random: Mulberry32, o: TrainOptions): Promise<TrainLosses> {
+  const v = view.data;
+  const D = o.dim;
+  const P = v.width * v.height;
+  const map = await engine.forwardFeatures(view.engineView);
+  let guidance: { pixels: Uint32Array; masks: Uint32Array } | undefined;
+  let inputs: Parameters<StepGraph['run']>[0] = { lambda: o.lambda };
+  if (o.guidance) {
+    const pixels = samplePixels(random, P, Math.min(o.guidancePixels, P));
+    const masks = sampleMasks(random, v.masks, o.maxMasks);
+    const Ps = pixels.length;
+    const K = masks.length;
+    const C = v.sam!.cells;
+    const features = new Float32Array(Ps * D);
+    for (let j = 0; j < Ps; j++) features.set(map.subarray(pixels[j]! * D, pixels[j]! * D + D), j * D);
+    const targets = new Uint8Array(K * Ps);
+    const cellWeights = new Float32Array(K * C);
+    for (let a = 0; a < K; a++) {
+      const k = masks[a]!;
+      for (let j = 0; j < Ps; j++) if (inMask(v, pixels[j]!, k)) targets[a * Ps + j] = 1;
+      cellWeights.set(v.cellWeights!.subarray(k * C, k * C + C), a * C);
+    }
+    inputs = { ...inputs, sam: v.sam!.data, cells: C, cellWeights, masks: K, features, targets, pixels: Ps, params: state.mlp };
+    guidance = { pixels, masks };
+  }
+  let corrPixels: Uint32Array | undefined;
+  if (o.correspondence) {
+    corrPixels = samplePixels(random, P, Math.min(o.corrPixels, P));
+    const S = corrPixels.length;
+    const K = v.masks;
+    const corrFeatures = new Float32Array(S * D);
+    const membership = new Uint8Array(S * K);
+    for (let i = 0; i < S; i++) {
+      const p = corrPixels[i]!;
+      corrFeatures.set(map.subarray(p * D, p * D + D), i * D);
+      for (let k = 0; k < K; k++) if (inMask(v, p, k)) membership[i * K + k] = 1;
+    }
+    inputs = { ...inputs, corrFeatures, membership, corrPixels: S };
+  }
+  const out = await graph.run(inputs);
+  // The feature-map gradient: zero except at the sampled pixels.
+  const grad = new Float32Array(P * D);
+  const scatter = (pixels: Uint32Array, d: Float32Array) => {
+    for (let j = 0; j < pixels.length; j++) {
+      const at = pixels[j]! * D;
+      for (let c = 0; c < D; c++) grad[at + c]! += d[j * D + c]!;
+    }
+  };
+  if (guidance) scatter(guidance.pixels, out.dFeatures!);
+  if (corrPixels) scatter(corrPixels, out.dCorrFeatures!);
+  await engine.backwardFeatures(view.engineView, grad, true);
+  await engine.adamStep({ lr: o.lr, eps: 1e-15 });
+  if (out.dParams) adamStep(state.mlp, out.dParams, state.mlpAdam, { lr: o.lr, eps: 1e-15 });
+  return { guidance: out.lossGuidance, corr: out.lossCorr };
+}
+
+/** `n` pixel indices drawn uniformly from [0, pixels) (with replacement: duplicates add their gradients). */
+function samplePixels(random: Mulberry32, pixels: number, n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = random.below(pixels);
+  return out;
+}
+
+/** All masks, or `max` of them drawn without replacement. */
+function sampleMasks(random: Mulberry32, masks: number, max: number): Uint32Array {
+  const all = Uint32Array.from({ length: masks }, (_, k) => k);
+  if (masks <= max) return all;
+  for (let i = 0; i < max; i++) {
+    const j = i + random.below(masks - i);
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, max);
+}
