@@ -169,6 +169,9 @@ export interface ApiMethods {
   'dialog.openPath': { params: { kind: 'scene' | 'project' | 'folder' }; result: string | null };
   /** Stop a running job; its error event then carries code CANCELLED. A finished or unknown job is a no-op. */
   'job.cancel': { params: { jobId: string }; result: null };
+  /** Hold a pausable job (training) between two steps; a progress event with `paused` says so. */
+  'job.pause': { params: { jobId: string }; result: null };
+  'job.resume': { params: { jobId: string }; result: null };
   /** Forget the open scene (and its blob); no-op when nothing is open. */
   'scene.close': { params: Record<string, never>; result: null };
   /**
@@ -207,6 +210,8 @@ export interface JobProgress {
   total: number;
   /** Seconds remaining, when it can be estimated. */
   etaSeconds?: number;
+  /** Set on a pausable job's events: true while it is paused. */
+  paused?: boolean;
 }
 
 export type JobEvent =
@@ -237,6 +242,8 @@ export const API_METHOD_NAMES = [
   'models.install',
   'dialog.openPath',
   'job.cancel',
+  'job.pause',
+  'job.resume',
   'blob.get',
 ] as const satisfies readonly ApiMethod[];
 

@@ -11,7 +11,10 @@ interface TestMethods {
   'blob.get': { params: { size: number }; result: Uint8Array };
   'work.count': { params: { to: number; stepMs: number }; result: { jobId: string } };
   'work.careful': { params: Record<string, never>; result: { jobId: string } };
+  'work.pausable': { params: Record<string, never>; result: { jobId: string } };
   'job.cancel': { params: { jobId: string }; result: null };
+  'job.pause': { params: { jobId: string }; result: null };
+  'job.resume': { params: { jobId: string }; result: null };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -22,6 +25,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal.reason);
     }, { once: true });
   });
+}
+
+async function waitFor(ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(5);
+  }
 }
 
 const handlers: Handlers<TestMethods> = {
@@ -52,6 +63,17 @@ const handlers: Handlers<TestMethods> = {
         throw e;
       }
     }),
+  // Steps that stop between two steps while paused.
+  'work.pausable': (_params, { jobs }) =>
+    jobs.start('pausable', async (signal, report, control) => {
+      for (let i = 1; i <= 30; i++) {
+        await control.whilePaused();
+        signal.throwIfAborted();
+        await sleep(5, signal);
+        report({ stage: 'steps', done: i, total: 30 });
+      }
+      return { steps: 30 };
+    }, { pausable: true }),
 };
 
 function connect() {
@@ -172,6 +194,41 @@ describe('RPC over the in-memory transport', () => {
     expect(last.error.code).toBe('CANCELLED');
     expect(last.error.message).toMatch(/^Stopped after \d+ steps; they are kept\.$/);
     expect(last.error.details).toMatchObject({ done: expect.any(Number) });
+  });
+
+  it('pauses a pausable job between its steps and resumes it; other jobs refuse to pause', async () => {
+    const { client } = connect();
+    const events: JobEvent[] = [];
+    client.onJobEvent((e) => events.push(e));
+    const { jobId } = await client.call('work.pausable', {});
+    await sleep(30);
+    await client.call('job.pause', { jobId });
+    await sleep(20);
+    const doneAtPause = Math.max(...events.filter((e) => e.kind === 'progress').map((e) => (e.kind === 'progress' ? e.progress.done : 0)));
+    await sleep(60);
+    const doneLater = Math.max(...events.filter((e) => e.kind === 'progress').map((e) => (e.kind === 'progress' ? e.progress.done : 0)));
+    expect(doneLater).toBe(doneAtPause);
+    expect(events.some((e) => e.kind === 'progress' && e.progress.paused === true)).toBe(true);
+    await client.call('job.resume', { jobId });
+    await waitFor(() => events.some((e) => e.kind === 'result'));
+    const last = events.at(-1)!;
+    expect(last.kind === 'result' && last.result).toEqual({ steps: 30 });
+    expect(events.some((e) => e.kind === 'progress' && e.progress.paused === false)).toBe(true);
+    const other = await client.call('work.count', { to: 50, stepMs: 5 });
+    await expect(client.call('job.pause', { jobId: other.jobId })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    await client.call('job.cancel', { jobId: other.jobId });
+  });
+
+  it('cancels a paused job', async () => {
+    const { client } = connect();
+    const events: JobEvent[] = [];
+    client.onJobEvent((e) => events.push(e));
+    const { jobId } = await client.call('work.pausable', {});
+    await client.call('job.pause', { jobId });
+    await sleep(20);
+    await client.call('job.cancel', { jobId });
+    await waitFor(() => events.some((e) => e.kind === 'error'));
+    expect(events.find((e) => e.kind === 'error')).toMatchObject({ error: { code: 'CANCELLED' } });
   });
 
   it('rejects pending and later calls with DISCONNECTED when the channel closes', async () => {

@@ -2,7 +2,8 @@
  * A small RPC over a Transport. Messages are JSON; a message holding typed arrays (params or result)
  * travels as one binary frame with the arrays as attachments (binary-frame.ts), so scene data,
  * feature maps and selections never become JSON numbers. Long work is a job: the handler returns { jobId } at once and the server pushes
- * JobEvents (progress, result, error) to every attached client; 'job.cancel' aborts the job's signal.
+ * JobEvents (progress, result, error) to every attached client; 'job.cancel' aborts the job's signal,
+ * 'job.pause' and 'job.resume' hold a pausable job between two of its steps.
  * Imported by the renderer and preload too: no Node imports here.
  */
 import type { ApiMethods, JobEvent, JobProgress, JobStarted } from './api.ts';
@@ -130,12 +131,28 @@ function disconnected(reason: string): SagaError {
 
 export type JobReporter = (progress: JobProgress) => void;
 
-export type JobWork<R> = (signal: AbortSignal, report: JobReporter) => Promise<R>;
+/** What a pausable job's work uses to honour pause and resume. */
+export interface JobControl {
+  /** Resolves at once unless the job is paused; then when it is resumed or cancelled. */
+  whilePaused(): Promise<void>;
+  readonly paused: boolean;
+}
+
+export type JobWork<R> = (signal: AbortSignal, report: JobReporter, control: JobControl) => Promise<R>;
+
+interface RunningJob {
+  controller: AbortController;
+  pausable: boolean;
+  paused: boolean;
+  waiters: (() => void)[];
+  /** The last progress sent, repeated with `paused` when the job pauses or resumes. */
+  last?: JobProgress;
+}
 
 /** Runs long work off the request path and turns its life into JobEvents. */
 export class JobRunner {
   private nextId = 1;
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, RunningJob>();
 
   constructor(
     private readonly emit: (event: JobEvent) => void,
@@ -143,25 +160,38 @@ export class JobRunner {
     private readonly progressIntervalMs = 50,
   ) {}
 
-  /** Start `work` on the next turn (so the caller can return the id before any event arrives). */
-  start<R>(kind: string, work: JobWork<R>): JobStarted {
+  /**
+   * Start `work` on the next turn (so the caller can return the id before any event arrives).
+   * A `pausable` job can be paused and resumed (job.pause / job.resume); its work awaits
+   * `control.whilePaused()` where stopping is safe.
+   */
+  start<R>(kind: string, work: JobWork<R>, options: { pausable?: boolean } = {}): JobStarted {
     const jobId = `${kind}-${this.nextId++}`;
     const controller = new AbortController();
-    this.running.set(jobId, controller);
+    const job: RunningJob = { controller, pausable: options.pausable ?? false, paused: false, waiters: [] };
+    this.running.set(jobId, job);
     let lastReport = -Infinity;
     const report: JobReporter = (progress) => {
       if (!this.running.has(jobId)) return;
+      job.last = progress;
       // A reader may report per chunk; a UI needs a few updates a second, not thousands.
       const now = Date.now();
       const stageEnd = progress.done >= progress.total;
       if (!stageEnd && now - lastReport < this.progressIntervalMs) return;
       lastReport = now;
-      this.emit({ jobId, kind: 'progress', progress });
+      this.emit({ jobId, kind: 'progress', progress: job.paused ? { ...progress, paused: true } : progress });
     };
+    const control: JobControl = {
+      whilePaused: () => (job.paused && !controller.signal.aborted ? new Promise<void>((resolve) => job.waiters.push(resolve)) : Promise.resolve()),
+      get paused() {
+        return job.paused;
+      },
+    };
+    controller.signal.addEventListener('abort', () => this.wake(job), { once: true });
     setTimeout(() => {
       const run = async () => {
         controller.signal.throwIfAborted();
-        return work(controller.signal, report);
+        return work(controller.signal, report, control);
       };
       run().then(
         (result) => {
@@ -182,11 +212,34 @@ export class JobRunner {
   }
 
   cancel(jobId: string): void {
-    this.running.get(jobId)?.abort();
+    this.running.get(jobId)?.controller.abort();
+  }
+
+  /** Pauses a pausable job (a no-op for a finished or unknown one). */
+  pause(jobId: string): void {
+    this.setPaused(jobId, true);
+  }
+
+  resume(jobId: string): void {
+    this.setPaused(jobId, false);
+  }
+
+  private setPaused(jobId: string, paused: boolean): void {
+    const job = this.running.get(jobId);
+    if (!job) return;
+    if (!job.pausable) throw new SagaError('BAD_ARGUMENT', 'This job cannot be paused; cancel it instead.', { jobId });
+    if (job.paused === paused) return;
+    job.paused = paused;
+    if (!paused) this.wake(job);
+    this.emit({ jobId, kind: 'progress', progress: { ...(job.last ?? { stage: 'start', done: 0, total: 1 }), paused } });
+  }
+
+  private wake(job: RunningJob): void {
+    for (const w of job.waiters.splice(0)) w();
   }
 
   cancelAll(): void {
-    for (const c of this.running.values()) c.abort();
+    for (const j of this.running.values()) j.controller.abort();
   }
 
   get activeJobIds(): string[] {
@@ -207,9 +260,12 @@ export interface RequestContext {
 
 export type Handler<P, R> = (params: P, ctx: RequestContext) => Promise<R> | R;
 
-/** One handler per method; 'job.cancel' is built into the server. */
+/** Job control built into the server: every job runner's jobs answer these. */
+type BuiltIn = 'job.cancel' | 'job.pause' | 'job.resume';
+
+/** One handler per method; the job control methods are built into the server. */
 export type Handlers<M extends MethodMap<M>> = {
-  [K in Exclude<keyof M, 'job.cancel'>]: Handler<M[K]['params'], M[K]['result']>;
+  [K in Exclude<keyof M, BuiltIn>]: Handler<M[K]['params'], M[K]['result']>;
 };
 
 export interface RpcServerOptions {
@@ -283,10 +339,12 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
 
   private async dispatch(method: string, params: unknown): Promise<unknown> {
     this.options.validate?.(method, params);
-    if (method === 'job.cancel') {
+    if (method === 'job.cancel' || method === 'job.pause' || method === 'job.resume') {
       const jobId = (params as { jobId?: unknown } | null)?.jobId;
-      if (typeof jobId !== 'string') throw new SagaError('BAD_ARGUMENT', "'job.cancel' needs a jobId string.");
-      this.jobs.cancel(jobId);
+      if (typeof jobId !== 'string') throw new SagaError('BAD_ARGUMENT', `'${method}' needs a jobId string.`);
+      if (method === 'job.cancel') this.jobs.cancel(jobId);
+      else if (method === 'job.pause') this.jobs.pause(jobId);
+      else this.jobs.resume(jobId);
       return null;
     }
     if (!Object.prototype.hasOwnProperty.call(this.handlers, method)) {

@@ -33,6 +33,8 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'models.install': { id: { kind: 'string', maxLength: 200 } },
   'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },
   'job.cancel': { jobId: { kind: 'string', maxLength: 200 } },
+  'job.pause': { jobId: { kind: 'string', maxLength: 200 } },
+  'job.resume': { jobId: { kind: 'string', maxLength: 200 } },
   'blob.get': { id: { kind: 'string', maxLength: 200 } },
 };
 

@@ -114,7 +114,25 @@ export interface TrainProgress {
   etaSeconds?: number;
   /** The view being prepared (stage 'prepare-view'). */
   view?: string;
+  /** Mean milliseconds per iteration spent in each phase since the previous report. */
+  phases?: StepPhases;
 }
+
+/** Where an iteration's time goes (milliseconds). */
+export interface StepPhases {
+  /** Rendering the feature map from the cached lists (engine). */
+  forward: number;
+  /** Sampling pixels and masks, gathering their features (here). */
+  sample: number;
+  /** Losses and gradients (onnxruntime). */
+  losses: number;
+  /** The feature-map gradient back to the Gaussians (engine). */
+  backward: number;
+  /** Adam on the Gaussian features (engine) and on the MLP (here). */
+  adam: number;
+}
+
+const NO_PHASES: StepPhases = { forward: 0, sample: 0, losses: 0, backward: 0, adam: 0 };
 
 export interface TrainRun {
   engine: TrainingEngine;
@@ -212,7 +230,7 @@ export async function train(run: TrainRun): Promise<TrainState> {
     }
     const schedule = new ViewSchedule(views.length, o.seed, o.iterations, state.window);
 
-    let sinceReport = { guidance: 0, corr: 0, n: 0 };
+    let sinceReport = { guidance: 0, corr: 0, n: 0, phases: { ...NO_PHASES } };
     let lastReport = performance.now();
     let rate: number | undefined;
     const checkpoint = async () => {
@@ -247,7 +265,7 @@ export async function train(run: TrainRun): Promise<TrainState> {
         }
       }
       const view = await loadView(index, it);
-      const losses = await step(engine, graph, view, state, random, o);
+      const losses = await step(engine, graph, view, state, random, o, sinceReport.phases);
       if (!Number.isFinite(losses.guidance) || !Number.isFinite(losses.corr)) {
         throw new SagaError('NON_FINITE_VALUES', `The training loss is not a number at iteration ${it + 1} on view '${view.data.name}'. The last checkpoint is kept; train again with a lower learning rate, or prepare that view again.`, { iteration: it + 1, view: view.data.name });
       }
@@ -266,8 +284,9 @@ export async function train(run: TrainRun): Promise<TrainState> {
           losses: { guidance: sinceReport.guidance / sinceReport.n, corr: sinceReport.corr / sinceReport.n },
           iterationsPerSecond: rate,
           etaSeconds: Math.round((o.iterations - state.iteration) / rate),
+          phases: Object.fromEntries(Object.entries(sinceReport.phases).map(([k, v]) => [k, v / sinceReport.n])) as unknown as StepPhases,
         });
-        sinceReport = { guidance: 0, corr: 0, n: 0 };
+        sinceReport = { guidance: 0, corr: 0, n: 0, phases: { ...NO_PHASES } };
         lastReport = now;
       }
       if (state.iteration % o.checkpointEvery === 0 && state.iteration < o.iterations) await checkpoint();
@@ -286,11 +305,13 @@ export async function train(run: TrainRun): Promise<TrainState> {
 }
 
 /** One iteration on `view`: losses and gradients, the engine's feature step, the MLP's step. */
-async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, state: TrainState, random: Mulberry32, o: TrainOptions): Promise<TrainLosses> {
+async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, state: TrainState, random: Mulberry32, o: TrainOptions, phases: StepPhases): Promise<TrainLosses> {
   const v = view.data;
   const D = o.dim;
   const P = v.width * v.height;
+  const t0 = performance.now();
   const map = await engine.forwardFeatures(view.engineView);
+  const t1 = performance.now();
   let guidance: { pixels: Uint32Array; masks: Uint32Array } | undefined;
   let inputs: Parameters<StepGraph['run']>[0] = { lambda: o.lambda };
   if (o.guidance) {
@@ -325,7 +346,9 @@ async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, st
     }
     inputs = { ...inputs, corrFeatures, membership, corrPixels: S };
   }
+  const t2 = performance.now();
   const out = await graph.run(inputs);
+  const t3 = performance.now();
   // The feature-map gradient: zero except at the sampled pixels.
   const grad = new Float32Array(P * D);
   const scatter = (pixels: Uint32Array, d: Float32Array) => {
@@ -336,9 +359,17 @@ async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, st
   };
   if (guidance) scatter(guidance.pixels, out.dFeatures!);
   if (corrPixels) scatter(corrPixels, out.dCorrFeatures!);
+  const t4 = performance.now();
   await engine.backwardFeatures(view.engineView, grad, true);
+  const t5 = performance.now();
   await engine.adamStep({ lr: o.lr, eps: 1e-15 });
   if (out.dParams) adamStep(state.mlp, out.dParams, state.mlpAdam, { lr: o.lr, eps: 1e-15 });
+  const t6 = performance.now();
+  phases.forward += t1 - t0;
+  phases.sample += t2 - t1 + (t4 - t3);
+  phases.losses += t3 - t2;
+  phases.backward += t5 - t4;
+  phases.adam += t6 - t5;
   return { guidance: out.lossGuidance, corr: out.lossCorr };
 }
 
