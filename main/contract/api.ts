@@ -155,6 +155,59 @@ export interface PrepareState {
   runningJobId?: string;
 }
 
+/** Which loss a training run leaves out (the paper's ablations). */
+export type TrainAblation = 'corr' | 'guidance';
+
+/** How far the open project's features are trained, for the Training panel. */
+export interface TrainingStatus {
+  /**
+   * missing: never trained; partial: a run stopped before its target (train again to resume);
+   * trained: reached its target; failed: the last run failed (its checkpoint, if any, is kept).
+   */
+  state: 'missing' | 'partial' | 'trained' | 'failed';
+  /** Views were prepared again since the features were trained on them: train again. */
+  stale: boolean;
+  iteration: number;
+  iterations: number;
+  seed?: number;
+  ablate?: TrainAblation;
+  /** Prepared views with masks (what training uses). */
+  trainableViews: number;
+  /** A training job running for this project now (attach its progress). */
+  runningJobId?: string;
+  paused?: boolean;
+  /** Mean losses over spans of iterations, for the plot. */
+  losses: { iteration: number; guidance: number; corr: number }[];
+  error?: SagaErrorData;
+}
+
+/** Progress events of 'project.train' (stage 'train': done = iteration; 'prepare-view': a view's lists). */
+export interface TrainJobProgress extends JobProgress {
+  iteration?: number;
+  /** Mean losses since the previous event (unweighted). */
+  losses?: { guidance: number; corr: number };
+  iterationsPerSecond?: number;
+  view?: string;
+  /** Mean milliseconds per iteration in each phase. */
+  phases?: Record<string, number>;
+}
+
+/** Result event payload of 'project.train'. */
+export interface TrainSummary {
+  iteration: number;
+  iterations: number;
+  /** Iterations run by this job (0 when the features were already trained that far). */
+  ran: number;
+  elapsedMs: number;
+  /** Mean losses over the last iterations. */
+  losses?: { guidance: number; corr: number };
+  views: number;
+  /** Prepared views without masks, left out. */
+  skippedViews: string[];
+  /** Damaged checkpoints that were skipped when resuming, with why. */
+  damagedCheckpoints: string[];
+}
+
 /** Request methods: params and result per method. */
 export interface ApiMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
@@ -191,6 +244,15 @@ export interface ApiMethods {
   'project.prepare': { params: { masks: 'auto' | 'sam' | (string & {}); model?: string; force?: boolean }; result: JobStarted };
   /** How far the open project's views are prepared, and the running prepare job if any. */
   'project.prepared': { params: Record<string, never>; result: PrepareState };
+  /**
+   * Job (pausable): train the per-Gaussian features on the prepared views (SAGA's losses). Resumes
+   * from the last checkpoint unless `restart`; `iterations` is the run's target (default 10,000, or
+   * the previous run's). Progress events are TrainJobProgress, the result a TrainSummary. One
+   * training per project, never together with a prepare job (BUSY).
+   */
+  'project.train': { params: { iterations?: number; seed?: number; ablate?: TrainAblation; restart?: boolean }; result: JobStarted };
+  /** How far the open project's features are trained. */
+  'project.training': { params: Record<string, never>; result: TrainingStatus };
   /** The SAM models of the registry and whether each is installed. */
   'models.list': { params: Record<string, never>; result: ModelInfo[] };
   /**
@@ -238,6 +300,8 @@ export const API_METHOD_NAMES = [
   'project.verifySource',
   'project.prepare',
   'project.prepared',
+  'project.train',
+  'project.training',
   'models.list',
   'models.install',
   'dialog.openPath',

@@ -242,6 +242,10 @@ export class JobRunner {
     for (const j of this.running.values()) j.controller.abort();
   }
 
+  isPaused(jobId: string): boolean {
+    return this.running.get(jobId)?.paused ?? false;
+  }
+
   get activeJobIds(): string[] {
     return [...this.running.keys()];
   }

@@ -8,6 +8,7 @@ import { SagaError } from './errors.ts';
 
 type FieldSpec =
   | { kind: 'path'; optional?: boolean }
+  | { kind: 'integer'; min: number; max: number; optional?: boolean }
   | { kind: 'string'; optional?: boolean; maxLength?: number }
   | { kind: 'enum'; values: readonly string[]; optional?: boolean }
   | { kind: 'boolean'; optional?: boolean };
@@ -29,6 +30,13 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   // 'auto', 'sam' or a folder path; a model is a registry id or a folder path: both path-shaped.
   'project.prepare': { masks: { kind: 'path' }, model: { kind: 'path', optional: true }, force: { kind: 'boolean', optional: true } },
   'project.prepared': {},
+  'project.train': {
+    iterations: { kind: 'integer', min: 1, max: 10_000_000, optional: true },
+    seed: { kind: 'integer', min: 0, max: 2 ** 32 - 1, optional: true },
+    ablate: { kind: 'enum', values: ['corr', 'guidance'], optional: true },
+    restart: { kind: 'boolean', optional: true },
+  },
+  'project.training': {},
   'models.list': {},
   'models.install': { id: { kind: 'string', maxLength: 200 } },
   'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },
@@ -45,6 +53,12 @@ function bad(method: string, message: string, field?: string): SagaError {
 function checkField(method: string, name: string, spec: FieldSpec, value: unknown): void {
   if (spec.kind === 'boolean') {
     if (typeof value !== 'boolean') throw bad(method, `'${name}' must be true or false.`, name);
+    return;
+  }
+  if (spec.kind === 'integer') {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
+      throw bad(method, `'${name}' must be a whole number from ${spec.min} to ${spec.max}.`, name);
+    }
     return;
   }
   if (typeof value !== 'string') throw bad(method, `'${name}' must be a string.`, name);

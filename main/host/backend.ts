@@ -9,13 +9,15 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck } from '../contract/api.ts';
+import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
 import { ModelManager, type InstalledModel, type RegistryModel } from '../engine/masks/models.ts';
 import { prepareViewsInWorker } from '../engine/masks/prepare-worker.ts';
 import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareResult } from '../engine/masks/prepare.ts';
-import { prepareInputOf } from './project-inputs.ts';
+import { prepareInputOf, trainingInputs } from './project-inputs.ts';
+import { noScene, SceneEngine } from './services/scene-engine.ts';
+import { runProjectTraining, trainingStatus } from './training-run.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
@@ -132,11 +134,14 @@ export class SagaBackend {
   private queue: Promise<unknown> = Promise.resolve();
 
   /**
-   * Running prepare jobs by project folder: one per project, since two would compute the same views
-   * into the same cache. A job keeps running when its project is closed (its cache stays valid);
-   * shutdown cancels it.
+   * The prepare or train job running for each project folder: one at a time, since two prepares
+   * would compute the same views into the same cache and training reads that cache. A prepare job
+   * keeps running when its project is closed (its cache stays valid); a training job is stopped
+   * (it needs the engine, which the next project's scene takes). Shutdown cancels both.
    */
-  private readonly prepares = new Map<string, { jobId: string; jobs: JobRunner }>();
+  private readonly projectJobs = new Map<string, { kind: 'prepare' | 'train'; jobId: string; jobs: JobRunner }>();
+  /** The GPU engine, started when training (or segmentation) first needs it. */
+  private readonly engine = new SceneEngine();
   /** Running model downloads by model id: two would write the same partial file. */
   private readonly installs = new Map<string, { jobId: string; jobs: JobRunner }>();
   private modelManager: ModelManager | undefined;
@@ -162,8 +167,9 @@ export class SagaBackend {
 
   /** Shut down: stop prepare jobs (finished views stay cached) and downloads (they resume), close the project and drop the scene. */
   close(): void {
-    for (const { jobId, jobs } of [...this.prepares.values(), ...this.installs.values()]) jobs.cancel(jobId);
+    for (const { jobId, jobs } of [...this.projectJobs.values(), ...this.installs.values()]) jobs.cancel(jobId);
     this.closeAll();
+    void this.engine.close();
   }
 
   /**
@@ -232,6 +238,8 @@ export class SagaBackend {
       // Queued behind opens and creates, so they act on the project the UI asked for last.
       'project.prepare': (params, { jobs }) => this.serial(async () => this.startPrepare(params, jobs)),
       'project.prepared': () => this.serial(async () => this.prepareState(this.requireProject('show how far its views are prepared'))),
+      'project.train': (params, { jobs }) => this.serial(async () => this.startTrain(params, jobs)),
+      'project.training': () => this.serial(async () => this.trainingState(this.requireProject('show how far its features are trained'))),
       'models.list': () => this.models.list().map(modelInfo),
       'models.install': ({ id }, { jobs }) => this.startInstall(id, jobs),
       'dialog.openPath': ({ kind }) => (this.options.openDialog ? this.options.openDialog(kind) : null),
@@ -261,8 +269,24 @@ export class SagaBackend {
     return undefined;
   }
 
+  /** The prepare or train job running for a project folder, if any. */
+  private runningProjectJob(dir: string): { kind: 'prepare' | 'train'; jobId: string } | undefined {
+    const jobId = SagaBackend.runningJob(this.projectJobs, dir);
+    return jobId ? { kind: this.projectJobs.get(dir)!.kind, jobId } : undefined;
+  }
+
   private runningPrepare(dir: string): string | undefined {
-    return SagaBackend.runningJob(this.prepares, dir);
+    const job = this.runningProjectJob(dir);
+    return job?.kind === 'prepare' ? job.jobId : undefined;
+  }
+
+  /** Refuses a second prepare or train job on one project, naming the one that runs. */
+  private refuseBusy(dir: string, wanted: 'prepare' | 'train'): void {
+    const job = this.runningProjectJob(dir);
+    if (!job) return;
+    const what = job.kind === 'prepare' ? 'Masks are being prepared' : 'Features are being trained';
+    const then = job.kind === wanted ? 'Wait for that job to finish or cancel it first.' : `Wait for it to finish or cancel it before you ${wanted === 'prepare' ? 'prepare' : 'train'}.`;
+    throw new SagaError('BUSY', `${what} for ${dir}. ${then}`, { jobId: job.jobId, dir });
   }
 
   private startInstall(id: string, jobs: JobRunner): ApiMethods['models.install']['result'] {
@@ -325,10 +349,7 @@ export class SagaBackend {
 
   private startPrepare({ masks, model, force }: ApiMethods['project.prepare']['params'], jobs: JobRunner): ApiMethods['project.prepare']['result'] {
     const project = this.requireProject('prepare');
-    const running = this.runningPrepare(project.dir);
-    if (running) {
-      throw new SagaError('BUSY', `Masks are already being prepared for ${project.dir}. Wait for that job to finish or cancel it first.`, { jobId: running, dir: project.dir });
-    }
+    this.refuseBusy(project.dir, 'prepare');
     const views = project.views();
     if (views.length === 0) {
       throw new SagaError('BAD_CAMERAS', 'This project has no training views to prepare. Create it from a 3DGS training output folder with its cameras and images.', { dir: project.dir });
@@ -352,10 +373,10 @@ export class SagaBackend {
         return prepareSummary(result);
       } finally {
         // `started` is set: the runner calls this work only after start() returned.
-        if (this.prepares.get(dir)?.jobId === started.jobId) this.prepares.delete(dir);
+        if (this.projectJobs.get(dir)?.jobId === started.jobId) this.projectJobs.delete(dir);
       }
     });
-    this.prepares.set(dir, { jobId: started.jobId, jobs });
+    this.projectJobs.set(dir, { kind: 'prepare', jobId: started.jobId, jobs });
     return started;
   }
 
@@ -380,8 +401,57 @@ export class SagaBackend {
     };
   }
 
+  private startTrain(params: ApiMethods['project.train']['params'], jobs: JobRunner): ApiMethods['project.train']['result'] {
+    const project = this.requireProject('train');
+    const scene = this.current?.scene;
+    if (!scene) throw noScene();
+    this.refuseBusy(project.dir, 'train');
+    // Refused before the job starts when nothing is prepared (the run checks again with the cache).
+    if (trainingInputs(project).views.length === 0) {
+      throw new SagaError('MASKS_MISSING', 'The views of this project are not prepared yet. Run Prepare first, then train.', { dir: project.dir });
+    }
+    const dir = project.dir;
+    const started = jobs.start('train', async (signal, report, control): Promise<TrainSummary> => {
+      // The job keeps its own handle on the project: the UI may close its own meanwhile.
+      const own = openProject(dir);
+      const lease = await this.engine.lease(scene);
+      try {
+        return await runProjectTraining({
+          project: own, engine: lease.engine, count: scene.count, signal, control,
+          onProgress: (p) => {
+            const progress: TrainJobProgress = {
+              stage: p.stage, done: p.iteration, total: p.iterations, iteration: p.iteration,
+              ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}),
+              ...(p.losses ? { losses: p.losses } : {}),
+              ...(p.iterationsPerSecond !== undefined ? { iterationsPerSecond: p.iterationsPerSecond } : {}),
+              ...(p.view ? { view: p.view } : {}),
+              ...(p.phases ? { phases: { ...p.phases } } : {}),
+            };
+            report(progress);
+          },
+        }, params);
+      } finally {
+        lease.release();
+        own.close();
+        if (this.projectJobs.get(dir)?.jobId === started.jobId) this.projectJobs.delete(dir);
+      }
+    }, { pausable: true });
+    this.projectJobs.set(dir, { kind: 'train', jobId: started.jobId, jobs });
+    return started;
+  }
+
+  private trainingState(project: Project): TrainingStatus {
+    const job = this.runningProjectJob(project.dir);
+    const running = job?.kind === 'train' ? job.jobId : undefined;
+    const paused = running ? this.projectJobs.get(project.dir)!.jobs.isPaused(running) : false;
+    return { ...trainingStatus(project), ...(running ? { runningJobId: running, paused } : {}) };
+  }
+
   /** Close the project and forget the scene; used on shutdown too. */
   closeAll(): void {
+    const training = this.project ? this.runningProjectJob(this.project.dir) : undefined;
+    // Its checkpoint is written as it stops; the next scene waits for the engine (SceneEngine lease).
+    if (training?.kind === 'train') this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
     this.project?.close();
     this.project = undefined;
     if (this.current) this.blobs.delete(this.current.blobId);

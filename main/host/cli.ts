@@ -12,6 +12,8 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   render: () => import('./commands/render.ts'),
   'render-views': () => import('./commands/render-views.ts'),
   prepare: () => import('./commands/prepare.ts'),
+  train: () => import('./commands/train.ts'),
+  'export-features': () => import('./commands/export-features.ts'),
   synth: () => import('./commands/synth.ts'),
   eval: () => import('./commands/eval.ts'),
   'eval-suite': () => import('./commands/eval-suite.ts'),

@@ -38,6 +38,11 @@ export class EngineClient {
     });
   }
 
+  /** True once the worker died: this client is unusable and a new engine must be started. */
+  get crashed(): boolean {
+    return this.crash !== undefined;
+  }
+
   private fail(reason: string, port: { close(): void }): void {
     this.crash ??= reason;
     port.close();
@@ -49,7 +54,9 @@ export class EngineClient {
     // A tiny bootstrap registers tsx inside the worker: on Node 20, `--import tsx` in execArgv does
     // not reach a worker whose entry is a .ts file.
     const entry = new URL('./engine-worker.ts', import.meta.url).href;
-    const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    // tsx is resolved here: an eval worker resolves bare names from the current folder, not ours.
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     const worker = new Worker(bootstrap, { eval: true, workerData: { port: port2 }, transferList: [port2] });
     const client = new EngineClient(worker, port1);
     try {

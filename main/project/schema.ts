@@ -93,6 +93,37 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'feature training record and loss history',
+    up(db) {
+      db.exec(`
+        -- The project's feature training: one record, updated at each checkpoint. The trained
+        -- features themselves are in training/checkpoint-<iteration>.bin (project/checkpoints.ts).
+        -- masks_key names the prepared masks trained on: when views are prepared again, the key of
+        -- the cache changes and the features are stale.
+        CREATE TABLE training (
+          id          INTEGER PRIMARY KEY CHECK (id = 1),
+          state       TEXT NOT NULL CHECK (state IN ('running', 'paused', 'stopped', 'done', 'failed')),
+          iteration   INTEGER NOT NULL,
+          iterations  INTEGER NOT NULL,
+          seed        INTEGER NOT NULL,
+          options     TEXT NOT NULL,   -- JSON: the run's switches and settings
+          masks_key   TEXT NOT NULL,
+          error       TEXT,            -- JSON SagaErrorData of a failed run
+          started_at  TEXT NOT NULL,
+          updated_at  TEXT NOT NULL
+        ) STRICT;
+
+        -- Mean losses over spans of iterations, for the training plot after a reopen.
+        CREATE TABLE training_losses (
+          iteration INTEGER PRIMARY KEY,
+          guidance  REAL NOT NULL,
+          corr      REAL NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -17,6 +17,7 @@ import type { Camera } from '../scene/camera.ts';
 import type { SceneFormat, ShDegree } from '../scene/gaussians.ts';
 import { decodeRunsInto, encodeRuns, xorInto } from './gaussian-state.ts';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from './schema.ts';
+import { TrainingRecords } from './training-record.ts';
 
 export const PROJECT_DB = 'project.sqlite';
 export const CACHE_DIR = 'cache';
@@ -312,6 +313,8 @@ function decodeEditPayload(payload: Uint8Array, count: number, dbPath: string): 
 export class Project {
   readonly dbPath: string;
   readonly cacheDir: string;
+  /** The feature-training record (training-record.ts). */
+  readonly training: TrainingRecords;
   private closed = false;
 
   constructor(
@@ -320,6 +323,7 @@ export class Project {
   ) {
     this.dbPath = join(dir, PROJECT_DB);
     this.cacheDir = join(dir, CACHE_DIR);
+    this.training = new TrainingRecords(db);
   }
 
   get schemaVersion(): number {

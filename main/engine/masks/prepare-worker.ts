@@ -48,6 +48,8 @@ function startPrepareWorker(workerData: unknown): Worker {
   // On Node 20, `--import tsx` in execArgv does not reach a worker whose entry is a .ts file, so a
   // tiny bootstrap registers tsx inside the worker first (same approach as main/host/engine-client.ts).
   const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  // tsx is resolved here: an eval worker resolves bare names from the current folder, not ours.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -143,8 +143,8 @@ export interface TrainRun {
   /** Continue from this state instead of starting fresh. */
   resume?: TrainState;
   signal?: AbortSignal;
-  /** Resolves at once unless the run is paused; the loop awaits it between iterations. */
-  whilePaused?: () => Promise<void>;
+  /** Pause between iterations: a checkpoint is written when a pause begins (a host killed while paused loses nothing). */
+  control?: { readonly paused: boolean; whilePaused(): Promise<void> };
   onProgress?: (p: TrainProgress) => void;
   /** Called with the state every `checkpointEvery` iterations, on cancel and at the end. */
   onCheckpoint?: (state: TrainState) => Promise<void>;
@@ -246,8 +246,9 @@ export async function train(run: TrainRun): Promise<TrainState> {
         await checkpoint();
         throw cancelled(state.iteration);
       }
-      if (run.whilePaused) {
-        await run.whilePaused();
+      if (run.control?.paused) {
+        await checkpoint();
+        await run.control.whilePaused();
         if (run.signal?.aborted) continue;
       }
       const it = state.iteration;

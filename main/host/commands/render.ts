@@ -7,6 +7,7 @@ import type { GaussianScene } from '../../scene/gaussians.ts';
 import { EngineClient } from '../engine-client.ts';
 import { orbitCamera } from '../../engine/raster/orbit.ts';
 import { featuresToPcaColors, writePng } from '../../engine/raster/images.ts';
+import { sceneFeatures } from '../../scene/feature-properties.ts';
 
 const HELP = `Usage: saga-studio render <scene> --camera <spec> --out <image.png> [options]
 
@@ -53,21 +54,6 @@ export async function resolveCamera(spec: string, scene: GaussianScene, width?: 
     throw new SagaError('BAD_ARGUMENT', `No camera '${key}' in ${spec.slice(0, hash)} (it has ${cameras.length} views, indices 0-${cameras.length - 1}).`);
   }
   return camera;
-}
-
-/** Per-Gaussian features stored as extra PLY properties (f_feat_0.., feat_0..), ordered by index. */
-export function sceneFeatures(scene: GaussianScene): { features: Float32Array; dim: number } | undefined {
-  const props = scene.extras
-    .map((e) => ({ e, m: /^(?:f_)?feat(?:ure)?_(\d+)$/.exec(e.name) }))
-    .filter((x) => x.m)
-    .sort((a, b) => Number(a.m![1]) - Number(b.m![1]));
-  if (props.length === 0) return undefined;
-  const dim = props.length;
-  const features = new Float32Array(scene.count * dim);
-  props.forEach(({ e }, c) => {
-    for (let i = 0; i < scene.count; i++) features[i * dim + c] = Number(e.data[i]);
-  });
-  return { features, dim };
 }
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
