@@ -1,0 +1,123 @@
+/**
+ * project.train through the real backend and RPC (the path the UI takes): a job with progress
+ * events (iteration, losses, rate, ETA) at most ten a second, pause and resume, BUSY for a second
+ * training or a prepare meanwhile, cancel keeping a checkpoint, the training status, and a
+ * refusal that says to prepare first.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiMethods, JobEvent, TrainJobProgress } from '../contract/api.ts';
+import { RpcClient } from '../contract/rpc.ts';
+import { memoryTransportPair } from '../contract/transports/memory.ts';
+import { resolveProjectSource } from '../project/source.ts';
+import { createProject } from '../project/store.ts';
+import { SagaBackend, createBackendServer } from './backend.ts';
+import { synthProject, type SynthProject } from './testing/synth-project.ts';
+
+let root: string;
+let synth: SynthProject;
+let backend: SagaBackend;
+let client: RpcClient<ApiMethods>;
+const events: JobEvent[] = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'saga-train-job-'));
+  synth = await synthProject(root);
+  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), blobUrl: (id) => `memory://blob/${id}` });
+  const [c, s] = memoryTransportPair();
+  createBackendServer(backend).attach(s);
+  client = new RpcClient<ApiMethods>(c);
+  client.onJobEvent((e) => events.push(e));
+});
+
+afterAll(async () => {
+  backend.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function until(ok: () => boolean, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const ofJob = (jobId: string) => events.filter((e) => e.jobId === jobId);
+const progressOf = (jobId: string) => ofJob(jobId).flatMap((e) => (e.kind === 'progress' ? [e.progress as TrainJobProgress] : []));
+
+describe('project.train through the backend', () => {
+  it('refuses before a project is open, and says to prepare first on an unprepared project', async () => {
+    await expect(client.call('project.train', {})).rejects.toMatchObject({ code: 'NO_PROJECT' });
+    const resolved = await resolveProjectSource(synth.synthDir, {});
+    createProject(join(root, 'bare'), { source: resolved.source }).close();
+    await client.call('project.open', { dir: join(root, 'bare') });
+    await expect(client.call('project.train', { iterations: 10 })).rejects.toMatchObject({ code: 'MASKS_MISSING', message: expect.stringMatching(/Run Prepare first/) });
+    expect(await client.call('project.training', {})).toMatchObject({ state: 'missing', trainableViews: 0 });
+  });
+
+  it('trains as a pausable job with throttled progress, refuses a second job, and reports the status', async () => {
+    await client.call('project.open', { dir: synth.projectDir });
+    expect(await client.call('project.training', {})).toMatchObject({ state: 'missing', iteration: 0 });
+    const { jobId } = await client.call('project.train', { iterations: 150, seed: 2 });
+    await expect(client.call('project.train', {})).rejects.toMatchObject({ code: 'BUSY' });
+    await expect(client.call('project.prepare', { masks: 'auto' })).rejects.toMatchObject({ code: 'BUSY', message: expect.stringMatching(/being trained/) });
+    await until(() => progressOf(jobId).some((p) => p.stage === 'train' && (p.iteration ?? 0) >= 20));
+    const running = await client.call('project.training', {});
+    expect(running.runningJobId).toBe(jobId);
+
+    await client.call('job.pause', { jobId });
+    await until(() => progressOf(jobId).some((p) => p.paused === true));
+    await new Promise((r) => setTimeout(r, 300));
+    const atPause = Math.max(...progressOf(jobId).map((p) => p.iteration ?? 0));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(Math.max(...progressOf(jobId).map((p) => p.iteration ?? 0))).toBe(atPause);
+    expect(await client.call('project.training', {})).toMatchObject({ runningJobId: jobId, paused: true });
+    // A pause writes a checkpoint, so a crash while paused loses nothing.
+    expect((await client.call('project.training', {})).iteration).toBeGreaterThan(0);
+    await client.call('job.resume', { jobId });
+
+    await until(() => ofJob(jobId).some((e) => e.kind === 'result' || e.kind === 'error'), 300_000);
+    const end = ofJob(jobId).at(-1)!;
+    expect(end.kind).toBe('result');
+    expect(end.kind === 'result' && end.result).toMatchObject({ iteration: 150, iterations: 150, views: 4 });
+    const train = progressOf(jobId).filter((p) => p.stage === 'train');
+    const last = train.at(-1)!;
+    expect(last).toMatchObject({ done: 150, total: 150, iteration: 150 });
+    expect(last.losses!.guidance).toBeGreaterThan(0);
+    expect(last.iterationsPerSecond).toBeGreaterThan(0);
+    expect(train.some((p) => p.etaSeconds !== undefined)).toBe(true);
+    // At most ten progress events a second (the trainer reports every 100 ms).
+    const times = events.filter((e) => e.jobId === jobId && e.kind === 'progress').length;
+    expect(times).toBeLessThan(150);
+    const status = await client.call('project.training', {});
+    expect(status).toMatchObject({ state: 'trained', stale: false, iteration: 150, iterations: 150, seed: 2 });
+    expect(status.runningJobId).toBeUndefined();
+    expect(status.losses.length).toBeGreaterThan(3);
+  });
+
+  it('cancels a run with a CANCELLED event that says where it stopped; the next run resumes', async () => {
+    const { jobId } = await client.call('project.train', { iterations: 2000 });
+    await until(() => progressOf(jobId).some((p) => p.stage === 'train' && (p.iteration ?? 0) >= 170));
+    await client.call('job.cancel', { jobId });
+    await until(() => ofJob(jobId).some((e) => e.kind === 'error'));
+    const err = ofJob(jobId).find((e) => e.kind === 'error');
+    expect(err).toMatchObject({ error: { code: 'CANCELLED', message: expect.stringMatching(/stopped at iteration \d+; it resumes/) } });
+    const status = await client.call('project.training', {});
+    expect(status.state).toBe('partial');
+    expect(status.iteration).toBeGreaterThanOrEqual(170);
+    const again = await client.call('project.train', { iterations: status.iteration + 5 });
+    await until(() => ofJob(again.jobId).some((e) => e.kind === 'result'));
+    expect(ofJob(again.jobId).at(-1)).toMatchObject({ kind: 'result', result: { ran: 5 } });
+  });
+
+  it('stops training when its project is closed, keeping a checkpoint', async () => {
+    const { jobId } = await client.call('project.train', { iterations: 5000 });
+    await until(() => progressOf(jobId).some((p) => p.stage === 'train'));
+    await client.call('project.close', {});
+    await until(() => ofJob(jobId).some((e) => e.kind === 'error'));
+    expect(ofJob(jobId).at(-1)).toMatchObject({ kind: 'error', error: { code: 'CANCELLED' } });
+  });
+});
