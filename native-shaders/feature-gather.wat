@@ -9,6 +9,7 @@
 ;;
 ;; Layout (all addresses are byte offsets into the imported memory):
 ;;   offsets  u32[pixels + 1]   list of pixel p = entries[offsets[p] .. offsets[p + 1])
+;;   pick     u32[n]            optional: the pixels to visit (training samples pixels); 0 = all
 ;;   entries  (u32 row, f32 weight)[]   row indexes the view's local rows (see gatherRows)
 ;;   rows     32 f32 per row (one 128-byte block of channels)
 ;;   maps     32 f32 per pixel
@@ -20,16 +21,19 @@
 (module
   (memory (import "env" "memory") 1 65536 shared)
 
-  ;; out[p] = sum over p's list of weight * rows[row], for pixels p in [p, end).
+  ;; out[p] = sum over the list of pixel q of weight * rows[row], for p in [p, end): q = p, or
+  ;; q = pick[p] when $pick is not 0 (a list of sampled pixels; out is then indexed by position).
   (func (export "forward")
-    (param $p i32) (param $end i32) (param $offsets i32) (param $entries i32) (param $rows i32) (param $out i32)
-    (local $e i32) (local $last i32) (local $row i32) (local $w v128) (local $o i32)
+    (param $p i32) (param $end i32) (param $pick i32) (param $offsets i32) (param $entries i32) (param $rows i32) (param $out i32)
+    (local $e i32) (local $last i32) (local $row i32) (local $w v128) (local $o i32) (local $q i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
     (block $done
       (loop $pixels
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $o (i32.add (local.get $offsets) (i32.shl (local.get $p) (i32.const 2))))
+        (local.set $q (local.get $p))
+        (if (local.get $pick) (then (local.set $q (i32.load (i32.add (local.get $pick) (i32.shl (local.get $p) (i32.const 2)))))))
+        (local.set $o (i32.add (local.get $offsets) (i32.shl (local.get $q) (i32.const 2))))
         (local.set $e (i32.add (local.get $entries) (i32.shl (i32.load (local.get $o)) (i32.const 3))))
         (local.set $last (i32.add (local.get $entries) (i32.shl (i32.load offset=4 (local.get $o)) (i32.const 3))))
         (local.set $a0 (v128.const i32x4 0 0 0 0))
@@ -67,17 +71,20 @@
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $pixels))))
 
-  ;; rows[row] += weight * maps[p] for every entry of pixels p in [p, end), pixel by pixel: the
-  ;; transpose of forward without a transposed list (the host zeroes rows first).
+  ;; rows[row] += weight * maps[p] for every entry of pixel q's list, p in [p, end), pixel by pixel:
+  ;; the transpose of forward without a transposed list (the host zeroes rows first). q = p, or
+  ;; q = pick[p] when $pick is not 0, as in forward.
   (func (export "backward")
-    (param $p i32) (param $end i32) (param $offsets i32) (param $entries i32) (param $maps i32) (param $rows i32)
-    (local $e i32) (local $last i32) (local $row i32) (local $w v128) (local $o i32)
+    (param $p i32) (param $end i32) (param $pick i32) (param $offsets i32) (param $entries i32) (param $maps i32) (param $rows i32)
+    (local $e i32) (local $last i32) (local $row i32) (local $w v128) (local $o i32) (local $q i32)
     (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128)
     (local $g4 v128) (local $g5 v128) (local $g6 v128) (local $g7 v128)
     (block $done
       (loop $pixels
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $o (i32.add (local.get $offsets) (i32.shl (local.get $p) (i32.const 2))))
+        (local.set $q (local.get $p))
+        (if (local.get $pick) (then (local.set $q (i32.load (i32.add (local.get $pick) (i32.shl (local.get $p) (i32.const 2)))))))
+        (local.set $o (i32.add (local.get $offsets) (i32.shl (local.get $q) (i32.const 2))))
         (local.set $e (i32.add (local.get $entries) (i32.shl (i32.load (local.get $o)) (i32.const 3))))
         (local.set $last (i32.add (local.get $entries) (i32.shl (i32.load offset=4 (local.get $o)) (i32.const 3))))
         (local.set $o (i32.add (local.get $maps) (i32.shl (local.get $p) (i32.const 7))))

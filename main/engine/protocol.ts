@@ -36,9 +36,14 @@ export interface EngineMethods {
   'engine.render': { params: { camera: Camera; options: RenderOptions }; result: RenderOutput };
   /** Caches a view's blending weights for repeated feature forward/backward (training). */
   'engine.prepareView': { params: { camera: Camera; options: ViewOptions }; result: { view: number; contributions: number; image: RenderOutput } };
-  'engine.forwardFeatures': { params: { view: number; features?: Float32Array }; result: Float32Array };
-  /** dLoss/dFeatures for a prepared view; with keepOnGpu the gradient stays in the engine for adamStep (empty result). */
-  'engine.backwardFeatures': { params: { view: number; grad: Float32Array; keepOnGpu?: boolean }; result: Float32Array };
+  /** The feature map of a prepared view, or with `pixels` only those pixels' features (one row each). */
+  'engine.forwardFeatures': { params: { view: number; features?: Float32Array; pixels?: Uint32Array }; result: Float32Array };
+  /**
+   * dLoss/dFeatures for a prepared view from the feature map's gradient (or, with `pixels`, one
+   * gradient row per listed pixel); with keepOnGpu the gradient stays in the engine for adamStep
+   * (empty result).
+   */
+  'engine.backwardFeatures': { params: { view: number; grad: Float32Array; keepOnGpu?: boolean; pixels?: Uint32Array }; result: Float32Array };
   'engine.releaseView': { params: { view: number }; result: null };
   'engine.adamStep': { params: { lr: number; beta1?: number; beta2?: number; eps?: number }; result: { step: number } };
   /** Restores the Adam moments and step count of the resident features (resuming a checkpoint). */

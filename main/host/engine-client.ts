@@ -107,8 +107,18 @@ export class EngineClient {
     return this.call('engine.forwardFeatures', { view, ...(features ? { features } : {}) });
   }
 
+  /** The features of a prepared view at the listed pixels only (one row per entry). */
+  forwardPixels(view: number, pixels: Uint32Array): Promise<Float32Array> {
+    return this.call('engine.forwardFeatures', { view, pixels });
+  }
+
   backwardFeatures(view: number, grad: Float32Array, keepOnGpu = false): Promise<Float32Array> {
     return this.call('engine.backwardFeatures', { view, grad, keepOnGpu });
+  }
+
+  /** backwardFeatures from gradients at the listed pixels (one row per entry; repeats add up). */
+  backwardPixels(view: number, pixels: Uint32Array, grad: Float32Array, keepOnGpu = false): Promise<Float32Array> {
+    return this.call('engine.backwardFeatures', { view, grad, pixels, keepOnGpu });
   }
 
   /** One Adam step on the engine-resident features from the last backward pass (see GaussianRasterizer.adamStep). */

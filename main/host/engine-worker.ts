@@ -89,8 +89,8 @@ const handlers: Handlers<EngineMethods> = {
     views.set(id, v);
     return { view: id, contributions: v.contributions, image: v.image };
   },
-  'engine.forwardFeatures': ({ view: id, features }) => engine().forwardFeatures(view(id), features),
-  'engine.backwardFeatures': ({ view: id, grad, keepOnGpu }) => engine().backwardFeatures(view(id), grad, { keepOnGpu }),
+  'engine.forwardFeatures': ({ view: id, features, pixels }) => engine().forwardFeatures(view(id), features, pixels),
+  'engine.backwardFeatures': ({ view: id, grad, keepOnGpu, pixels }) => engine().backwardFeatures(view(id), grad, { keepOnGpu, ...(pixels ? { pixels } : {}) }),
   async 'engine.releaseView'({ view: id }) {
     views.get(id)?.destroy();
     views.delete(id);

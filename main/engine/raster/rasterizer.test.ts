@@ -155,6 +155,32 @@ describe.each(['wasm', 'gpu'] as const)('cached training path (%s)', (training) 
     await client.releaseView(view);
   });
 
+  it('renders and back-propagates at a list of sampled pixels as the whole map does (repeats add up)', async () => {
+    await client.loadScene(inria);
+    const C = 32;
+    const features = randomFeatures(inria.count, C, 51);
+    const camera = orbitCamera(inria, 1, 8, { width: 44, height: 33 });
+    await client.setFeatures(features, C);
+    const { view } = await client.prepareView(camera);
+    const full = await client.forwardFeatures(view);
+    const pixels = Uint32Array.from([0, 5, 700, 5, 44 * 33 - 1, 300, 301, 1000]);
+    const rows = await client.forwardPixels(view, pixels);
+    expect(rows.length).toBe(pixels.length * C);
+    pixels.forEach((p, j) => expect(maxAbsDiff(rows.subarray(j * C, j * C + C), full.subarray(p * C, p * C + C))).toBe(0));
+    // Backward from per-pixel rows equals backward from the whole map holding their sums.
+    const grad = randomFeatures(pixels.length, C, 52);
+    const map = new Float32Array(44 * 33 * C);
+    pixels.forEach((p, j) => {
+      for (let c = 0; c < C; c++) map[p * C + c]! += grad[j * C + c]!;
+    });
+    const fromMap = await client.backwardFeatures(view, map);
+    const fromPixels = await client.backwardPixels(view, pixels, grad);
+    expect(maxAbsDiff(fromPixels, fromMap)).toBeLessThanOrEqual(1e-6);
+    expect(relativeError(fromPixels, backwardReference(inria, camera, { featureDim: C }, map))).toBeLessThan(1e-3);
+    await expect(client.forwardPixels(view, Uint32Array.of(44 * 33))).rejects.toThrow(/outside/);
+    await client.releaseView(view);
+  });
+
   it('restores Adam from a saved state so a resumed run continues exactly (checkpoints)', async () => {
     await client.loadScene(inria);
     const C = 32;

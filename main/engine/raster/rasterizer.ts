@@ -594,8 +594,17 @@ export class GaussianRasterizer {
    * The feature map (H * W * featureDim) of a prepared view from the features on the GPU
    * (pass `features` to upload new ones first).
    */
-  forwardFeatures(view: PreparedView, features?: Float32Array): Promise<Float32Array> {
-    return this.withTransients(() => this.forwardFeaturesNow(view, features));
+  forwardFeatures(view: PreparedView, features?: Float32Array, pixels?: Uint32Array): Promise<Float32Array> {
+    return this.withTransients(async () => {
+      const v = this.requireView(view);
+      if (pixels && v.wasm) {
+        if (features) this.setFeatures(features, this.featureDim || features.length / this.count);
+        if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before rendering a feature map.');
+        return this.wasm!.forward(v.wasm, pixels);
+      }
+      const map = await this.forwardFeaturesNow(view, features);
+      return pixels ? pickRows(map, pixels, this.featureDim, v.width * v.height) : map;
+    });
   }
 
   private async forwardFeaturesNow(view: PreparedView, features?: Float32Array): Promise<Float32Array> {
@@ -658,8 +667,27 @@ export class GaussianRasterizer {
    * With `keepOnGpu`, the gradient stays in the engine (the GPU gradient buffer, or WebAssembly
    * memory with training 'wasm') for adamStep, and an empty array is returned.
    */
-  backwardFeatures(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean } = {}): Promise<Float32Array> {
-    return this.withTransients(() => this.backwardFeaturesNow(view, gradFeatureMap, options));
+  backwardFeatures(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean; pixels?: Uint32Array } = {}): Promise<Float32Array> {
+    return this.withTransients(async () => {
+      const v = this.requireView(view);
+      const { pixels } = options;
+      if (!pixels) return this.backwardFeaturesNow(view, gradFeatureMap, options);
+      if (v.wasm) {
+        if (!this.features) throw new SagaError('BAD_ARGUMENT', 'Set features before the backward pass.');
+        this.wasm!.backward(v.wasm, gradFeatureMap, pixels);
+        return options.keepOnGpu ? new Float32Array(0) : this.wasm!.readGradients();
+      }
+      // The WGSL gathers take whole maps: spread the sampled pixels' gradients into one.
+      const C = this.featureDim;
+      if (gradFeatureMap.length !== pixels.length * C) throw new SagaError('BAD_ARGUMENT', `The gradient must hold ${pixels.length} x ${C} values, one row per listed pixel.`);
+      const full = new Float32Array(v.width * v.height * C);
+      for (let j = 0; j < pixels.length; j++) {
+        const at = pixels[j]! * C;
+        if (!(pixels[j]! < v.width * v.height)) throw new SagaError('BAD_ARGUMENT', `Pixel ${pixels[j]} is outside the ${v.width}x${v.height} view.`);
+        for (let c = 0; c < C; c++) full[at + c]! += gradFeatureMap[j * C + c]!;
+      }
+      return this.backwardFeaturesNow(view, full, options);
+    });
   }
 
   private async backwardFeaturesNow(view: PreparedView, gradFeatureMap: Float32Array, options: { keepOnGpu?: boolean }): Promise<Float32Array> {
@@ -1215,6 +1243,17 @@ export class GaussianRasterizer {
     const packed = new Float32Array(await this.readBuffer(out, this.blocks * pixelsPadded * gpi * 16));
     return fromBlocked(packed, pixels, this.featureDim, pixelsPadded, gpi);
   }
+}
+
+/** Rows `pixels` of a (pixels x dim) map, one per listed pixel. */
+function pickRows(map: Float32Array, pixels: Uint32Array, dim: number, count: number): Float32Array {
+  const out = new Float32Array(pixels.length * dim);
+  for (let j = 0; j < pixels.length; j++) {
+    const q = pixels[j]!;
+    if (!(q < count)) throw new SagaError('BAD_ARGUMENT', `Pixel ${q} is outside the ${count}-pixel view.`);
+    out.set(map.subarray(q * dim, q * dim + dim), j * dim);
+  }
+  return out;
 }
 
 interface Binned {

@@ -23,8 +23,8 @@ const PAGE = 65536;
 
 interface Kernels {
   add(bytes: number, src: number, dst: number): void;
-  forward(p: number, end: number, offsets: number, entries: number, rows: number, out: number): void;
-  backward(p: number, end: number, offsets: number, entries: number, maps: number, rows: number): void;
+  forward(p: number, end: number, pick: number, offsets: number, entries: number, rows: number, out: number): void;
+  backward(p: number, end: number, pick: number, offsets: number, entries: number, maps: number, rows: number): void;
   copyRows(count: number, index: number, src: number, dst: number, scatter: number): void;
   zeroRows(count: number, index: number, dst: number): void;
   adam(bytes: number, params: number, grads: number, m1: number, m2: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
@@ -292,42 +292,80 @@ export class WasmFeatureGather {
     for (const r of [v.offsets, v.entries, v.index]) this.arena.release(r);
   }
 
-  /** The view's feature map (pixels x dim, row-major). */
-  forward(view: WasmView): Float32Array {
+  /**
+   * The pixels a step visits: all of the view's (the precomputed thread splits), or a list of
+   * sampled pixels copied into memory, split among the threads by their contributions.
+   */
+  private visit(v: ViewRegions, pixels?: Uint32Array): { n: number; pick: number; splits: number[] } {
+    if (!pixels) return { n: v.pixels, pick: 0, splits: v.splits };
+    // Allocate first: growing the memory makes earlier views of it too short.
+    const pick = this.scratchRegion('pick', Math.max(4, pixels.byteLength));
+    const u32 = new Uint32Array(this.memory.buffer);
+    const offsets = v.offsets.at / 4;
+    let total = 0;
+    for (let j = 0; j < pixels.length; j++) {
+      const q = pixels[j]!;
+      if (q >= v.pixels) throw new SagaError('BAD_ARGUMENT', `Pixel ${q} is outside the ${v.pixels}-pixel view.`);
+      total += u32[offsets + q + 1]! - u32[offsets + q]!;
+    }
+    u32.set(pixels, pick.at / 4);
+    const splits = [0];
+    for (let t = 1, j = 0, sum = 0; t < this.threads; t++) {
+      const target = (total * t) / this.threads;
+      while (j < pixels.length && sum < target) {
+        sum += u32[offsets + pixels[j]! + 1]! - u32[offsets + pixels[j]!]!;
+        j++;
+      }
+      splits.push(j);
+    }
+    splits.push(pixels.length);
+    return { n: pixels.length, pick: pick.at, splits };
+  }
+
+  /**
+   * The view's feature map (pixels x dim, row-major), or with `pixels` only those pixels' features
+   * (one row per listed pixel: a training step needs the few thousand pixels it sampled).
+   */
+  forward(view: WasmView, pixels?: Uint32Array): Float32Array {
     const v = this.requireView(view);
     const features = this.requireFeatures();
+    const { n, pick, splits } = this.visit(v, pixels);
     const rows = this.scratchRegion('rows', v.visible * ROW_BYTES);
-    const map = this.scratchRegion('map', v.pixels * ROW_BYTES);
-    const out = new Float32Array(v.pixels * this.dim);
+    const map = this.scratchRegion('map', n * ROW_BYTES);
+    const out = new Float32Array(n * this.dim);
     for (let b = 0; b < this.blocks; b++) {
       this.kernels.copyRows(v.visible, v.index.at, features.at + b * this.blockBytes, rows.at, 0);
-      this.parallel((t) => ['forward', [v.splits[t]!, v.splits[t + 1]!, v.offsets.at, v.entries.at, rows.at, map.at]]);
-      this.unblockInto(map, v.pixels, b, out);
+      this.parallel((t) => ['forward', [splits[t]!, splits[t + 1]!, pick, v.offsets.at, v.entries.at, rows.at, map.at]]);
+      this.unblockInto(map, n, b, out);
     }
     return out;
   }
 
-  /** Sets the gradient to dLoss/dFeatures for this view given dLoss/dFeatureMap (pixels x dim). */
-  backward(view: WasmView, gradMap: Float32Array): void {
+  /**
+   * Sets the gradient to dLoss/dFeatures for this view given dLoss/dFeatureMap (pixels x dim), or
+   * with `pixels` the gradient at just those pixels (one row each; a pixel listed twice adds twice).
+   */
+  backward(view: WasmView, gradMap: Float32Array, pixels?: Uint32Array): void {
     const v = this.requireView(view);
     this.requireFeatures();
-    if (gradMap.length !== v.pixels * this.dim) {
-      throw new SagaError('BAD_ARGUMENT', `The feature-map gradient must hold ${v.pixels} x ${this.dim} values.`);
+    const { n, pick, splits } = this.visit(v, pixels);
+    if (gradMap.length !== n * this.dim) {
+      throw new SagaError('BAD_ARGUMENT', `The feature-map gradient must hold ${n} x ${this.dim} values.`);
     }
     const rowBytes = v.visible * ROW_BYTES;
     // One row array per thread (their pixel ranges share Gaussians), summed in a fixed order.
     const rows = Array.from({ length: this.threads }, (_, t) => this.scratchRegion(`rows${t === 0 ? '' : t}`, rowBytes));
-    const map = this.scratchRegion('map', v.pixels * ROW_BYTES);
+    const map = this.scratchRegion('map', n * ROW_BYTES);
     const grads = this.gradients!;
     const written = this.writtenRows(v.visible);
     try {
       for (let b = 0; b < this.blocks; b++) {
         const gradBlock = grads.at + b * this.blockBytes;
         this.kernels.zeroRows(written.count, written.index.at, gradBlock);
-        this.blockInto(gradMap, v.pixels, b, map);
+        this.blockInto(gradMap, n, b, map);
         const f32 = this.f32();
         for (const r of rows) f32.fill(0, r.at / 4, r.at / 4 + v.visible * BLOCK);
-        this.parallel((t) => ['backward', [v.splits[t]!, v.splits[t + 1]!, v.offsets.at, v.entries.at, map.at, rows[t]!.at]]);
+        this.parallel((t) => ['backward', [splits[t]!, splits[t + 1]!, pick, v.offsets.at, v.entries.at, map.at, rows[t]!.at]]);
         for (let t = 1; t < rows.length; t++) this.kernels.add(rowBytes, rows[t]!.at, rows[0]!.at);
         this.kernels.copyRows(v.visible, v.index.at, rows[0]!.at, gradBlock, 1);
       }

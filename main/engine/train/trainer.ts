@@ -2,10 +2,10 @@
  * SAGA's feature training loop (the paper's section 3.3): a D-dimensional feature per Gaussian and
  * the SAM projection MLP, trained so that rendered feature maps reproduce each view's masks.
  *
- * One iteration: pick a view (view-schedule.ts); the engine renders its feature map from cached
- * blend lists (geometry is frozen); sample pixels for each loss; onnxruntime computes both losses
- * and their gradients (step-graph.ts); the engine back-propagates the feature-map gradient to the
- * Gaussians and takes an Adam step on them; Adam updates the MLP here.
+ * One iteration: pick a view (view-schedule.ts); sample pixels for each loss; the engine renders
+ * the features at those pixels from the view's cached blend lists (geometry is frozen);
+ * onnxruntime computes both losses and their gradients (step-graph.ts); the engine back-propagates
+ * the pixels' gradients to the Gaussians and takes an Adam step on them; Adam updates the MLP here.
  *
  * Sampling, as chosen for speed on CPUs (see the training figures in the README): the guidance loss
  * is averaged over `guidancePixels` pixels drawn at random (an unbiased estimate of the mean over
@@ -22,7 +22,7 @@ import type { Camera } from '../../scene/camera.ts';
 import { adamState, adamStep, type AdamState } from './adam.ts';
 import { initMlp, mlpSize, SAM_CHANNELS } from './mlp.ts';
 import { StepGraph } from './step-graph.ts';
-import { inMask, type TrainingView } from './view-data.ts';
+import type { TrainingView } from './view-data.ts';
 import { ViewSchedule } from './view-schedule.ts';
 
 /** What the loop needs of the GPU engine (EngineClient in the host implements it). */
@@ -34,8 +34,10 @@ export interface TrainingEngine {
   readAdamState(): Promise<{ m: Float32Array; v: Float32Array; step: number }>;
   setAdamState(state: { m: Float32Array; v: Float32Array; step: number }): Promise<unknown>;
   prepareView(camera: Camera, options: { width: number; height: number }): Promise<{ view: number; contributions: number }>;
-  forwardFeatures(view: number): Promise<Float32Array>;
-  backwardFeatures(view: number, grad: Float32Array, keepOnGpu: boolean): Promise<Float32Array>;
+  /** Features of a prepared view at the listed pixels, one row each. */
+  forwardPixels(view: number, pixels: Uint32Array): Promise<Float32Array>;
+  /** Back-propagates one gradient row per listed pixel (repeats add up) to the Gaussians. */
+  backwardPixels(view: number, pixels: Uint32Array, grad: Float32Array, keepOnGpu: boolean): Promise<Float32Array>;
   adamStep(options: { lr: number; eps?: number }): Promise<{ step: number }>;
   releaseView(view: number): Promise<unknown>;
 }
@@ -311,64 +313,67 @@ async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, st
   const D = o.dim;
   const P = v.width * v.height;
   const t0 = performance.now();
-  const map = await engine.forwardFeatures(view.engineView);
+  // Draw every pixel the step uses first: the engine renders features at those pixels only.
+  const guidancePixels = o.guidance ? samplePixels(random, P, Math.min(o.guidancePixels, P)) : new Uint32Array(0);
+  const masks = o.guidance ? sampleMasks(random, v.masks, o.maxMasks) : new Uint32Array(0);
+  const corrPixels = o.correspondence ? samplePixels(random, P, Math.min(o.corrPixels, P)) : new Uint32Array(0);
+  const Ps = guidancePixels.length;
+  const S = corrPixels.length;
+  const pixels = new Uint32Array(Ps + S);
+  pixels.set(guidancePixels);
+  pixels.set(corrPixels, Ps);
   const t1 = performance.now();
-  let guidance: { pixels: Uint32Array; masks: Uint32Array } | undefined;
+  const rendered = await engine.forwardPixels(view.engineView, pixels);
+  const t2 = performance.now();
   let inputs: Parameters<StepGraph['run']>[0] = { lambda: o.lambda };
+  const { membership, words } = v;
   if (o.guidance) {
-    const pixels = samplePixels(random, P, Math.min(o.guidancePixels, P));
-    const masks = sampleMasks(random, v.masks, o.maxMasks);
-    const Ps = pixels.length;
     const K = masks.length;
     const C = v.sam!.cells;
-    const features = new Float32Array(Ps * D);
-    for (let j = 0; j < Ps; j++) features.set(map.subarray(pixels[j]! * D, pixels[j]! * D + D), j * D);
+    // targets[a][j]: is sampled pixel j in selected mask a (mask-major, as the graph takes them).
     const targets = new Uint8Array(K * Ps);
-    const cellWeights = new Float32Array(K * C);
     for (let a = 0; a < K; a++) {
       const k = masks[a]!;
-      for (let j = 0; j < Ps; j++) if (inMask(v, pixels[j]!, k)) targets[a * Ps + j] = 1;
-      cellWeights.set(v.cellWeights!.subarray(k * C, k * C + C), a * C);
+      const word = k >> 5;
+      const bit = k & 31;
+      const row = a * Ps;
+      for (let j = 0; j < Ps; j++) targets[row + j] = (membership[guidancePixels[j]! * words + word]! >>> bit) & 1;
     }
-    inputs = { ...inputs, sam: v.sam!.data, cells: C, cellWeights, masks: K, features, targets, pixels: Ps, params: state.mlp };
-    guidance = { pixels, masks };
+    const cellWeights = new Float32Array(K * C);
+    for (let a = 0; a < K; a++) cellWeights.set(v.cellWeights!.subarray(masks[a]! * C, masks[a]! * C + C), a * C);
+    inputs = { ...inputs, sam: v.sam!.data, cells: C, cellWeights, masks: K, features: rendered.subarray(0, Ps * D), targets, pixels: Ps, params: state.mlp };
   }
-  let corrPixels: Uint32Array | undefined;
   if (o.correspondence) {
-    corrPixels = samplePixels(random, P, Math.min(o.corrPixels, P));
-    const S = corrPixels.length;
     const K = v.masks;
-    const corrFeatures = new Float32Array(S * D);
-    const membership = new Uint8Array(S * K);
+    // membership[i][k] as bytes: unpack each sampled pixel's bitset.
+    const rows = new Uint8Array(S * K);
     for (let i = 0; i < S; i++) {
-      const p = corrPixels[i]!;
-      corrFeatures.set(map.subarray(p * D, p * D + D), i * D);
-      for (let k = 0; k < K; k++) if (inMask(v, p, k)) membership[i * K + k] = 1;
+      const base = corrPixels[i]! * words;
+      for (let w = 0; w < words; w++) {
+        let bits = membership[base + w]!;
+        while (bits) {
+          const low = bits & -bits;
+          rows[i * K + w * 32 + 31 - Math.clz32(low)] = 1;
+          bits ^= low;
+        }
+      }
     }
-    inputs = { ...inputs, corrFeatures, membership, corrPixels: S };
+    inputs = { ...inputs, corrFeatures: rendered.subarray(Ps * D), membership: rows, corrPixels: S };
   }
-  const t2 = performance.now();
-  const out = await graph.run(inputs);
   const t3 = performance.now();
-  // The feature-map gradient: zero except at the sampled pixels.
-  const grad = new Float32Array(P * D);
-  const scatter = (pixels: Uint32Array, d: Float32Array) => {
-    for (let j = 0; j < pixels.length; j++) {
-      const at = pixels[j]! * D;
-      for (let c = 0; c < D; c++) grad[at + c]! += d[j * D + c]!;
-    }
-  };
-  if (guidance) scatter(guidance.pixels, out.dFeatures!);
-  if (corrPixels) scatter(corrPixels, out.dCorrFeatures!);
+  const out = await graph.run(inputs);
   const t4 = performance.now();
-  await engine.backwardFeatures(view.engineView, grad, true);
+  const grad = new Float32Array((Ps + S) * D);
+  if (out.dFeatures) grad.set(out.dFeatures);
+  if (out.dCorrFeatures) grad.set(out.dCorrFeatures, Ps * D);
+  await engine.backwardPixels(view.engineView, pixels, grad, true);
   const t5 = performance.now();
   await engine.adamStep({ lr: o.lr, eps: 1e-15 });
   if (out.dParams) adamStep(state.mlp, out.dParams, state.mlpAdam, { lr: o.lr, eps: 1e-15 });
   const t6 = performance.now();
-  phases.forward += t1 - t0;
-  phases.sample += t2 - t1 + (t4 - t3);
-  phases.losses += t3 - t2;
+  phases.forward += t2 - t1;
+  phases.sample += t1 - t0 + (t3 - t2);
+  phases.losses += t4 - t3;
   phases.backward += t5 - t4;
   phases.adam += t6 - t5;
   return { guidance: out.lossGuidance, corr: out.lossCorr };

@@ -121,8 +121,3 @@ export function trainingView(name: string, contents: PreparedViewContents): Trai
   view.bytes += data.byteLength + pixelCell.byteLength + cellWeights.byteLength;
   return view;
 }
-
-/** Is pixel p in mask k. */
-export function inMask(view: TrainingView, p: number, k: number): boolean {
-  return ((view.membership[p * view.words + (k >> 5)]! >>> (k & 31)) & 1) === 1;
-}
