@@ -13,6 +13,7 @@ import { evaluate, formatTable, pct, summarize, type EvalReport, type MethodSumm
 import { loadEvalFolder } from './folder.ts';
 import { mean } from './metrics.ts';
 import { methodsByName } from './methods.ts';
+import { featureProbe } from '../train/probe.ts';
 import type { ProgressCallback, PromptKind } from './types.ts';
 
 export interface SuiteScene {
@@ -23,18 +24,42 @@ export interface SuiteScene {
   views: number;
   width: number;
   height: number;
+  /** Feature training iterations per variant (CI-sized). */
+  iterations: number;
+}
+
+/** The training variants the suite compares: full SAGA and the paper's two loss ablations. */
+export const TRAIN_VARIANTS = ['full', 'no-corr', 'no-guidance'] as const;
+export type TrainVariant = (typeof TRAIN_VARIANTS)[number];
+
+export interface TrainedFeatures {
+  variant: TrainVariant;
+  features: Float32Array;
+  dim: number;
+  seconds: number;
+}
+
+/**
+ * Trains a suite scene's features (the host wires project, prepare and engine: host/eval-training.ts).
+ * Given the synth folder; returns the untrained start and each variant's trained features.
+ */
+export type SceneTrainer = (scene: SuiteScene, synthDir: string, signal?: AbortSignal) => Promise<{ untrained: Float32Array; dim: number; variants: TrainedFeatures[] }>;
+
+export interface ProbeResult {
+  untrained: number;
+  variants: { variant: TrainVariant; share: number; seconds: number }[];
 }
 
 /** The CI suite. Changing a seed or a setting changes every number in bench/RESULTS.md: do it on purpose. */
 export const CI_SUITE: SuiteScene[] = [
-  { name: 'tabletop-11', kind: 'tabletop', seed: 11, gaussians: 16000, views: 10, width: 160, height: 120 },
-  { name: 'shelf-12', kind: 'shelf', seed: 12, gaussians: 16000, views: 10, width: 160, height: 120 },
-  { name: 'mixed-13', kind: 'mixed', seed: 13, gaussians: 16000, views: 10, width: 160, height: 120 },
+  { name: 'tabletop-11', kind: 'tabletop', seed: 11, gaussians: 16000, views: 10, width: 160, height: 120, iterations: 1500 },
+  { name: 'shelf-12', kind: 'shelf', seed: 12, gaussians: 16000, views: 10, width: 160, height: 120, iterations: 1500 },
+  { name: 'mixed-13', kind: 'mixed', seed: 13, gaussians: 16000, views: 10, width: 160, height: 120, iterations: 1500 },
 ];
 
 /** A suite small enough for a unit test (seconds, not minutes). */
 export const TINY_SUITE: SuiteScene[] = [
-  { name: 'tabletop-tiny', kind: 'tabletop', seed: 5, gaussians: 4000, views: 4, width: 96, height: 72 },
+  { name: 'tabletop-tiny', kind: 'tabletop', seed: 5, gaussians: 4000, views: 4, width: 96, height: 72, iterations: 150 },
 ];
 
 export interface SuiteOptions {
@@ -43,6 +68,8 @@ export interface SuiteOptions {
   kinds?: PromptKind[];
   /** Where the scene folders go; default a temporary folder removed afterwards. */
   workDir?: string;
+  /** Trains each scene's features (full and ablations) and probes them; without it, no training. */
+  train?: SceneTrainer;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -50,6 +77,8 @@ export interface SuiteOptions {
 export interface SuiteSceneResult {
   scene: SuiteScene;
   report: EvalReport;
+  /** The feature probe (featureProbe in train/probe.ts) of untrained and trained features. */
+  probe?: ProbeResult;
   oracleMeanIoU: number | undefined;
   synthSeconds: number;
   evalSeconds: number;
@@ -75,9 +104,18 @@ export async function runEvalSuite(options: SuiteOptions = {}): Promise<SuiteRep
       const synth = await writeSynthFolder(dir, { ...s, force: true, signal: options.signal });
       const t1 = performance.now();
       const data = await loadEvalFolder(dir);
-      const report = await evaluate(data, { methods, kinds, signal: options.signal });
+      let probe: ProbeResult | undefined;
+      if (options.train) {
+        const trained = await options.train(s, dir, options.signal);
+        probe = {
+          untrained: featureProbe(trained.untrained, trained.dim, data.objectIds).share,
+          variants: trained.variants.map((v) => ({ variant: v.variant, share: featureProbe(v.features, v.dim, data.objectIds).share, seconds: v.seconds })),
+        };
+      }
       const t2 = performance.now();
-      results.push({ scene: s, report, oracleMeanIoU: synth.oracleMeanIoU, synthSeconds: (t1 - t0) / 1000, evalSeconds: (t2 - t1) / 1000 });
+      const report = await evaluate(data, { methods, kinds, signal: options.signal });
+      const t3 = performance.now();
+      results.push({ scene: s, report, ...(probe ? { probe } : {}), oracleMeanIoU: synth.oracleMeanIoU, synthSeconds: (t1 - t0) / 1000, evalSeconds: (t3 - t2) / 1000 });
       options.onProgress?.({ stage: 'scenes', done: i + 1, total: scenes.length });
     }
   } finally {
@@ -115,6 +153,21 @@ export function suiteTables(report: SuiteReport, markdown = false): string {
   return blocks.join('\n');
 }
 
+/** The feature probe per scene: untrained features and each training variant, with training time. */
+export function probeTable(report: SuiteReport, markdown = false): string {
+  const withProbe = report.scenes.filter((s) => s.probe);
+  if (withProbe.length === 0) return '';
+  const headers = ['scene', 'iterations', 'untrained %', ...TRAIN_VARIANTS.map((v) => `${v} %`), 'train s (full)'];
+  const rows = withProbe.map((s) => {
+    const p = s.probe!;
+    const share = (v: TrainVariant) => p.variants.find((x) => x.variant === v);
+    return [s.scene.name, String(s.scene.iterations), pct(p.untrained), ...TRAIN_VARIANTS.map((v) => pct(share(v)?.share ?? NaN)), (share('full')?.seconds ?? NaN).toFixed(1)];
+  });
+  rows.push(['mean', '', pct(mean(withProbe.map((s) => s.probe!.untrained))), ...TRAIN_VARIANTS.map((v) => pct(mean(withProbe.map((s) => s.probe!.variants.find((x) => x.variant === v)?.share ?? NaN)))), '']);
+  const title = 'Feature probe: share of Gaussians whose trained feature is closer (cosine) to the mean feature of their own object than to any other object\'s';
+  return markdown ? `### ${title}\n\n${markdownTable(headers, rows)}` : `${title}\n${formatTable(headers, rows)}`;
+}
+
 function markdownTable(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(headers), line(headers.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n') + '\n';
@@ -136,7 +189,10 @@ ${report.seconds.toFixed(0)} s on this machine (CPU reference renderer).
 |---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|
 ${settings}
 
-## Results
+## Feature training
+
+${probeTable(report, true) || 'Not run (the suite was run without training).\n'}
+## Segmentation results
 
 ${suiteTables(report, true)}
 ## How to read these tables
@@ -168,6 +224,15 @@ picked up. The automatic masks come from the oracle (\`main/engine/synth/oracle-
 imitates SAM with ragged boundaries, misses and merges; "oracle mask IoU" above measures how far its
 masks are from the truth. The "mask" rows remove 2D errors and show the cost of lifting alone.
 Trained SAGA segmentation should beat single-view on 3D IoU and 2D mIoU in every prompt form.
+
+**Feature probe.** Before any segmentation, the training itself is judged by the share of
+Gaussians whose trained 32-dimensional feature is closer, by cosine, to the mean feature of its own
+ground-truth object than to the mean feature of any other object. Random untrained features score
+about one over the number of objects. Each scene's views are prepared with the oracle's masks
+(imported, with the built-in image features for the guidance loss) and trained three times from the
+same seed: with both losses (full), without the correspondence loss (no-corr) and without the
+SAM-guidance loss (no-guidance), the paper's ablations. Gaussians that no view sees well keep
+features close to their random start and count against every variant.
 `;
 }
 

@@ -18,6 +18,11 @@ Options:
   --method <names>    comma-separated methods (default single-view)
   --kind <kinds>      prompt forms: ${PROMPT_KINDS.join(', ')} (default all)
   --tiny              one tiny scene (a smoke test, seconds)
+  --no-train          skip feature training (and the trained methods)
+
+Each scene is also made a project, its views prepared with the oracle's masks and its features
+trained with both losses and without each (the paper's ablations); the feature probe of each is
+printed beside the untrained features.
 `;
 
 const command: Command = {
@@ -31,20 +36,31 @@ const command: Command = {
       method: { type: 'string' },
       kind: { type: 'string' },
       tiny: { type: 'boolean' },
+      'no-train': { type: 'boolean' },
     }, false);
     const kinds = (values.kind ?? PROMPT_KINDS.join(',')).split(',').map((k) => k.trim()) as PromptKind[];
     for (const k of kinds) if (!PROMPT_KINDS.includes(k)) throw new SagaError('BAD_ARGUMENT', `--kind must be among ${PROMPT_KINDS.join(', ')} (got '${k}').`);
-    const { runEvalSuite, suiteTables, resultsMarkdown, writeResults, CI_SUITE, TINY_SUITE } = await import('../../engine/eval/suite.ts');
+    const { runEvalSuite, suiteTables, probeTable, resultsMarkdown, writeResults, CI_SUITE, TINY_SUITE } = await import('../../engine/eval/suite.ts');
     const scenes = values.tiny ? TINY_SUITE : CI_SUITE;
     io.stderr(`eval-suite: ${scenes.length} scenes (${scenes.map((s) => s.name).join(', ')})\n`);
-    const report = await runEvalSuite({
-      scenes,
-      methods: values.method?.split(',').map((m) => m.trim()),
-      kinds,
-      workDir: values.keep ? resolve(values.keep) : undefined,
-      onProgress: (p) => io.stderr(`${p.stage} ${p.done}/${p.total}\n`),
-    });
-    io.stdout(suiteTables(report) + `\nSuite time: ${report.seconds.toFixed(1)} s\n`);
+    const { EngineClient } = await import('../engine-client.ts');
+    const { suiteTrainer } = await import('../eval-training.ts');
+    const engine = values['no-train'] ? undefined : await EngineClient.start();
+    let report;
+    try {
+      report = await runEvalSuite({
+        scenes,
+        methods: values.method?.split(',').map((m) => m.trim()),
+        kinds,
+        workDir: values.keep ? resolve(values.keep) : undefined,
+        ...(engine ? { train: suiteTrainer(engine, undefined, (line) => io.stderr(`${line}\n`)) } : {}),
+        onProgress: (p) => io.stderr(`${p.stage} ${p.done}/${p.total}\n`),
+      });
+    } finally {
+      await engine?.close();
+    }
+    const probe = probeTable(report);
+    io.stdout((probe ? `${probe}\n` : '') + suiteTables(report) + `\nSuite time: ${report.seconds.toFixed(1)} s\n`);
     const target = values.results ?? join(PROJECT_ROOT, 'bench', 'RESULTS.md');
     if (target !== 'none') {
       await writeResults(resolve(target), resultsMarkdown(report));
