@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { RegistryModel } from '../../main/engine/masks/models.ts';
 import { startServer, type RunningServer } from '../../main/host/server/server.ts';
 import { PROJECT_ROOT } from '../fixtures.ts';
 import { launchBrowser, type BrowserSession } from './browser.ts';
@@ -25,13 +26,23 @@ export interface StudioSession {
   close(): Promise<void>;
 }
 
-/** `open`: a scene, capture folder or project the host tells the page to open on load (serve --open). */
-export async function openStudio(options: { open?: string } = {}): Promise<StudioSession> {
+/**
+ * `open`: a scene, capture folder or project the host tells the page to open on load (serve --open).
+ * `modelRegistry`: SAM models the host offers (a test serves their files itself); models then go
+ * to a folder of the throwaway user data.
+ */
+export async function openStudio(options: { open?: string; modelRegistry?: RegistryModel[] } = {}): Promise<StudioSession> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
     throw new Error(`No built renderer in ${RENDERER_DIR}: run \`npm run build\` first (npm test does).`);
   }
   const userDataDir = mkdtempSync(join(tmpdir(), 'saga-e2e-user-'));
-  const server = await startServer({ port: 0, rendererDir: RENDERER_DIR, userDataDir, ...(options.open ? { open: options.open } : {}) });
+  const server = await startServer({
+    port: 0,
+    rendererDir: RENDERER_DIR,
+    userDataDir,
+    ...(options.open ? { open: options.open } : {}),
+    ...(options.modelRegistry ? { modelRegistry: options.modelRegistry, modelsDir: join(userDataDir, 'models') } : {}),
+  });
   const browser = await launchBrowser();
   const { page } = browser;
   const pageErrors: string[] = [];
