@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../main/common/random.ts';
 import { cameraCenter, lookAtCamera, type Camera } from '../../../main/scene/camera.ts';
 import {
   GAUSSIAN_SPLATTING_UP,
@@ -131,6 +132,35 @@ describe('robustBounds', () => {
       // The pad brings back the ends the 90% cut trims: the whole cube is inside.
       expect(b.min[a]).toBeLessThan(0.02);
       expect(b.max[a]).toBeGreaterThan(0.98);
+    }
+  });
+
+  it('finds the weighted quantiles a full sort finds, ties and zero weights included', () => {
+    const rand = mulberry32(5);
+    const n = 3001;
+    const pts = new Float32Array(n * 3);
+    const opacity = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      // Coarse values (many ties) on x, continuous ones on y and z.
+      pts.set([Math.floor(rand() * 40), rand() * 10 - 5, rand() ** 3], i * 3);
+      opacity[i] = rand() < 0.1 ? 0 : rand();
+    }
+    for (const mass of [0.9, 0.5, 0.98]) {
+      const b = robustBounds(pts, opacity, { mass, pad: 0 });
+      for (let a = 0; a < 3; a++) {
+        const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => pts[p * 3 + a]! - pts[q * 3 + a]!);
+        const total = opacity.reduce((x, w) => x + w, 0);
+        const quantile = (target: number) => {
+          let acc = 0;
+          for (const i of order) {
+            acc += opacity[i]!;
+            if (acc >= target) return pts[i * 3 + a]!;
+          }
+          return pts[order[n - 1]! * 3 + a]!;
+        };
+        expect(b.min[a]).toBe(quantile(((1 - mass) / 2) * total));
+        expect(b.max[a]).toBe(quantile((1 - (1 - mass) / 2) * total));
+      }
     }
   });
 

@@ -14,6 +14,13 @@ import type { FrameStats, LoadOptions, Viewport } from './viewport.ts';
 
 /** Performance mark set when the library has every splat (before the first sort and draw). */
 export const MARK_SPLATS_LOADED = 'saga:splats-loaded';
+/** Performance mark set when the start pose is chosen (robust bounds computed), before the first draw. */
+export const MARK_FRAMED = 'saga:framed';
+/**
+ * Splats sampled for the framing bounds: a 5% quantile from 20k samples is off by about 0.15% of
+ * the mass, and reading each one through the library costs time before the first frame.
+ */
+const FRAMING_SAMPLES = 20_000;
 /** Frusta are drawn this share of the scene's radius deep. */
 const FRUSTUM_DEPTH = 0.08;
 
@@ -187,6 +194,7 @@ export class Splats3dViewport implements Viewport {
     this.frusta.setViews(options.views ?? [], Math.max(this.sceneRadius * FRUSTUM_DEPTH, 1e-3));
     if (options.startView !== undefined && this.frusta.view(options.startView)) this.jumpToView(options.startView);
     else this.frameScene(initialViewDirection(this.bounds, options.up));
+    performance.mark(MARK_FRAMED);
     await new Promise<void>((resolve) => this.firstFrameWaiters.push(resolve));
     return { splatCount: this.splatCount() };
   }
@@ -318,10 +326,10 @@ export class Splats3dViewport implements Viewport {
     this.markDirty();
   }
 
-  /** Centres and opacities (0..1) of at most 50k evenly strided splats, for robust bounds. */
+  /** Centres and opacities (0..1) of evenly strided splats, for robust bounds. */
   private sampleSplats(viewer: Viewer): { centers: Float32Array; opacities: Float32Array } {
     const n = viewer.splatMesh.getSplatCount();
-    const samples = Math.min(n, 50_000);
+    const samples = Math.min(n, FRAMING_SAMPLES);
     const stride = n / Math.max(samples, 1);
     const centers = new Float32Array(samples * 3);
     const opacities = new Float32Array(samples);
