@@ -18,6 +18,8 @@ const PICK_TOLERANCE_PX = 6;
 export class FrustumOverlay {
   readonly group = new THREE.Group();
   private views: readonly Camera[] = [];
+  /** Camera centres, kept: hideAround runs on every animation frame. */
+  private centres: THREE.Vector3[] = [];
   private lines: THREE.LineSegments<THREE.BufferGeometry, THREE.LineBasicMaterial>[] = [];
   private depth = 1;
 
@@ -25,6 +27,7 @@ export class FrustumOverlay {
   setViews(views: readonly Camera[], depth: number): void {
     this.clear();
     this.views = views;
+    this.centres = views.map((view) => new THREE.Vector3(...cameraCenter(view)));
     this.depth = depth;
     this.lines = views.map((view) => {
       const geometry = new THREE.BufferGeometry();
@@ -43,6 +46,7 @@ export class FrustumOverlay {
     }
     this.lines = [];
     this.views = [];
+    this.centres = [];
   }
 
   get count(): number {
@@ -62,8 +66,7 @@ export class FrustumOverlay {
   hideAround(eye: THREE.Vector3): boolean {
     let changed = false;
     this.lines.forEach((line, i) => {
-      const c = cameraCenter(this.views[i]!);
-      const visible = eye.distanceTo(new THREE.Vector3(c[0], c[1], c[2])) > this.depth * INSIDE_DEPTHS;
+      const visible = eye.distanceTo(this.centres[i]!) > this.depth * INSIDE_DEPTHS;
       if (line.visible !== visible) {
         line.visible = visible;
         changed = true;
@@ -85,8 +88,7 @@ export class FrustumOverlay {
         if (v.z < -1 || v.z > 1) return null;
         corners.push([((v.x + 1) / 2) * width, ((1 - v.y) / 2) * height]);
       }
-      const c = cameraCenter(view);
-      return { corners, distance: eye.distanceTo(new THREE.Vector3(c[0], c[1], c[2])) };
+      return { corners, distance: eye.distanceTo(this.centres[i]!) };
     });
     return pickFrustum(screen, x, y, PICK_TOLERANCE_PX);
   }
