@@ -57,6 +57,8 @@ interface Measured {
   backend: number[];
   /** Request to every splat parsed and uploaded in the viewer (before the first sort and draw). */
   loaded: number[];
+  /** Request to the start pose chosen (robust bounds of the splats computed). */
+  framed: number[];
   /** JS heap in use in the page after the load (Chromium's performance.memory), bytes. */
   pageHeap: number[];
 }
@@ -66,6 +68,7 @@ async function measure(studio: StudioSession, path: string, count: number, runs:
   const wall: number[] = [];
   const backend: number[] = [];
   const loaded: number[] = [];
+  const framed: number[] = [];
   const pageHeap: number[] = [];
   for (let run = 0; run < runs; run++) {
     // A fresh page each run: nothing of the previous scene stays in the viewer. (Navigating a page
@@ -80,15 +83,16 @@ async function measure(studio: StudioSession, path: string, count: number, runs:
     const t = await lastOpenTimings(tab);
     pageHeap.push(await tab.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0));
     await tab.close({ runBeforeUnload: false });
-    if (t.ttff === undefined || t.backend === undefined || t.loaded === undefined) throw new Error('The page did not record saga:ttff; is the renderer build current (npm run build)?');
+    if (t.ttff === undefined || t.backend === undefined || t.loaded === undefined || t.framed === undefined) throw new Error('The page did not record saga:ttff; is the renderer build current (npm run build)?');
     page.push(t.ttff);
     backend.push(t.backend);
     loaded.push(t.loaded);
+    framed.push(t.framed);
     console.log(
-      `  run ${run + 1}/${runs}: ${t.ttff.toFixed(0)} ms in page (backend answer at ${t.backend.toFixed(0)} ms, splats loaded at ${t.loaded.toFixed(0)} ms), ${wall.at(-1)!.toFixed(0)} ms wall`,
+      `  run ${run + 1}/${runs}: ${t.ttff.toFixed(0)} ms in page (backend answer at ${t.backend.toFixed(0)} ms, splats loaded at ${t.loaded.toFixed(0)} ms, framed at ${t.framed.toFixed(0)} ms), ${wall.at(-1)!.toFixed(0)} ms wall`,
     );
   }
-  return { page, wall, backend, loaded, pageHeap };
+  return { page, wall, backend, loaded, framed, pageHeap };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -114,7 +118,7 @@ export async function run(args: string[]): Promise<void> {
       const { result: r, peakRss } = await withPeakRss(() => measure(studio, c.path, c.count, c.runs));
       rows.push(
         `ttff ${c.name}: median ${median(r.page).toFixed(0)} ms (page measure; backend answered at ${median(r.backend).toFixed(0)} ms, ` +
-          `splats loaded in the viewer at ${median(r.loaded).toFixed(0)} ms, rest is first sort + draw), ` +
+          `splats loaded in the viewer at ${median(r.loaded).toFixed(0)} ms, start pose chosen at ${median(r.framed).toFixed(0)} ms, rest is first sort + draw), ` +
           `${median(r.wall).toFixed(0)} ms wall; min ${Math.min(...r.page).toFixed(0)} max ${Math.max(...r.page).toFixed(0)} ms; ${c.runs} runs; ` +
           `page JS heap ${(median(r.pageHeap) / MB).toFixed(0)} MiB, host peak RSS ${(peakRss / MB).toFixed(0)} MiB`,
       );

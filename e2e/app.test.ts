@@ -89,7 +89,9 @@ describe('SAGA Studio in the browser', () => {
     const truncated = join(work, 'truncated.ply');
     const bytes = readFileSync(guitar);
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    // The project from the test before is open: opening a bare scene asks first.
     await openSceneByPath(page, truncated);
+    await page.getByTestId('choice-open').click();
     const banner = page.getByTestId('error-banner');
     await banner.waitFor({ timeout: 30_000 });
     const message = (await banner.textContent()) ?? '';
@@ -102,7 +104,10 @@ describe('SAGA Studio in the browser', () => {
     // A copy under another name, so the panel shows when the new open has replaced the old scene.
     const copy = join(work, 'guitar-copy.ply');
     copyFileSync(guitar, copy);
+    // The failed open left the project open (nothing is closed for a file that cannot be read).
+    expect(await page.getByTestId('project-name').count()).toBe(1);
     await openSceneByPath(page, copy);
+    await page.getByTestId('choice-open').click();
     await expect.poll(() => page.getByTestId('scene-path').textContent(), { timeout: 30_000 }).toBe('guitar-copy.ply');
     await waitForSplatCount(page, GUITAR_SPLATS);
     expect(await banner.count()).toBe(0);

@@ -35,7 +35,8 @@ describe('serve --open', () => {
     const help = page.getByTestId('help-panel');
     await help.waitFor();
     expect(await help.textContent()).toContain('Frame the scene');
-    expect(await help.textContent()).toContain('Fly keys: W S A D E Q');
+    expect(await help.textContent()).toContain('W A S D');
+    expect(await help.textContent()).toContain('Q E');
     await page.screenshot({ path: join(ARTIFACTS, 'e2e-help.png') });
     await page.keyboard.press('Escape');
     await help.waitFor({ state: 'detached' });

@@ -127,7 +127,8 @@ describe('Training panel: Prepare', () => {
     // Cancelled long before the last view: the bar never reached it.
     expect(seen).not.toContain(`Preparing masks · view ${VIEWS} of ${VIEWS} · view_00${VIEWS - 1}`);
     expect(await outcome.getAttribute('data-kind')).toBe('cancelled');
-    expect(await outcome.textContent()).toMatch(/Cancelled\..*cancelled/);
+    // In the app's words: what to click, not a command to run.
+    expect(await outcome.textContent()).toMatch(/Cancelled\..*click Prepare/);
     expect(await page.getByTestId('prepare-summary').count()).toBe(0);
     expect(await page.getByTestId('prepare-progress').count()).toBe(0);
     // Forcing recomputes view by view; nothing finished is thrown away by a cancel.

@@ -63,13 +63,15 @@ describe('training views', () => {
     const { page } = studio;
     await createProjectByPath(page, join(work, 'project'), capture);
     await waitForSplatCount(page, 90854);
-    const items = page.getByTestId('views-list').getByRole('button');
+    const items = page.getByTestId('view-row');
     expect(await items.count()).toBe(VIEWS);
     expect(await items.first().textContent()).toBe('view_0');
 
-    // Zoom out so the camera ring is in view, then compare with and without the frusta.
+    // The project opens at view_0. Frame the guitar from there and zoom out so the camera ring is
+    // in view, then compare with and without the frusta.
     const viewport = page.getByTestId('viewport');
     await viewport.hover();
+    await afterFrames(page, () => page.keyboard.press('KeyF'));
     await afterFrames(page, async () => {
       for (let i = 0; i < 6; i++) await page.mouse.wheel(0, 400);
     });
@@ -102,7 +104,7 @@ describe('training views', () => {
     const n = cluster.length;
     expect(n).toBeGreaterThan(5);
     await viewport.click({ position: { x: sx / n, y: sy / n } });
-    await expect.poll(() => page.locator('[data-testid="views-list"] button.selected').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="view-row"][aria-current="true"]').count()).toBe(1);
     await afterFrames(page, () => page.keyboard.press('KeyF'));
 
     // Jumping to a view changes what the viewport shows and marks the view selected.
@@ -112,7 +114,7 @@ describe('training views', () => {
     const fromView = await viewport.screenshot();
     writeFileSync(join(ARTIFACTS, 'e2e-views-jump.png'), fromView);
     expect(meanDifference(fromView, withFrusta)).toBeGreaterThan(1);
-    expect(await items.nth(2).getAttribute('class')).toContain('selected');
+    expect(await items.nth(2).getAttribute('aria-current')).toBe('true');
     await page.getByTestId('render-toggle').click();
 
     // Holding W flies forward: frames are drawn back to back (the status bar shows a real frame

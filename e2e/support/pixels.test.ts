@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shareDifferentFrom } from './pixels.ts';
+import { foreground, shareDifferentFrom, standingPose } from './pixels.ts';
 
 function solid(width: number, height: number, rgb: [number, number, number]) {
   const data = new Uint8Array(width * height * 4);
@@ -20,5 +20,31 @@ describe('shareDifferentFrom', () => {
     expect(shareDifferentFrom(img, [16, 18, 22], 0.5)).toBeCloseTo(0.5, 5);
     const noisy = solid(10, 10, [20, 21, 25]);
     expect(shareDifferentFrom(noisy, [16, 18, 22])).toBe(0);
+  });
+});
+
+describe('foreground and standingPose', () => {
+  /** A tall subject: a wide block (the body) under a thin one (the neck), or turned over or on its side. */
+  function guitar(turn: 'upright' | 'upside-down' | 'sideways') {
+    const img = solid(100, 100, [16, 18, 22]);
+    const paint = (x0: number, y0: number, x1: number, y1: number) => {
+      for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) img.data.set([180, 90, 40], (y * 100 + x) * 4);
+    };
+    if (turn === 'sideways') {
+      paint(10, 40, 40, 60);
+      paint(41, 47, 90, 53);
+    } else if (turn === 'upright') {
+      paint(40, 10, 46, 59);
+      paint(30, 60, 56, 90);
+    } else {
+      paint(30, 10, 56, 40);
+      paint(40, 41, 46, 90);
+    }
+    return img;
+  }
+
+  it('tells an upright subject from one turned over or on its side', () => {
+    for (const turn of ['upright', 'upside-down', 'sideways'] as const) expect(standingPose(foreground(guitar(turn), [16, 18, 22]))).toBe(turn);
+    expect(standingPose(foreground(solid(10, 10, [16, 18, 22]), [16, 18, 22]))).toBe('sideways');
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { RegistryModel } from '../../main/engine/masks/models.ts';
 import { startServer, type RunningServer } from '../../main/host/server/server.ts';
 import { PROJECT_ROOT } from '../fixtures.ts';
 import { launchBrowser, type BrowserSession } from './browser.ts';
@@ -25,13 +26,23 @@ export interface StudioSession {
   close(): Promise<void>;
 }
 
-/** `open`: a scene, capture folder or project the host tells the page to open on load (serve --open). */
-export async function openStudio(options: { open?: string } = {}): Promise<StudioSession> {
+/**
+ * `open`: a scene, capture folder or project the host tells the page to open on load (serve --open).
+ * `modelRegistry`: SAM models the host offers (a test serves their files itself); models then go
+ * to a folder of the throwaway user data.
+ */
+export async function openStudio(options: { open?: string; modelRegistry?: RegistryModel[] } = {}): Promise<StudioSession> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
     throw new Error(`No built renderer in ${RENDERER_DIR}: run \`npm run build\` first (npm test does).`);
   }
   const userDataDir = mkdtempSync(join(tmpdir(), 'saga-e2e-user-'));
-  const server = await startServer({ port: 0, rendererDir: RENDERER_DIR, userDataDir, ...(options.open ? { open: options.open } : {}) });
+  const server = await startServer({
+    port: 0,
+    rendererDir: RENDERER_DIR,
+    userDataDir,
+    ...(options.open ? { open: options.open } : {}),
+    ...(options.modelRegistry ? { modelRegistry: options.modelRegistry, modelsDir: join(userDataDir, 'models') } : {}),
+  });
   const browser = await launchBrowser();
   const { page } = browser;
   const pageErrors: string[] = [];
@@ -88,17 +99,20 @@ export async function waitForSplatCount(page: Page, count: number, timeoutMs = 9
 }
 
 /**
- * The page's own measures of the last open: request to first frame with every splat (ttff), and
- * request to the backend's answer (backend).
+ * The page's own measures of the last open: request to first frame with every splat (ttff),
+ * request to the backend's answer (backend), to every splat in the viewer (loaded), and to the
+ * start pose chosen (framed: robust bounds computed).
  */
-export async function lastOpenTimings(page: Page): Promise<{ ttff?: number; backend?: number; loaded?: number }> {
+export async function lastOpenTimings(page: Page): Promise<{ ttff?: number; backend?: number; loaded?: number; framed?: number }> {
+  // No named helper functions inside: the test transpiler would wrap them in a helper the page lacks.
   return page.evaluate(() => {
     const open = performance.getEntriesByName('saga:open-request').at(-1)?.startTime;
-    const loaded = performance.getEntriesByName('saga:splats-loaded').at(-1)?.startTime;
+    const [loaded, framed] = ['saga:splats-loaded', 'saga:framed'].map((mark) => performance.getEntriesByName(mark).at(-1)?.startTime);
     return {
       ttff: performance.getEntriesByName('saga:ttff').at(-1)?.duration,
       backend: performance.getEntriesByName('saga:open-backend').at(-1)?.duration,
       loaded: open !== undefined && loaded !== undefined ? loaded - open : undefined,
+      framed: open !== undefined && framed !== undefined ? framed - open : undefined,
     };
   });
 }

@@ -20,7 +20,7 @@ describe('application menu', () => {
 
   it('sends key presses the renderer shortcut table maps to the same commands', () => {
     const press = (k: ShortcutKey) =>
-      shortcutFor({ code: `Key${k.keyCode}`, ctrlKey: k.modifiers.includes('control'), shiftKey: k.modifiers.includes('shift'), metaKey: false, altKey: false });
+      shortcutFor({ code: `Key${k.keyCode}`, ctrlKey: k.modifiers.includes('control'), shiftKey: k.modifiers.includes('shift'), metaKey: false, altKey: false }, 'electron');
     expect(press(MENU_KEYS.openScene)).toBe('open-scene');
     expect(press(MENU_KEYS.openProject)).toBe('open-project');
     expect(press(MENU_KEYS.newProject)).toBe('new-project');

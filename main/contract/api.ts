@@ -35,12 +35,19 @@ export interface ViewInfo {
   imagePath?: string;
 }
 
+/** How the UI shows a project, kept in the project (not in one browser's storage). */
+export interface ProjectSettings {
+  /** The scene is shown upside down relative to the up its cameras (or the 3DGS convention) give. */
+  upFlipped: boolean;
+}
+
 export interface ProjectInfo {
   dir: string;
   name: string;
   createdAt: string;
   scene: SceneSummary & { checksum: string };
   views: ViewInfo[];
+  settings: ProjectSettings;
   /** The training images folder recorded at import, when there is one. */
   imagesDir?: string;
   /** Names of views whose image file is not on disk now (training needs them). */
@@ -51,7 +58,27 @@ export interface RecentProject {
   dir: string;
   name: string;
   openedAt: string;
+  /** The scene file the project edits (absent in lists written before it was recorded). */
+  scenePath?: string;
 }
+
+/**
+ * What a path given to "Open Scene" holds, so the UI can offer the right thing: a project folder;
+ * a 3DGS training output (a folder, or a scene file inside one, with cameras), which wants a
+ * project; or a scene to view (a file, or a folder with one scene and no cameras).
+ */
+export type PathContent =
+  | { kind: 'project'; dir: string }
+  | {
+      kind: 'training-output';
+      /** The training output folder. */
+      dir: string;
+      scenePath: string;
+      views: number;
+      /** Recent projects made from this scene, newest first. */
+      projects: RecentProject[];
+    }
+  | { kind: 'scene'; path: string };
 
 /** What the host was asked to open at start (browser mode `serve --open <path>`, Electron argv). */
 export interface InitialOpen {
@@ -218,6 +245,10 @@ export interface ApiMethods {
   'project.open': { params: { dir: string }; result: { project: ProjectInfo; scene: OpenedScene } };
   'project.close': { params: Record<string, never>; result: null };
   'project.recent': { params: Record<string, never>; result: RecentProject[] };
+  /** Store settings of the open project (those given; the others keep their value). */
+  'project.setSettings': { params: Partial<ProjectSettings>; result: ProjectSettings };
+  /** What a path holds (see PathContent); a missing path is a 'scene' whose open then says so. */
+  'path.inspect': { params: { path: string }; result: PathContent };
   /** Native dialogs in Electron; in browser mode the UI asks for a path instead (result null). */
   'dialog.openPath': { params: { kind: 'scene' | 'project' | 'folder' }; result: string | null };
   /** Stop a running job; its error event then carries code CANCELLED. A finished or unknown job is a no-op. */
@@ -297,6 +328,8 @@ export const API_METHOD_NAMES = [
   'project.open',
   'project.close',
   'project.recent',
+  'project.setSettings',
+  'path.inspect',
   'project.verifySource',
   'project.prepare',
   'project.prepared',

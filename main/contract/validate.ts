@@ -26,6 +26,8 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'project.open': { dir: { kind: 'path' } },
   'project.close': {},
   'project.recent': {},
+  'project.setSettings': { upFlipped: { kind: 'boolean', optional: true } },
+  'path.inspect': { path: { kind: 'path' } },
   'project.verifySource': {},
   // 'auto', 'sam' or a folder path; a model is a registry id or a folder path: both path-shaped.
   'project.prepare': { masks: { kind: 'path' }, model: { kind: 'path', optional: true }, force: { kind: 'boolean', optional: true } },

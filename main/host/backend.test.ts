@@ -7,6 +7,8 @@ import type { ApiMethods, JobEvent } from '../contract/api.ts';
 import { RpcClient } from '../contract/rpc.ts';
 import { memoryTransportPair } from '../contract/transports/memory.ts';
 import { readSceneBytes } from '../scene/io.ts';
+import { lookAtCamera } from '../scene/camera.ts';
+import { writeInriaCameras } from '../scene/cameras/index.ts';
 import { SagaBackend, createBackendServer } from './backend.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'saga-backend-'));
@@ -136,6 +138,41 @@ describe('opening a folder as a scene', () => {
     const dir = join(root, 'a-project');
     await client.call('project.create', { dir, source: sharedScene(SCENES.inria) });
     await expect(client.call('scene.open', { path: dir })).rejects.toThrow(/project folder/);
+  });
+
+  it('says what a path holds, so Open Scene can offer the project a training output wants', async () => {
+    const capture = join(root, 'inspect-capture');
+    mkdirSync(capture);
+    copyFileSync(sharedScene(SCENES.inria), join(capture, 'scene.ply'));
+    const cams = [0, 1, 2].map((k) => lookAtCamera(`v${k}`, [4 * Math.cos(k), 0, 4 * Math.sin(k)], [0, 0, 0], [0, -1, 0], 64, 48, 1));
+    await writeInriaCameras(cams, join(capture, 'cameras.json'));
+
+    expect(await client.call('path.inspect', { path: sharedScene(SCENES.guitar) })).toEqual({ kind: 'scene', path: sharedScene(SCENES.guitar) });
+    expect(await client.call('path.inspect', { path: join(root, 'absent.ply') })).toMatchObject({ kind: 'scene' });
+    // The folder, and the scene file inside it, both hold a training output with 3 views.
+    for (const path of [capture, join(capture, 'scene.ply')]) {
+      expect(await client.call('path.inspect', { path })).toEqual({ kind: 'training-output', dir: capture, scenePath: join(capture, 'scene.ply'), views: 3, projects: [] });
+    }
+    // Once a project is made from it, the project is offered too.
+    const dir = join(root, 'inspect-project');
+    await client.call('project.create', { dir, source: capture });
+    expect(await client.call('path.inspect', { path: capture })).toMatchObject({ kind: 'training-output', projects: [{ dir, name: 'inspect-project' }] });
+    expect(await client.call('path.inspect', { path: dir })).toEqual({ kind: 'project', dir });
+  });
+
+  it('keeps the open project settings in the project, and refuses them with no project open', async () => {
+    const dir = join(root, 'settings-project');
+    const created = await client.call('project.create', { dir, source: sharedScene(SCENES.inria) });
+    expect(created.project.settings).toEqual({ upFlipped: false });
+    expect(await client.call('project.setSettings', { upFlipped: true })).toEqual({ upFlipped: true });
+    await client.call('project.close', {});
+    await expect(client.call('project.setSettings', { upFlipped: false })).rejects.toMatchObject({ code: 'NO_PROJECT' });
+    expect((await client.call('project.open', { dir })).project.settings).toEqual({ upFlipped: true });
+  });
+
+  it('points a project without views to render-views, which makes some', async () => {
+    await client.call('project.create', { dir: join(root, 'no-views'), source: sharedScene(SCENES.inria) });
+    await expect(client.call('project.prepare', { masks: 'auto' })).rejects.toMatchObject({ code: 'BAD_CAMERAS', message: expect.stringContaining('saga-studio render-views') });
   });
 
   it('creates and opens a project even when the recent-projects list cannot be written', async () => {

@@ -5,10 +5,10 @@
  * native dialogs, where user data lives) are passed in.
  */
 import { statSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
@@ -26,7 +26,9 @@ import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import { encodeScene, readScene } from '../scene/io.ts';
-import { findTrainingOutput, latestIterationPly } from '../scene/training-output.ts';
+import { sceneInFolder } from '../scene/scene-folder.ts';
+import { inspectPath } from './path-content.ts';
+import { updateSettings } from '../project/settings.ts';
 
 export interface BackendOptions {
   host: AppInfo['host'];
@@ -94,31 +96,6 @@ export function classifyOpenPath(path: string): InitialOpen {
   return { kind: isProjectDir(abs) ? 'project' : 'scene', path: abs };
 }
 
-const SCENE_EXTENSIONS = new Set(['.ply', '.splat', '.spz']);
-
-/**
- * The scene a folder holds: a training output's latest point cloud, or the one scene file of a
- * plain folder. Cameras are not needed just to view it, so their absence is no error here.
- */
-export async function sceneInFolder(dir: string): Promise<string> {
-  try {
-    return (await findTrainingOutput(dir)).scenePath;
-  } catch (e) {
-    if (!isSagaError(e, 'BAD_CAMERAS')) throw e;
-  }
-  const latest = await latestIterationPly(dir);
-  if (latest !== undefined) return latest;
-  const scenes = (await readdir(dir)).filter((f) => SCENE_EXTENSIONS.has(extname(f).toLowerCase()));
-  if (scenes.length === 1) return join(dir, scenes[0]!);
-  throw new SagaError(
-    'UNSUPPORTED_FORMAT',
-    scenes.length === 0
-      ? `${dir} holds no scene file (.ply, .splat, .spz). Choose the scene file or a 3DGS output folder.`
-      : `${dir} holds ${scenes.length} scene files (${scenes.slice(0, 4).join(', ')}${scenes.length > 4 ? ', ...' : ''}). Choose one of them.`,
-    { dir },
-  );
-}
-
 interface OpenState {
   scene: GaussianScene;
   opened: OpenedScene;
@@ -176,9 +153,9 @@ export class SagaBackend {
    * The recents list is a convenience: failing to write it must not turn a project that was
    * created and opened into an error (a retry would then meet PROJECT_EXISTS).
    */
-  private touchRecent(dir: string, name: string): void {
+  private touchRecent(dir: string, name: string, scenePath: string): void {
     try {
-      this.recent.touch(dir, name);
+      this.recent.touch(dir, name, { scenePath });
     } catch (e) {
       console.warn(`Could not update the recent projects list: ${e instanceof Error ? e.message : String(e)}`);
       return;
@@ -221,6 +198,8 @@ export class SagaBackend {
       }),
       // Projects moved or deleted since are left out: they cannot be opened from the list.
       'project.recent': () => this.recent.list().filter((p) => isProjectDir(p.dir)),
+      'project.setSettings': (change) => this.serial(async () => updateSettings(this.requireProject('store its settings'), change)),
+      'path.inspect': ({ path }) => inspectPath(path, this.recent.list()),
       'project.verifySource': (_params, { jobs }) => {
         const project = this.requireProject('verify its source file');
         const { scenePath, checksum } = project.sceneSource();
@@ -326,7 +305,11 @@ export class SagaBackend {
         .filter((m) => m.installed && m.model.supported)
         .sort((a, b) => Number(b.model.recommended ?? false) - Number(a.model.recommended ?? false))[0]?.model.id;
       if (chosen === undefined) {
-        throw new SagaError('MODEL_NOT_FOUND', `No SAM model is installed in ${this.models.modelsDir}. Install one (the recommended one is sam_vit_b_quantized: saga-studio prepare --model sam_vit_b_quantized --download), or prepare with the built-in masks ('auto').`, { modelsDir: this.models.modelsDir });
+        throw new SagaError('MODEL_NOT_FOUND', `No SAM model is installed in ${this.models.modelsDir}. Download one in the Training panel (sam_vit_b_quantized is recommended), or prepare with the built-in masks.`, { modelsDir: this.models.modelsDir });
+      }
+      // Said here in the app's words: the model manager's own message is the command line's.
+      if (this.models.registry.some((m) => m.id === chosen) && !this.models.isInstalled(chosen)) {
+        throw new SagaError('MODEL_NOT_FOUND', `The SAM model '${chosen}' is not installed in ${this.models.modelsDir}. Download it in the Training panel, or choose another mask source.`, { id: chosen });
       }
       return { kind: 'sam', model: this.models.resolve(chosen) };
     }
@@ -352,7 +335,11 @@ export class SagaBackend {
     this.refuseBusy(project.dir, 'prepare');
     const views = project.views();
     if (views.length === 0) {
-      throw new SagaError('BAD_CAMERAS', 'This project has no training views to prepare. Create it from a 3DGS training output folder with its cameras and images.', { dir: project.dir });
+      throw new SagaError(
+        'BAD_CAMERAS',
+        "This project has no training views to prepare: SAGA learns from views of the scene. Create the project from a 3DGS training output folder (its cameras and images), or, for a scene without photos, make views with 'saga-studio render-views <scene> --orbit 24 --out <folder>' and create a project from that folder.",
+        { dir: project.dir },
+      );
     }
     const source = this.maskSourceFor(masks, model);
     // The input is read now, from the open project: the job works on files only and keeps going if
@@ -505,7 +492,7 @@ export class SagaBackend {
     this.closeAll();
     this.project = project;
     const info = project.info();
-    this.touchRecent(project.dir, info.name);
+    this.touchRecent(project.dir, info.name, info.scene.path);
     return { project: info, scene: this.publish(resolved.scene, resolved.source.scenePath) };
   }
 
@@ -529,7 +516,7 @@ export class SagaBackend {
       this.closeAll();
       this.project = project;
       const info = project.info();
-      this.touchRecent(project.dir, info.name);
+      this.touchRecent(project.dir, info.name, info.scene.path);
       return { project: info, scene: this.publish(scene, source.scenePath) };
     } catch (e) {
       if (this.project !== project) project.close();

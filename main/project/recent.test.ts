@@ -12,9 +12,9 @@ describe('recent projects', () => {
     const userData = join(root, 'a');
     const recent = new RecentProjects(userData, 3);
     expect(recent.list()).toEqual([]);
-    recent.touch('/p/one', 'one', '2026-01-01T00:00:00.000Z');
-    recent.touch('/p/two', 'two', '2026-01-02T00:00:00.000Z');
-    recent.touch('/p/one', 'one', '2026-01-03T00:00:00.000Z');
+    recent.touch('/p/one', 'one', { openedAt: '2026-01-01T00:00:00.000Z' });
+    recent.touch('/p/two', 'two', { openedAt: '2026-01-02T00:00:00.000Z' });
+    recent.touch('/p/one', 'one', { openedAt: '2026-01-03T00:00:00.000Z' });
     recent.touch('/p/three', 'three');
     recent.touch('/p/four', 'four');
     expect(new RecentProjects(userData, 3).list().map((p) => p.name)).toEqual(['four', 'three', 'one']);

@@ -42,14 +42,24 @@ export class RecentProjects {
     }
     if (!Array.isArray(parsed)) return [];
     return parsed.filter(
-      (p): p is RecentProject => typeof p === 'object' && p !== null && typeof p.dir === 'string' && typeof p.name === 'string' && typeof p.openedAt === 'string',
+      (p): p is RecentProject =>
+        typeof p === 'object' &&
+        p !== null &&
+        typeof p.dir === 'string' &&
+        typeof p.name === 'string' &&
+        typeof p.openedAt === 'string' &&
+        (p.scenePath === undefined || typeof p.scenePath === 'string'),
     );
   }
 
-  /** Put `dir` first (it was just opened), dropping older duplicates and entries past the limit. */
-  touch(dir: string, name: string, openedAt = new Date().toISOString()): RecentProject[] {
+  /**
+   * Put `dir` first (it was just opened), dropping older duplicates and entries past the limit.
+   * `scenePath`, the scene the project edits, lets "Open Scene" on that scene offer the project.
+   */
+  touch(dir: string, name: string, { scenePath, openedAt = new Date().toISOString() }: { scenePath?: string; openedAt?: string } = {}): RecentProject[] {
     const abs = resolve(dir);
-    const next = [{ dir: abs, name, openedAt }, ...this.list().filter((p) => p.dir !== abs)].slice(0, this.limit);
+    const entry: RecentProject = { dir: abs, name, openedAt, ...(scenePath ? { scenePath: resolve(scenePath) } : {}) };
+    const next = [entry, ...this.list().filter((p) => p.dir !== abs)].slice(0, this.limit);
     this.save(next);
     return next;
   }

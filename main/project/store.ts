@@ -17,6 +17,7 @@ import type { Camera } from '../scene/camera.ts';
 import type { SceneFormat, ShDegree } from '../scene/gaussians.ts';
 import { decodeRunsInto, encodeRuns, xorInto } from './gaussian-state.ts';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from './schema.ts';
+import { readSettings } from './settings.ts';
 import { TrainingRecords } from './training-record.ts';
 
 export const PROJECT_DB = 'project.sqlite';
@@ -339,6 +340,14 @@ export class Project {
     return row?.value;
   }
 
+  /** Sets meta rows (settings.ts keeps the UI's settings here), all in one transaction. */
+  setMeta(entries: Readonly<Record<string, string>>): void {
+    const upsert = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.db.transaction(() => {
+      for (const [key, value] of Object.entries(entries)) upsert.run(key, value);
+    })();
+  }
+
   sceneSource(): Omit<ProjectSource, 'views'> & { addedAt: string } {
     const row = this.db.prepare('SELECT * FROM scene_source WHERE id = 1').get() as SceneSourceRow | undefined;
     if (!row) throw corrupt(this.dbPath, 'it records no scene');
@@ -370,6 +379,7 @@ export class Project {
       createdAt: this.meta('created_at') ?? s.addedAt,
       scene: { path: s.scenePath, format: s.format, count: s.count, shDegree: s.shDegree, bounds: s.bounds, properties: s.properties, checksum: s.checksum },
       views,
+      settings: readSettings(this),
       ...(s.imagesDir ? { imagesDir: s.imagesDir } : {}),
       missingImages: views.filter((v) => v.imagePath === undefined || !existsSync(v.imagePath)).map((v) => v.name),
     };

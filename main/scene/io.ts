@@ -154,8 +154,13 @@ function openError(path: string, e: unknown): SagaError {
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new SagaError('FILE_NOT_FOUND', `${path}: no such file. Check the path and try again.`, { path }, { cause: e });
   }
-  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder, not a scene file' : e instanceof Error ? e.message : String(e);
-  return new SagaError('FILE_UNREADABLE', `${path}: cannot read the file (${reason}). Check its permissions or choose another file.`, { path, code }, { cause: e });
+  if (code === 'EISDIR') {
+    return new SagaError('FILE_UNREADABLE', `${path} is a folder, not a scene file. Give the scene file inside it (a 3DGS training output keeps it in point_cloud/iteration_<N>/point_cloud.ply).`, { path, code }, { cause: e });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new SagaError('FILE_UNREADABLE', `${path}: cannot read the file (permission denied). Check its permissions or choose another file.`, { path, code }, { cause: e });
+  }
+  return new SagaError('FILE_UNREADABLE', `${path}: cannot read the file (${e instanceof Error ? e.message : String(e)}). Choose another file.`, { path, code }, { cause: e });
 }
 
 async function readExact(file: FileHandle, buffer: Uint8Array, length: number, position: number, path: string): Promise<void> {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHORTCUTS, VIEWPORT_CONTROLS, shortcutFor, type Shortcut } from './shortcuts.ts';
+import { SHORTCUTS, VIEWPORT_CONTROLS, keysLabel, keysOf, shortcutFor, shortcutsFor, type KeyPress } from './shortcuts.ts';
 
-const key = (code: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) => ({
+const key = (code: string, mods: Partial<Omit<KeyPress, 'code'>> = {}): KeyPress => ({
   code,
   ctrlKey: false,
   metaKey: false,
@@ -12,27 +12,87 @@ const key = (code: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; s
   ...mods,
 });
 
+/** Like a DOM KeyboardEvent: its fields are getters on the prototype, not own properties. */
+class PrototypeKeyEvent {
+  readonly #press: KeyPress;
+  constructor(press: KeyPress) {
+    this.#press = press;
+  }
+  get code(): string {
+    return this.#press.code;
+  }
+  get ctrlKey(): boolean {
+    return this.#press.ctrlKey;
+  }
+  get metaKey(): boolean {
+    return this.#press.metaKey;
+  }
+  get shiftKey(): boolean {
+    return this.#press.shiftKey;
+  }
+  get altKey(): boolean {
+    return this.#press.altKey;
+  }
+}
+
 describe('shortcutFor', () => {
   it('maps every table entry to its action', () => {
-    expect(shortcutFor(key('KeyF'))).toBe('frame-scene');
-    expect(shortcutFor(key('KeyC'))).toBe('toggle-views');
-    expect(shortcutFor(key('KeyO', { ctrlKey: true }))).toBe('open-scene');
-    expect(shortcutFor(key('KeyO', { metaKey: true, shiftKey: true }))).toBe('open-project');
-    expect(shortcutFor(key('KeyN', { ctrlKey: true }))).toBe('new-project');
-    expect(shortcutFor(key('Escape'))).toBe('dismiss-error');
-    expect(shortcutFor(key('KeyH'))).toBe('toggle-help');
-    expect(new Set(SHORTCUTS.map((s) => s.action)).size).toBe(SHORTCUTS.length);
+    expect(shortcutFor(key('KeyF'), 'electron')).toBe('frame-scene');
+    expect(shortcutFor(key('KeyC'), 'electron')).toBe('toggle-views');
+    expect(shortcutFor(key('KeyU'), 'browser')).toBe('flip-up');
+    expect(shortcutFor(key('KeyO', { ctrlKey: true }), 'electron')).toBe('open-scene');
+    expect(shortcutFor(key('KeyO', { metaKey: true, shiftKey: true }), 'electron')).toBe('open-project');
+    expect(shortcutFor(key('KeyN', { ctrlKey: true }), 'electron')).toBe('new-project');
+    expect(shortcutFor(key('Escape'), 'electron')).toBe('dismiss-error');
+    expect(shortcutFor(key('KeyH'), 'electron')).toBe('toggle-help');
+  });
+
+  it('reads the modifiers of a real KeyboardEvent, whose fields live on its prototype', () => {
+    const press = (code: string, mods: Partial<Omit<KeyPress, 'code'>>) => shortcutFor(new PrototypeKeyEvent(key(code, mods)), 'browser');
+    expect(press('KeyO', { ctrlKey: true, shiftKey: true })).toBe('open-project');
+    expect(press('KeyO', { ctrlKey: true })).toBe('open-scene');
+    expect(press('KeyF', { shiftKey: true })).toBeUndefined();
+    expect(press('KeyN', { ctrlKey: true, altKey: true })).toBe('new-project');
+  });
+
+  it('needs the exact modifiers: Shift, Ctrl or Alt added to a key is another key', () => {
+    for (const s of SHORTCUTS) {
+      const base = key(s.code, { ctrlKey: !!s.mod, shiftKey: !!s.shift, altKey: !!s.alt });
+      const host = s.hosts?.[0] ?? 'electron';
+      expect(shortcutFor(base, host)).toBe(s.action);
+      if (!s.shift) expect(shortcutFor({ ...base, shiftKey: true }, host)).not.toBe(s.action);
+      if (!s.mod) expect(shortcutFor({ ...base, ctrlKey: true }, host)).not.toBe(s.action);
+    }
+  });
+
+  it('in the browser, where Ctrl+N opens a window, a new project is Ctrl+Alt+N', () => {
+    expect(shortcutFor(key('KeyN', { ctrlKey: true }), 'browser')).toBeUndefined();
+    expect(shortcutFor(key('KeyN', { ctrlKey: true, altKey: true }), 'browser')).toBe('new-project');
+    expect(shortcutFor(key('KeyN', { ctrlKey: true, altKey: true }), 'electron')).toBeUndefined();
+    expect(keysOf('new-project', 'browser')).toBe('Ctrl+Alt+N');
+    expect(keysOf('new-project', 'electron')).toBe('Ctrl+N');
+    // One binding per action in each host: the help panel lists each once.
+    for (const host of ['electron', 'browser'] as const) {
+      const actions = shortcutsFor(host).map((s) => s.action);
+      expect(new Set(actions).size).toBe(actions.length);
+    }
   });
 
   it('understands events that carry only a key, as synthesised ones may', () => {
-    expect(shortcutFor({ ...key(''), key: 'f' })).toBe('frame-scene');
-    expect(shortcutFor({ ...key('', { ctrlKey: true, shiftKey: true }), key: 'O' })).toBe('open-project');
+    expect(shortcutFor({ ...key(''), key: 'f' }, 'electron')).toBe('frame-scene');
+    expect(shortcutFor({ ...key('', { ctrlKey: true, shiftKey: true }), key: 'O' }, 'electron')).toBe('open-project');
   });
 
   it('leaves fly keys, modified letters and Alt chords alone', () => {
-    expect(shortcutFor(key('KeyW'))).toBeUndefined();
-    expect(shortcutFor(key('KeyF', { ctrlKey: true }))).toBeUndefined();
-    expect(shortcutFor(key('KeyF', { altKey: true }))).toBeUndefined();
+    expect(shortcutFor(key('KeyW'), 'electron')).toBeUndefined();
+    expect(shortcutFor(key('KeyF', { ctrlKey: true }), 'electron')).toBeUndefined();
+    expect(shortcutFor(key('KeyF', { altKey: true }), 'electron')).toBeUndefined();
+  });
+});
+
+describe('viewport controls', () => {
+  it('name the fly keys the viewport reads', () => {
+    expect(VIEWPORT_CONTROLS.map((c) => c.keys)).toEqual(expect.arrayContaining(['W A S D', 'Q E']));
   });
 });
 
@@ -41,11 +101,7 @@ describe('README "Using the editor"', () => {
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Using the editor'), readme.indexOf('\n## ', readme.indexOf('## Using the editor') + 3));
     expect(section.length).toBeGreaterThan(100);
-    const keyOf = (s: Shortcut): string => {
-      const key = s.code.startsWith('Key') ? s.code.slice(3) : s.code === 'Escape' ? 'Esc' : s.code;
-      return `${s.mod ? 'Ctrl+' : ''}${s.shift ? 'Shift+' : ''}${key}`;
-    };
     for (const c of VIEWPORT_CONTROLS) expect(section).toContain(`| ${c.keys} |`);
-    for (const s of SHORTCUTS) expect(section).toContain(s.mod ? keyOf(s) : `| ${keyOf(s)} |`);
+    for (const s of SHORTCUTS) expect(section).toContain(s.mod ? keysLabel(s) : `| ${keysLabel(s)} |`);
   });
 });

@@ -3,11 +3,27 @@
  * every component. Talks to the backend only through the SagaApi and to the GPU only through the
  * Viewport interface, so both can be replaced in tests or in another host.
  */
-import type { AppInfo, JobEvent, JobProgress, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, RecentProject, SagaApi, SourceCheck } from '../../main/contract/api.ts';
+import type {
+  AppInfo,
+  JobEvent,
+  JobProgress,
+  ModelInfo,
+  OpenedScene,
+  PathContent,
+  PrepareJobProgress,
+  PrepareState,
+  PrepareSummary,
+  ProjectInfo,
+  RecentProject,
+  SagaApi,
+  SourceCheck,
+} from '../../main/contract/api.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
+import type { Camera } from '../../main/scene/camera.ts';
 import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
 import { uploadFile } from '../../main/contract/upload.ts';
+import { sceneUp } from './viewport/camera-math.ts';
 import type { Viewport } from './viewport/viewport.ts';
 
 /** Performance marks the time-to-first-frame benchmark reads (bench/ttff.bench.ts). */
@@ -18,7 +34,6 @@ export const MEASURE_TTFF = 'saga:ttff';
 export const MARK_ANSWERED = 'saga:open-answered';
 export const MEASURE_BACKEND = 'saga:open-backend';
 
-/** What the path prompt (browser mode, where there are no native dialogs) is asking for. */
 /** The Training panel's mask choice: built-in default, an installed SAM model, or imported masks. */
 export type MaskChoice = { kind: 'auto' } | { kind: 'sam'; model?: string } | { kind: 'folder'; path: string };
 
@@ -28,10 +43,20 @@ export interface PrepareOutcome {
   error: SagaErrorData;
 }
 
+/** What the path prompt (browser mode, where there are no native dialogs) is asking for. */
 export type PathRequest =
   | { kind: 'scene' }
   | { kind: 'project' }
   | { kind: 'new-project'; source: string };
+
+/** A question the choice dialog shows (Studio.ask): each choice answers with its id, cancelling with null. */
+export interface ChoiceRequest {
+  title: string;
+  message: string;
+  choices: { id: string; label: string; primary?: boolean }[];
+  cancelLabel: string;
+  answer(id: string | null): void;
+}
 
 export class Studio {
   info = $state<AppInfo | null>(null);
@@ -50,8 +75,14 @@ export class Studio {
   error = $state<SagaErrorData | null>(null);
   viewsVisible = $state(true);
   selectedView = $state<number | null>(null);
+  /** The last view picked in the viewport (a new object per pick), so its row can be brought into sight. */
+  pickedView = $state<{ index: number } | null>(null);
+  /** The scene is shown upside down relative to its cameras' up (or the 3DGS convention). */
+  upFlipped = $state(false);
   recent = $state<RecentProject[]>([]);
   pathRequest = $state<PathRequest | null>(null);
+  /** The question the choice dialog is asking, if any. */
+  choice = $state<ChoiceRequest | null>(null);
   renderingPaused = $state(false);
   /** The long job this window started and is showing progress for. */
   job = $state<{ id: string; label: string; progress: JobProgress | null } | null>(null);
@@ -67,6 +98,10 @@ export class Studio {
   prepareOutcome = $state<PrepareOutcome | null>(null);
   /** SAM models the host knows (installed or not), for the mask-source choice. */
   models = $state<ModelInfo[]>([]);
+  /** The model download this window started (models.install), while it runs. */
+  modelInstall = $state<{ id: string; jobId: string; progress: JobProgress | null } | null>(null);
+  /** The model the last download in this window installed (the Training panel then chooses it). */
+  installedModel = $state<string | null>(null);
 
   private viewport: Viewport | null = null;
   private loadAbort: AbortController | null = null;
@@ -82,7 +117,7 @@ export class Studio {
     if (!info) return;
     this.info = info;
     await this.refreshRecent();
-    if (info.initialOpen?.kind === 'scene') await this.openScene(info.initialOpen.path);
+    if (info.initialOpen?.kind === 'scene') await this.openPath(info.initialOpen.path);
     else if (info.initialOpen?.kind === 'project') await this.openProject(info.initialOpen.path);
   }
 
@@ -95,6 +130,7 @@ export class Studio {
     });
     viewport.onViewPicked((index) => {
       this.selectedView = index;
+      this.pickedView = { index };
     });
     viewport.onFailure((message) => {
       this.error = { code: 'GPU_ERROR', message };
@@ -108,7 +144,7 @@ export class Studio {
   /** "Open Scene…": a native dialog in Electron, the path prompt in the browser. */
   async chooseScene(): Promise<void> {
     const path = await this.askPath('scene');
-    if (path) await this.openScene(path);
+    if (path) await this.openPath(path);
     else if (path === null) this.pathRequest = { kind: 'scene' };
   }
 
@@ -118,9 +154,8 @@ export class Studio {
     else if (path === null) this.pathRequest = { kind: 'project' };
   }
 
-  /** "New Project from…": the current scene is the default source. */
-  async chooseNewProject(): Promise<void> {
-    const source = this.scene?.summary.path ?? this.project?.scene.path ?? '';
+  /** "New Project from…": the current scene (or `source`) is the default source. */
+  async chooseNewProject(source = this.scene?.summary.path ?? this.project?.scene.path ?? ''): Promise<void> {
     if (this.info?.host === 'electron') {
       const src = source || (await this.askPath('scene'));
       if (!src) return;
@@ -131,13 +166,82 @@ export class Studio {
     this.pathRequest = { kind: 'new-project', source };
   }
 
+  /**
+   * "Open Scene" on any path: a project folder opens as the project; a 3DGS training output (or a
+   * scene inside one) gets the offer to open or create its project, since SAGA needs the views; a
+   * bare scene opens, after asking if it would close the open project.
+   */
+  async openPath(path: string): Promise<void> {
+    // Timed from here: looking at the path is part of opening it (a question asked restarts the clock).
+    startOpenMarks();
+    const content = await this.run(() => this.api.call('path.inspect', { path }), `Looking at ${fileName(path)}…`);
+    if (!content) return;
+    if (content.kind === 'project') await this.openProject(content.dir);
+    else if (content.kind === 'training-output') await this.offerProject(content);
+    else if (!this.project) await this.loadScene(content.path);
+    else if (await this.mayCloseProject(content.path)) await this.openScene(content.path);
+  }
+
+  private async offerProject(output: Extract<PathContent, { kind: 'training-output' }>): Promise<void> {
+    const existing = output.projects[0];
+    const closing = this.project ? ` Viewing the scene alone closes the project “${this.project.name}” (everything in it is saved).` : '';
+    const answer = await this.ask({
+      title: 'A 3DGS training output',
+      message:
+        `${fileName(output.dir)} holds a trained scene with ${output.views} training view${output.views === 1 ? '' : 's'}. ` +
+        (existing
+          ? `The project “${existing.name}” was made from it: open it to segment the scene, or view the scene alone.`
+          : 'To segment it, SAGA needs a project made from it (the scene and images are referenced, not copied). Create one, or view the scene alone.') +
+        closing,
+      choices: [
+        { id: 'scene', label: 'View the scene only' },
+        existing ? { id: 'open', label: `Open project “${existing.name}”`, primary: true } : { id: 'create', label: 'Create a project…', primary: true },
+      ],
+    });
+    if (answer === 'open' && existing) await this.openProject(existing.dir);
+    else if (answer === 'create') await this.chooseNewProject(output.dir);
+    else if (answer === 'scene') await this.openScene(output.scenePath);
+  }
+
+  /** Opening a bare scene closes the open project: say so and let the person choose. */
+  private async mayCloseProject(scene: string): Promise<boolean> {
+    if (!this.project) return true;
+    const answer = await this.ask({
+      title: 'Close the project?',
+      message: `Opening ${fileName(scene)} closes the project “${this.project.name}”. Everything in it is saved; reopen it from Recent projects.`,
+      choices: [{ id: 'open', label: 'Close it and open the scene', primary: true }],
+      cancelLabel: 'Keep the project',
+    });
+    return answer === 'open';
+  }
+
+  /** Asks with the choice dialog; resolves with the chosen id, or null when cancelled. */
+  ask(question: Omit<ChoiceRequest, 'answer' | 'cancelLabel'> & { cancelLabel?: string }): Promise<string | null> {
+    this.choice?.answer(null);
+    return new Promise((resolve) => {
+      this.choice = {
+        ...question,
+        cancelLabel: question.cancelLabel ?? 'Cancel',
+        answer: (id) => {
+          this.choice = null;
+          resolve(id);
+        },
+      };
+    });
+  }
+
   async openScene(path: string): Promise<void> {
     startOpenMarks();
+    await this.loadScene(path);
+  }
+
+  private async loadScene(path: string): Promise<void> {
     const opened = await this.run(() => this.api.call('scene.open', { path }), `Reading ${fileName(path)}…`);
     if (!opened) return;
     markAnswered();
     this.project = null;
     this.resetTraining();
+    this.upFlipped = false;
     await this.show(opened, []);
   }
 
@@ -146,8 +250,7 @@ export class Studio {
     const created = await this.run(() => this.api.call('project.create', { dir, source }), `Creating project in ${dir}…`);
     if (!created) return;
     markAnswered();
-    this.project = created.project;
-    void this.loadTraining();
+    this.showProject(created.project);
     await this.show(created.scene, created.project.views.map((v) => v.camera));
     await this.refreshRecent();
   }
@@ -157,10 +260,15 @@ export class Studio {
     const opened = await this.run(() => this.api.call('project.open', { dir }), `Opening project ${fileName(dir)}…`);
     if (!opened) return;
     markAnswered();
-    this.project = opened.project;
-    void this.loadTraining();
+    this.showProject(opened.project);
     await this.show(opened.scene, opened.project.views.map((v) => v.camera));
     await this.refreshRecent();
+  }
+
+  private showProject(project: ProjectInfo): void {
+    this.project = project;
+    this.upFlipped = project.settings.upFlipped;
+    void this.loadTraining();
   }
 
   async closeProject(): Promise<void> {
@@ -171,20 +279,20 @@ export class Studio {
     this.scene = null;
     this.selectedView = null;
     this.splatCount = 0;
-    this.viewport?.setViews([]);
     await this.viewport?.clear();
   }
 
   /** A scene file dropped on the window. In Electron the path is known; a browser only has the bytes. */
   async dropFile(file: File, path: string | undefined): Promise<void> {
     if (path) {
-      await this.openScene(path);
+      await this.openPath(path);
       return;
     }
     if (this.info?.host !== 'browser') {
       this.error = { code: 'BAD_ARGUMENT', message: `Could not tell where "${file.name}" is on disk. Use Open Scene… instead.` };
       return;
     }
+    if (!(await this.mayCloseProject(file.name))) return;
     const uploaded = await this.run(() => uploadFile(file, file.name, new URL(this.pageUrl).origin), `Uploading ${file.name}…`);
     if (uploaded) await this.openScene(uploaded.path);
   }
@@ -247,6 +355,42 @@ export class Studio {
     if (job) await this.run(() => this.api.call('job.cancel', { jobId: job.id }));
   }
 
+  /** Downloads a SAM model from the registry as a job; once it is in, SAM masks can be chosen. */
+  async installModel(id: string): Promise<void> {
+    if (this.modelInstall) return;
+    const started = await this.run(() => this.api.call('models.install', { id }), 'Starting the model download…');
+    if (!started) return;
+    // The host starts the work on its next turn, so no event of this job has arrived yet.
+    this.modelInstall = { id, jobId: started.jobId, progress: null };
+  }
+
+  async cancelModelInstall(): Promise<void> {
+    const install = this.modelInstall;
+    if (install) await this.run(() => this.api.call('job.cancel', { jobId: install.jobId }));
+  }
+
+  private onModelInstallEvent(event: JobEvent): void {
+    if (event.kind === 'progress') {
+      if (this.modelInstall) this.modelInstall.progress = event.progress;
+      return;
+    }
+    this.modelInstall = null;
+    if (event.kind === 'result') {
+      const model = event.result as ModelInfo;
+      this.notice = `${model.name} is installed: Prepare now makes SAM masks.`;
+      void this.refreshModels().then(() => {
+        this.installedModel = model.id;
+      });
+      return;
+    }
+    if (event.error.code !== 'CANCELLED') this.error = event.error;
+  }
+
+  private async refreshModels(): Promise<void> {
+    const models = await this.run(() => this.api.call('models.list', {}));
+    if (models) this.models = models;
+  }
+
   /** "Browse…" for the imported masks folder: a native dialog in Electron, none in the browser. */
   async chooseMaskFolder(): Promise<string | null> {
     const path = await this.askPath('folder');
@@ -295,6 +439,10 @@ export class Studio {
       this.onPrepareEvent(event);
       return;
     }
+    if (this.modelInstall && event.jobId === this.modelInstall.jobId) {
+      this.onModelInstallEvent(event);
+      return;
+    }
     if (!this.job || event.jobId !== this.job.id) return;
     if (event.kind === 'progress') {
       this.job.progress = event.progress;
@@ -314,11 +462,25 @@ export class Studio {
     this.viewport?.setViewsVisible(this.viewsVisible);
   }
 
+  /** Turns the scene over (U); a project keeps the choice for the next time it opens. */
+  async flipUp(): Promise<void> {
+    if (!this.scene) return;
+    this.upFlipped = !this.upFlipped;
+    this.viewport?.setUp(sceneUp(this.viewCameras(), this.upFlipped));
+    if (this.project) {
+      const upFlipped = this.upFlipped;
+      await this.run(() => this.api.call('project.setSettings', { upFlipped }));
+    }
+  }
+
   jumpToView(index: number): void {
-    const view = this.project?.views[index];
-    if (!view) return;
+    if (!this.project?.views[index]) return;
     this.selectedView = index;
-    this.viewport?.jumpToView(view.camera);
+    this.viewport?.jumpToView(index);
+  }
+
+  private viewCameras(): Camera[] {
+    return this.project?.views.map((v) => v.camera) ?? [];
   }
 
   toggleRendering(): void {
@@ -337,7 +499,8 @@ export class Studio {
     if (recent) this.recent = recent;
   }
 
-  private async show(opened: OpenedScene, views: ProjectInfo['views'][number]['camera'][]): Promise<void> {
+  /** Shows a scene: at its first training view when it has views, else framed on its bulk. */
+  private async show(opened: OpenedScene, views: Camera[]): Promise<void> {
     const viewport = this.viewport;
     if (!viewport) return;
     this.loadAbort?.abort();
@@ -345,7 +508,8 @@ export class Studio {
     this.loadAbort = abort;
     this.scene = opened;
     this.splatCount = 0;
-    this.selectedView = null;
+    const startView = views.length > 0 ? 0 : undefined;
+    this.selectedView = startView ?? null;
     this.loadPercent = 0;
     const loaded = await this.run(
       async () => {
@@ -357,6 +521,9 @@ export class Studio {
             onProgress: (p) => {
               this.loadPercent = p;
             },
+            up: sceneUp(views, this.upFlipped),
+            views,
+            ...(startView !== undefined ? { startView } : {}),
           });
         } catch (e) {
           // Replaced by a newer open: not an error the user needs to see.
@@ -368,7 +535,6 @@ export class Studio {
     );
     this.loadPercent = null;
     if (!loaded || abort.signal.aborted) return;
-    viewport.setViews(views);
     viewport.setViewsVisible(this.viewsVisible);
     this.splatCount = loaded.splatCount;
     performance.mark(MARK_FIRST_FRAME);

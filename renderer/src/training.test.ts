@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelInfo } from '../../main/contract/api.ts';
-import { etaText, maskSourceLabel, prepareProgressText, prepareStateText, preparedText, usableModels, viewOfText } from './training.ts';
+import { downloadProgressText, etaText, maskSourceLabel, modelLabel, outcomeText, prepareProgressText, prepareStateText, preparedText, recommendedModel, usableModels, viewOfText } from './training.ts';
 
 describe('Training panel wording', () => {
   it('says which view is being worked on, never past the last', () => {
@@ -33,5 +33,21 @@ describe('Training panel wording', () => {
     const m = (id: string, installed: boolean, supported: boolean, recommended?: boolean): ModelInfo => ({ id, name: id, size: null, installed, supported, ...(recommended ? { recommended } : {}) });
     const models = [m('a', true, true), m('b', false, true, true), m('c', true, false), m('d', true, true, true)];
     expect(usableModels(models).map((x) => x.id)).toEqual(['d', 'a']);
+  });
+
+  it('offers the recommended runnable model for download, with its size', () => {
+    const m = (id: string, supported: boolean, recommended?: boolean): ModelInfo => ({ id, name: `SAM ${id}`, size: 108_571_344, installed: false, supported, ...(recommended ? { recommended } : {}) });
+    expect(recommendedModel([m('a', true), m('b', true, true)])?.id).toBe('b');
+    expect(recommendedModel([m('x', false, true), m('a', true)])?.id).toBe('a');
+    expect(modelLabel(m('b', true))).toBe('SAM b (109 MB)');
+    expect(downloadProgressText(null)).toBe('Downloading · starting…');
+    expect(downloadProgressText({ done: 54_000_000, total: 108_571_344 })).toBe('Downloading · 49% of 109 MB');
+  });
+
+  it('says to click Prepare after a cancel, never to run a command', () => {
+    const text = outcomeText({ kind: 'cancelled', error: { code: 'CANCELLED', message: 'Preparation was cancelled.' } });
+    expect(text).toContain('click Prepare');
+    expect(text).not.toMatch(/saga-studio/);
+    expect(outcomeText({ kind: 'failed', error: { code: 'GPU_ERROR', message: 'The GPU went away.' } })).toBe('Failed. The GPU went away.');
   });
 });

@@ -3,6 +3,7 @@
  * the panel and its tests agree on what people read.
  */
 import type { JobProgress, MaskSourceKind, ModelInfo, PrepareState } from '../../main/contract/api.ts';
+import type { PrepareOutcome } from './studio.svelte.ts';
 
 export function maskSourceLabel(source: MaskSourceKind | 'mixed'): string {
   switch (source) {
@@ -55,4 +56,29 @@ export function prepareProgressText(progress: (Pick<JobProgress, 'done' | 'total
   if (!progress) return 'Preparing masks · starting…';
   const stage = progress.stage && progress.stage !== 'prepare' ? ` (${progress.stage})` : '';
   return `Preparing masks${stage} · ${viewOfText(progress)}${progress.view ? ` · ${progress.view}` : ''}`;
+}
+
+/** The model to offer for download: the registry's recommended one that this version can run. */
+export function recommendedModel(models: readonly ModelInfo[]): ModelInfo | undefined {
+  return models.find((m) => m.recommended && m.supported) ?? models.find((m) => m.supported);
+}
+
+/** "ViT-B (109 MB)": a model's name with its download size. */
+export function modelLabel(model: ModelInfo): string {
+  return model.size ? `${model.name} (${Math.round(model.size / 1e6)} MB)` : model.name;
+}
+
+/** "Downloading · 45% of 109 MB". */
+export function downloadProgressText(progress: Pick<JobProgress, 'done' | 'total'> | null): string {
+  if (!progress || progress.total <= 0) return 'Downloading · starting…';
+  return `Downloading · ${Math.floor((100 * progress.done) / progress.total)}% of ${Math.round(progress.total / 1e6)} MB`;
+}
+
+/**
+ * How a prepare run that gave no summary ended, in the panel's words: the app says to click
+ * Prepare (the host's message is written for every front end, the command line included).
+ */
+export function outcomeText(outcome: PrepareOutcome): string {
+  if (outcome.kind === 'cancelled') return 'Cancelled. The views finished before are kept: click Prepare to continue from there.';
+  return `Failed. ${outcome.error.message}`;
 }

@@ -32,22 +32,25 @@ describe('saga-studio prepare', () => {
   it('prepares every view with the built-in default, prints progress and recommends SAM', async () => {
     const r = await run('prepare', '--project', projectDir);
     expect(r.code).toBe(0);
+    // Progress on stderr, the summary (the command's result) on stdout.
     expect(r.stderr).toContain('view 1 of 3 (orbit-0): done');
     expect(r.stderr).toMatch(/view 2 of 3 \(orbit-1\): done, ETA \d+ s/);
-    expect(r.stderr).toContain('Prepared 3 of 3 views (3 computed, 0 already done)');
-    expect(r.stderr).toContain('Mask source: auto');
-    expect(r.stderr).toMatch(/install a SAM model/);
+    expect(r.stderr).not.toContain('Prepared');
+    expect(r.stdout).toContain('Prepared 3 of 3 views (3 computed, 0 already done)');
+    expect(r.stdout).toContain('Mask source: auto');
+    expect(r.stdout).toMatch(/install a SAM model/);
+    // The command to install it works as printed: it downloads the model.
+    expect(r.stdout).toContain(`saga-studio prepare --project ${projectDir} --masks sam --model sam_vit_b_quantized --download`);
 
     const sheet = join(root, 'sheet.png');
     const again = await run('prepare', '--project', projectDir, '--json', '--contact-sheet', sheet);
-    expect(again.stderr).toContain(`Contact sheet of the masks: ${sheet}`);
     const png = decodeImage(new Uint8Array(readFileSync(sheet)), sheet);
     expect(png.height).toBe(3 * 90 + 2 * 2); // one row per view
     expect(png.width).toBeGreaterThanOrEqual(4 * 120); // the image and at least 3 levels
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('view 3 of 3 (orbit-2): already prepared, skipped');
     const json = JSON.parse(again.stdout) as { skipped: number; source: string };
-    expect(json).toMatchObject({ skipped: 3, source: 'auto' });
+    expect(json).toMatchObject({ skipped: 3, source: 'auto', contactSheet: sheet });
   });
 
   it('exits non-zero with a summary when a view image is corrupt, finishing the others', async () => {
@@ -55,8 +58,9 @@ describe('saga-studio prepare', () => {
     const r = await run('prepare', '--project', projectDir, '--force');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('view 2 of 3 (orbit-1): FAILED');
-    expect(r.stderr).toContain('Prepared 2 of 3 views (2 computed, 0 already done), 1 FAILED');
-    expect(r.stderr).toContain(`failed: orbit-1: The image ${cameras[1]!.imagePath} cannot be read`);
+    expect(r.stdout).toContain('Prepared 2 of 3 views (2 computed, 0 already done), 1 FAILED');
+    expect(r.stdout).toContain(`failed: orbit-1: The image ${cameras[1]!.imagePath} cannot be read`);
+    expect(r.stderr).toMatch(/1 of 3 views failed .* run the command again/);
   });
 
   it('explains bad options and missing models', async () => {

@@ -90,8 +90,12 @@ export interface PrepareResult {
 }
 
 export const AUTO_SOURCE_DETAIL = 'felzenszwalb-hierarchy-v1';
+/**
+ * Said after the built-in masks, in the app and the CLI alike: each adds how to install a model
+ * there (the app's Download button, the CLI's --download), so this names no command.
+ */
 export const AUTO_RECOMMENDATION =
-  "Masks come from the built-in classical segmentation (no SAM model). For SAGA-quality masks install a SAM model and run: saga-studio prepare --project <dir> --masks sam --model sam_vit_b_quantized";
+  'Masks come from the built-in classical segmentation (no SAM model). For SAGA-quality masks, install a SAM model and prepare again with it.';
 
 /** Minimum auto-mask area: 0.25% of the mask grid (100 pixels of a 200 x 200 grid, SAGA v2's min area). */
 const AUTO_MIN_AREA_FRACTION = 0.0025;
@@ -177,7 +181,8 @@ async function computeView(img: RgbImage, gridW: number, gridH: number, opt: Mas
 }
 
 function cancelled(): SagaError {
-  return new SagaError('CANCELLED', "Preparation was cancelled. Finished views are kept: run 'saga-studio prepare' again to continue.");
+  // Host-neutral: the app says "click Prepare", the CLI "run the same command".
+  return new SagaError('CANCELLED', 'Preparation was cancelled. Finished views are kept, and the next run continues from there.');
 }
 
 /**

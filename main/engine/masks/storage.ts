@@ -249,7 +249,7 @@ export function readPreparedMasks(dir: string, m: ViewManifest): Uint8Array[] {
   const bytes = new Uint8Array(readFileSync(join(dir, 'masks.bin')));
   const stride = packedMaskBytes(m.maskWidth, m.maskHeight);
   if (bytes.length !== stride * m.masks.length) {
-    throw new SagaError('PROJECT_CORRUPT', `The prepared masks in ${dir} are damaged. Run 'saga-studio prepare' again.`, { dir });
+    throw new SagaError('PROJECT_CORRUPT', `The prepared masks in ${dir} are damaged. Prepare the views again, recomputing the prepared ones, to rebuild them.`, { dir });
   }
   return m.masks.map((_, i) => bytes.subarray(i * stride, (i + 1) * stride));
 }
@@ -260,7 +260,7 @@ export function readPreparedFeatureBits(dir: string, m: ViewManifest): Uint16Arr
   const bytes = readFileSync(join(dir, m.features.file));
   const n = m.features.channels * m.features.height * m.features.width;
   if (bytes.length !== n * 2) {
-    throw new SagaError('PROJECT_CORRUPT', `The prepared features in ${dir} are damaged. Run 'saga-studio prepare' again.`, { dir });
+    throw new SagaError('PROJECT_CORRUPT', `The prepared features in ${dir} are damaged. Prepare the views again, recomputing the prepared ones, to rebuild them.`, { dir });
   }
   const halfs = new Uint16Array(n);
   for (let i = 0; i < n; i++) halfs[i] = bytes[i * 2]! | (bytes[i * 2 + 1]! << 8);

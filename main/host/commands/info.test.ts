@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,10 +57,27 @@ describe('saga-studio info', () => {
     expect(io.out).toContain('format:      3DGS PLY (INRIA layout)');
   });
 
+  it('reads the scene of a training output folder, and says what a folder without one lacks', async () => {
+    const output = join(dir, 'output');
+    const iteration = join(output, 'point_cloud', 'iteration_7000');
+    await mkdir(iteration, { recursive: true });
+    await copyFile(sharedScene(SCENES.inria), join(iteration, 'point_cloud.ply'));
+    const io = capture();
+    expect(await main(['info', output, '--json'], io), io.err).toBe(0);
+    expect(JSON.parse(io.out)).toMatchObject({ path: join(iteration, 'point_cloud.ply'), count: 9080 });
+
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    const refused = capture();
+    expect(await main(['info', empty], refused)).toBe(1);
+    expect(refused.err).toMatch(/holds no Gaussian scene file/);
+    expect(refused.err).not.toMatch(/permission/);
+  });
+
   it('--help explains usage, formats, options and exit status', async () => {
     const io = capture();
     expect(await main(['info', '--help'], io)).toBe(0);
-    for (const part of ['Usage: saga-studio info <scene-file>', '--json', '--non-finite', '.spz', 'Exit status']) expect(io.out).toContain(part);
+    for (const part of ['Usage: saga-studio info <scene-file | folder>', '--json', '--non-finite', '.spz', 'Exit status']) expect(io.out).toContain(part);
   });
 
   it('fails with exit 1 and one stderr line for bad files, exit 2 for bad usage', async () => {

@@ -2,14 +2,16 @@ import { stat } from 'node:fs/promises';
 import { SagaError } from '../../contract/errors.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 import { readScene } from '../../scene/io.ts';
+import { resolveScenePath } from '../../scene/scene-folder.ts';
 import type { NonFinitePolicy } from '../../scene/read-options.ts';
 import { describeScene, formatSceneInfo } from '../../scene/scene-info.ts';
 
-const HELP = `Usage: saga-studio info <scene-file> [--json] [--non-finite report|reject|keep]
+const HELP = `Usage: saga-studio info <scene-file | folder> [--json] [--non-finite report|reject|keep]
 
 Reads a Gaussian splat scene and prints what it holds: format, number of Gaussians, SH degree,
 the per-Gaussian properties (in file order for a PLY), the bounding box of the centres and how
-many Gaussians hold NaN or infinite values.
+many Gaussians hold NaN or infinite values. A folder stands for its scene: a 3DGS training
+output's latest point_cloud/iteration_<N>/point_cloud.ply, or a folder's one scene file.
 
 Formats (detected from the file's first bytes and extension):
   .ply    3DGS training output (INRIA layout; binary little/big endian or ASCII; SH degree 0-3;
@@ -28,6 +30,7 @@ Exit status: 0 on success; 1 if the file cannot be read (one line on stderr says
 Examples:
   saga-studio info point_cloud/iteration_30000/point_cloud.ply
   saga-studio info scene.splat --json
+  saga-studio info output/garden
 `;
 
 export function parseNonFinite(value: string | undefined, fallback: NonFinitePolicy, command: string): NonFinitePolicy {
@@ -48,7 +51,7 @@ const info: Command = {
     if (positionals.length !== 1) {
       throw new SagaError('BAD_ARGUMENT', `expected exactly one scene file, got ${positionals.length}. See 'saga-studio info --help'.`);
     }
-    const path = positionals[0]!;
+    const path = await resolveScenePath(positionals[0]!);
     const nonFinite = parseNonFinite(values['non-finite'], 'report', 'info');
     const scene = await readScene(path, { nonFinite });
     const fileBytes = (await stat(path)).size;

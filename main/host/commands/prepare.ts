@@ -129,7 +129,7 @@ const command: Command = {
       });
     } catch (e) {
       if (e instanceof SagaError && e.code === 'CANCELLED') {
-        io.stderr(`Interrupted. ${e.message}\n`);
+        io.stderr(`Interrupted. ${e.message} Run the same command again to continue.\n`);
         return 130;
       }
       throw e;
@@ -137,23 +137,24 @@ const command: Command = {
       process.removeListener('SIGINT', onSigint);
     }
     const sheetPath = values['contact-sheet'];
-    if (sheetPath) {
-      const sheet = preparedContactSheet(projectPrepareInput(values.project), 8);
-      if (sheet) {
-        writeFileAtomicSync(sheetPath, encodeRgbPng(sheet));
-        io.stderr(`Contact sheet of the masks: ${sheetPath}\n`);
+    const sheet = sheetPath ? preparedContactSheet(projectPrepareInput(values.project), 8) : undefined;
+    if (sheetPath && sheet) writeFileAtomicSync(sheetPath, encodeRgbPng(sheet));
+    // Results on stdout (the JSON, or the summary), progress and the failure line on stderr.
+    if (values.json) {
+      io.stdout(JSON.stringify({ ...result, ...(sheetPath && sheet ? { contactSheet: sheetPath } : {}) }, null, 1) + '\n');
+    } else {
+      const lines = [
+        `Prepared ${result.done + result.skipped} of ${result.views.length} views (${result.done} computed, ${result.skipped} already done)${result.failed ? `, ${result.failed} FAILED` : ''} in ${(result.elapsedMs / 1000).toFixed(1)} s.`,
+        `Mask source: ${result.source} (${result.sourceDetail}).`,
+      ];
+      for (const v of result.views.filter((r) => r.status === 'failed')) lines.push(`  failed: ${v.name}: ${v.error?.message}`);
+      if (result.recommendation) {
+        lines.push(result.recommendation, `Install the recommended one and use it: saga-studio prepare --project ${values.project} --masks sam --model sam_vit_b_quantized --download`);
       }
+      if (sheetPath && sheet) lines.push(`Contact sheet of the masks: ${sheetPath}`);
+      io.stdout(lines.join('\n') + '\n');
     }
-    if (values.json) io.stdout(JSON.stringify(result, null, 1) + '\n');
-    const total = result.views.length;
-    const lines = [
-      `Prepared ${result.done + result.skipped} of ${total} views (${result.done} computed, ${result.skipped} already done)${result.failed ? `, ${result.failed} FAILED` : ''} in ${(result.elapsedMs / 1000).toFixed(1)} s.`,
-      `Mask source: ${result.source} (${result.sourceDetail}).`,
-    ];
-    if (result.recommendation) lines.push(result.recommendation);
-    for (const v of result.views.filter((r) => r.status === 'failed')) lines.push(`  failed: ${v.name}: ${v.error?.message}`);
-    if (result.failed) lines.push('Fix or remove the failed views and run the command again: finished views are kept.');
-    io.stderr(lines.join('\n') + '\n');
+    if (result.failed) io.stderr(`${result.failed} of ${result.views.length} views failed (listed in the summary). Fix or remove them and run the command again: finished views are kept.\n`);
     return result.failed ? 1 : 0;
   },
 };

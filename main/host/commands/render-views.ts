@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { copyFile, link, mkdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 import { readScene } from '../../scene/io.ts';
@@ -15,6 +16,9 @@ Renders N views on a ring around the scene (looking at its robust centre from sl
 writes them in the INRIA layout, so a scene without photos gets training views:
   <folder>/images/orbit-<i>.png
   <folder>/cameras.json
+  <folder>/<scene file>      the scene itself (a hard link, or a copy across file systems)
+The folder is then a capture a project can be made from: saga-studio import <folder> --project <dir>,
+or New Project from… in the editor.
 
 Options:
   --orbit <N>           number of views (required)
@@ -28,6 +32,23 @@ Options:
 Example:
   saga-studio render-views scene.ply --orbit 24 --out views --width 400
 `;
+
+/**
+ * Puts the scene beside its views so the folder imports as a capture: a hard link (no space, and
+ * the same bytes, so the project's checksum holds), else a copy. A file already there is kept.
+ */
+async function placeScene(scene: string, folder: string): Promise<string> {
+  const target = join(folder, basename(scene));
+  if (target === scene || existsSync(target)) return target;
+  try {
+    await link(scene, target);
+  } catch (e) {
+    // Another file system (EXDEV) or one without hard links: copy instead.
+    if (!(e instanceof Error && 'code' in e)) throw e;
+    await copyFile(scene, target);
+  }
+  return target;
+}
 
 const renderViews: Command = {
   name: 'render-views',
@@ -73,7 +94,8 @@ const renderViews: Command = {
       await client.close();
     }
     await writeInriaCameras(cameras, join(folder, 'cameras.json'));
-    io.stdout(`wrote ${n} views to ${imagesDir} and ${join(folder, 'cameras.json')}\n`);
+    const scenePath = await placeScene(resolve(positionals[0]!), folder);
+    io.stdout(`wrote ${n} views to ${imagesDir} and ${join(folder, 'cameras.json')}; the scene is ${scenePath}\n`);
     return 0;
   },
 };

@@ -1,12 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sharedScene, SCENES } from '../../../e2e/fixtures.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
 import { readScene, writeScene } from '../../scene/io.ts';
 import { main } from '../cli.ts';
+import { resolveProjectSource } from '../../project/source.ts';
 
 function capture() {
   const out: string[] = [];
@@ -40,9 +41,18 @@ describe('saga-studio render and render-views', () => {
     expect(cameras.map((cam) => cam.name)).toEqual(['orbit-0', 'orbit-1']);
     const written = decode(readFileSync(join(views, 'images', 'orbit-1.png')));
     expect([written.width, written.height]).toEqual([40, 30]);
+    // The folder is a capture a project is made from as it is (the editor points people here).
+    const source = await resolveProjectSource(views);
+    expect(source.source.views.map((v) => v.name)).toEqual(['orbit-0', 'orbit-1']);
+    expect(source.source.scenePath).toBe(join(views, basename(sharedScene(SCENES.inria))));
     const again = join(dir, 'again.png');
     expect(await main(['render', sharedScene(SCENES.inria), '--camera', `${join(views, 'cameras.json')}#orbit-1`, '--out', again], capture().io)).toBe(0);
     expect(Buffer.from(decode(readFileSync(again)).data)).toEqual(Buffer.from(written.data));
+    // The folder itself stands for its scene, and its cameras are named directly.
+    const fromFolder = join(dir, 'from-folder.png');
+    const c2 = capture();
+    expect(await main(['render', views, '--camera', 'orbit-1', '--out', fromFolder], c2.io), c2.err.join('')).toBe(0);
+    expect(Buffer.from(decode(readFileSync(fromFolder)).data)).toEqual(Buffer.from(written.data));
   });
 
   it('refuses bad arguments with exit code 2 and a helpful message', async () => {

@@ -1,7 +1,10 @@
+import { resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 import { readScene } from '../../scene/io.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
+import { resolveScenePath } from '../../scene/scene-folder.ts';
+import { findTrainingOutput } from '../../scene/training-output.ts';
 import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import { EngineClient } from '../engine-client.ts';
@@ -9,13 +12,15 @@ import { orbitCamera } from '../../engine/raster/orbit.ts';
 import { featuresToPcaColors, writePng } from '../../engine/raster/images.ts';
 import { sceneFeatures } from '../../scene/feature-properties.ts';
 
-const HELP = `Usage: saga-studio render <scene> --camera <spec> --out <image.png> [options]
+const HELP = `Usage: saga-studio render <scene | folder> --camera <spec> --out <image.png> [options]
 
 Renders one view of a Gaussian splat scene on the GPU (WebGPU; on a machine without a GPU, Mesa's
-lavapipe Vulkan driver) and writes a PNG.
+lavapipe Vulkan driver) and writes a PNG. A folder stands for its scene (a 3DGS training output's
+latest point cloud, or a folder's one scene file), and its cameras can be named directly.
 
 Camera (--camera):
   <cameras.json|COLMAP folder>#<index|name>   a view of a camera file (index from 0, or image name)
+  <index|name>                                a view of the folder's own cameras (folder input)
   orbit:<i>/<n>                               view i of n on a ring around the scene
 
 Options:
@@ -31,10 +36,14 @@ Options:
 Examples:
   saga-studio render scene.ply --camera orbit:0/8 --out view.png --width 640
   saga-studio render point_cloud.ply --camera cameras.json#12 --out view12.png
+  saga-studio render output/garden --camera DSC_0042 --out view.png
 `;
 
-/** Resolves a --camera spec (see HELP) for a scene. */
-export async function resolveCamera(spec: string, scene: GaussianScene, width?: number, height?: number): Promise<Camera> {
+/**
+ * Resolves a --camera spec (see HELP) for a scene. `folder`: the folder the scene was given as,
+ * whose own cameras a bare view name or index picks from.
+ */
+export async function resolveCamera(spec: string, scene: GaussianScene, width?: number, height?: number, folder?: string): Promise<Camera> {
   const orbit = /^orbit:(\d+)\/(\d+)$/.exec(spec);
   if (orbit) {
     const i = Number(orbit[1]);
@@ -43,15 +52,15 @@ export async function resolveCamera(spec: string, scene: GaussianScene, width?: 
     return orbitCamera(scene, i, n, { width: width ?? 800, height });
   }
   const hash = spec.lastIndexOf('#');
-  if (hash <= 0) {
+  if (hash <= 0 && folder === undefined) {
     throw new SagaError('BAD_ARGUMENT', `--camera must be <cameras file>#<index|name> or orbit:i/n (got '${spec}'). See 'saga-studio render --help'.`);
   }
-  const cameras = await readCameras(spec.slice(0, hash));
-  const key = spec.slice(hash + 1);
+  const [from, key] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [folder!, spec];
+  const cameras = hash > 0 ? await readCameras(from) : (await findTrainingOutput(from)).cameras;
   const byName = cameras.find((c) => c.name === key);
   const camera = byName ?? (/^\d+$/.test(key) ? cameras[Number(key)] : undefined);
   if (!camera) {
-    throw new SagaError('BAD_ARGUMENT', `No camera '${key}' in ${spec.slice(0, hash)} (it has ${cameras.length} views, indices 0-${cameras.length - 1}).`);
+    throw new SagaError('BAD_ARGUMENT', `No camera '${key}' in ${from} (it has ${cameras.length} views, indices 0-${cameras.length - 1}).`);
   }
   return camera;
 }
@@ -99,16 +108,18 @@ const render: Command = {
     if (shDegree !== undefined && !(Number.isInteger(shDegree) && shDegree >= 0 && shDegree <= 3)) {
       throw new SagaError('BAD_ARGUMENT', `--sh-degree must be 0, 1, 2 or 3 (got '${values['sh-degree']}').`);
     }
-    const scene = await readScene(positionals[0]!);
+    const input = resolve(positionals[0]!);
+    const scenePath = await resolveScenePath(input);
+    const scene = await readScene(scenePath);
     // Checked before the engine starts: a PCA image of made-up features would look like a result.
     const features = values.features === 'pca' ? sceneFeatures(scene) : undefined;
     if (values.features === 'pca' && !features) {
       throw new SagaError(
         'BAD_ARGUMENT',
-        `${positionals[0]} has no per-Gaussian features (f_feat_* properties). Train or export features first, or render colour without --features.`,
+        `${scenePath} has no per-Gaussian features (f_feat_* properties). Train or export features first, or render colour without --features.`,
       );
     }
-    const camera = await resolveCamera(values.camera, scene, width, height);
+    const camera = await resolveCamera(values.camera, scene, width, height, scenePath === input ? undefined : input);
     const client = await EngineClient.start();
     try {
       await client.loadScene(scene);

@@ -17,6 +17,7 @@ import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultU
 import { SagaError, toSagaError } from '../../contract/errors.ts';
 import { BROWSER_CONTENT_SECURITY_POLICY, ISOLATION_HEADERS, contentTypeFor } from '../../contract/security-headers.ts';
 import { UPLOAD_PATH } from '../../contract/upload.ts';
+import type { RegistryModel } from '../../engine/masks/models.ts';
 import { receiveUpload } from './upload.ts';
 import { wsServerTransport } from './ws-transport.ts';
 
@@ -51,6 +52,10 @@ export interface ServerOptions {
   token?: string;
   /** Largest accepted POST /upload body. Default {@link DEFAULT_MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
+  /** Where SAM models live (default: $SAGA_MODELS_DIR, else <userDataDir>/models). */
+  modelsDir?: string;
+  /** The SAM model registry (default resources/models.json); tests serve their own models. */
+  modelRegistry?: RegistryModel[];
 }
 
 export interface RunningServer {
@@ -144,6 +149,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // Relative: the page may reach us through a forwarded port, under another origin than ours.
     blobUrl: (id) => `/blob/${id}?token=${encodeURIComponent(token)}`,
     ...(options.open ? { initialOpen: classifyOpenPath(options.open) } : {}),
+    ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+    ...(options.modelRegistry ? { modelRegistry: options.modelRegistry } : {}),
   });
   const rpc = createBackendServer(backend);
   // Kept after the server stops: a project created from an uploaded scene references the file.

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../main/common/random.ts';
 import { cameraCenter, lookAtCamera, type Camera } from '../../../main/scene/camera.ts';
 import {
+  GAUSSIAN_SPLATTING_UP,
   frameBounds,
   frustumSegments,
   initialViewDirection,
-  pickNearestScreenPoint,
+  pickFrustum,
   poseFromCamera,
   quaternionFromBasis,
   robustBounds,
+  sceneUp,
   unprojectPixel,
   upFromCameras,
+  type ScreenFrustum,
   type Vec3,
 } from './camera-math.ts';
 
@@ -88,40 +92,104 @@ describe('unprojectPixel and frustumSegments', () => {
   });
 });
 
-describe('upFromCameras', () => {
-  it('averages the cameras image-up directions, and falls back to -y', () => {
-    const ring = [0, 1, 2, 3].map((k) =>
-      lookAtCamera(`v${k}`, [Math.cos(k * 1.5) * 4, Math.sin(k * 1.5) * 4, 1], [0, 0, 0], [0, 0, 1], 64, 48, 1),
-    );
-    const up = upFromCameras(ring);
-    expect(up[2]).toBeGreaterThan(0.9);
+describe('upFromCameras and sceneUp', () => {
+  const ring = [0, 1, 2, 3].map((k) => lookAtCamera(`v${k}`, [Math.cos(k * 1.5) * 4, Math.sin(k * 1.5) * 4, 1], [0, 0, 0], [0, 0, 1], 64, 48, 1));
+
+  it('averages the cameras image-up directions, and falls back to the 3DGS convention (y down)', () => {
+    expect(upFromCameras(ring)[2]).toBeGreaterThan(0.9);
     expect(upFromCameras([])).toEqual([0, -1, 0]);
+    expect(GAUSSIAN_SPLATTING_UP).toEqual([0, -1, 0]);
+  });
+
+  it('turns the up over when flipped, with or without cameras', () => {
+    expect(sceneUp([], false)).toEqual([0, -1, 0]);
+    expect(sceneUp([], true)).toEqual([-0, 1, -0]);
+    const up = sceneUp(ring, false);
+    sceneUp(ring, true).forEach((c, i) => expect(c).toBeCloseTo(-up[i]!, 12));
   });
 });
 
 describe('robustBounds', () => {
-  it('ignores far floaters that a plain min/max would include', () => {
-    const n = 2000;
+  /** A unit-cube subject of `n` opaque Gaussians. */
+  function cube(n: number): Float32Array {
     const pts = new Float32Array(n * 3);
     for (let i = 0; i < n; i++) {
-      pts[i * 3] = (i % 10) / 10;
-      pts[i * 3 + 1] = ((i * 7) % 13) / 13;
-      pts[i * 3 + 2] = ((i * 3) % 17) / 17;
+      pts[i * 3] = (i % 10) / 9;
+      pts[i * 3 + 1] = ((i * 7) % 13) / 12;
+      pts[i * 3 + 2] = ((i * 3) % 17) / 16;
     }
+    return pts;
+  }
+
+  it('ignores far floaters that a plain min/max would include, and keeps the subject whole', () => {
+    const n = 2000;
+    const pts = cube(n);
     for (let i = 0; i < 20; i++) pts.set([1e6, -1e6, 1e6], i * 50 * 3);
     const b = robustBounds(pts);
     for (let a = 0; a < 3; a++) {
       expect(b.min[a]).toBeGreaterThanOrEqual(0);
       expect(b.max[a]).toBeLessThanOrEqual(1);
+      // The pad brings back the ends the 90% cut trims: the whole cube is inside.
+      expect(b.min[a]).toBeLessThan(0.02);
+      expect(b.max[a]).toBeGreaterThan(0.98);
+    }
+  });
+
+  it('finds the weighted quantiles a full sort finds, ties and zero weights included', () => {
+    const rand = mulberry32(5);
+    const n = 3001;
+    const pts = new Float32Array(n * 3);
+    const opacity = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      // Coarse values (many ties) on x, continuous ones on y and z.
+      pts.set([Math.floor(rand() * 40), rand() * 10 - 5, rand() ** 3], i * 3);
+      opacity[i] = rand() < 0.1 ? 0 : rand();
+    }
+    for (const mass of [0.9, 0.5, 0.98]) {
+      const b = robustBounds(pts, opacity, { mass, pad: 0 });
+      for (let a = 0; a < 3; a++) {
+        const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => pts[p * 3 + a]! - pts[q * 3 + a]!);
+        const total = opacity.reduce((x, w) => x + w, 0);
+        const quantile = (target: number) => {
+          let acc = 0;
+          for (const i of order) {
+            acc += opacity[i]!;
+            if (acc >= target) return pts[i * 3 + a]!;
+          }
+          return pts[order[n - 1]! * 3 + a]!;
+        };
+        expect(b.min[a]).toBe(quantile(((1 - mass) / 2) * total));
+        expect(b.max[a]).toBe(quantile((1 - (1 - mass) / 2) * total));
+      }
+    }
+  });
+
+  it('lets a faint haze around the subject count for little, weighted by opacity', () => {
+    const subject = 3000;
+    const haze = 2000;
+    const pts = new Float32Array((subject + haze) * 3);
+    pts.set(cube(subject));
+    const opacity = new Float32Array(subject + haze).fill(0.9);
+    // A shell of faint Gaussians 50 units out: 40% of the rows, 1% of the opacity.
+    for (let i = 0; i < haze; i++) {
+      const t = (i / haze) * Math.PI * 2;
+      const p = (i * 0.61803) % 1;
+      pts.set([50 * Math.cos(t) * Math.sin(p * Math.PI), 50 * Math.cos(p * Math.PI), 50 * Math.sin(t) * Math.sin(p * Math.PI)], (subject + i) * 3);
+      opacity[subject + i] = 0.01;
+    }
+    const weighted = robustBounds(pts, opacity);
+    const unweighted = robustBounds(pts);
+    for (let a = 0; a < 3; a++) {
+      expect(weighted.max[a]! - weighted.min[a]!).toBeLessThan(1.5);
+      expect(unweighted.max[a]! - unweighted.min[a]!).toBeGreaterThan(20);
     }
   });
 });
 
-describe('frameBounds', () => {
+describe('frameBounds and initialViewDirection', () => {
   it('fits every corner of the box inside the view, with little margin', () => {
     const bounds = { min: [-0.2, -1, -0.05] as Vec3, max: [0.2, 1, 0.05] as Vec3 };
-    const dir = initialViewDirection(bounds, [0, -1, 0]);
-    expect(dir).toEqual([0, 0, 1]);
+    const dir: Vec3 = [0, 0, 1];
     const fov = 50;
     const aspect = 1.5;
     const { position, target } = frameBounds(bounds, dir, fov, aspect, [0, -1, 0]);
@@ -139,12 +207,40 @@ describe('frameBounds', () => {
     expect(tightest).toBeGreaterThan(0.9);
     expect(target).toEqual([0, 0, 0]);
   });
+
+  it('looks across the thinnest horizontal axis, from slightly above', () => {
+    const bounds = { min: [-0.2, -1, -0.05] as Vec3, max: [0.2, 1, 0.05] as Vec3 };
+    const up: Vec3 = [0, -1, 0];
+    const dir = initialViewDirection(bounds, up);
+    expect(Math.hypot(...dir)).toBeCloseTo(1, 9);
+    expect(dir[2]).toBeGreaterThan(0.9);
+    expect(dir[0]).toBeCloseTo(0, 9);
+    // Looking down: the direction goes against up (y down means towards +y here).
+    const along = dir[0] * up[0] + dir[1] * up[1] + dir[2] * up[2];
+    expect(Math.asin(-along) * (180 / Math.PI)).toBeCloseTo(15, 6);
+  });
 });
 
-describe('pickNearestScreenPoint', () => {
-  it('picks the nearest point within reach, skipping points behind the camera', () => {
-    const pts: [number, number][] = [[Number.NaN, Number.NaN], [100, 100], [104, 100], [300, 300]];
-    expect(pickNearestScreenPoint(pts, 103, 100, 10)).toBe(2);
-    expect(pickNearestScreenPoint(pts, 200, 200, 10)).toBe(-1);
+describe('pickFrustum', () => {
+  /** A frustum seen from the side: apex at (x, y), its image 60 px to the right, 40 px tall. */
+  const side = (x: number, y: number, distance: number): ScreenFrustum => ({
+    corners: [[x, y], [x + 60, y - 20], [x + 60, y - 20], [x + 60, y + 20], [x + 60, y + 20]],
+    distance,
+  });
+
+  it('picks a frustum by its body, not only its apex', () => {
+    const frusta = [side(100, 100, 5)];
+    expect(pickFrustum(frusta, 150, 105, 4)).toBe(0);
+    // Outside the outline but within the tolerance of its edge.
+    expect(pickFrustum(frusta, 163, 100, 4)).toBe(0);
+    expect(pickFrustum(frusta, 180, 100, 4)).toBe(-1);
+    expect(pickFrustum(frusta, 110, 60, 4)).toBe(-1);
+  });
+
+  it('prefers the frustum nearest to the viewer where two overlap, and skips hidden ones', () => {
+    const frusta = [side(100, 100, 8), side(120, 100, 3), null];
+    expect(pickFrustum(frusta, 150, 100, 4)).toBe(1);
+    expect(pickFrustum(frusta, 105, 100, 4)).toBe(0);
+    expect(pickFrustum([null, side(100, 100, 1)], 150, 100, 4)).toBe(1);
   });
 });

@@ -4,8 +4,10 @@
  */
 import type { Vec3 } from './camera-math.ts';
 
+export type FlyDirection = 'forward' | 'back' | 'left' | 'right' | 'up' | 'down';
+
 /** Keys (KeyboardEvent.code) that move the camera, with the camera-space direction they move in. */
-export const FLY_KEYS: Readonly<Record<string, 'forward' | 'back' | 'left' | 'right' | 'up' | 'down'>> = {
+export const FLY_KEYS: Readonly<Record<string, FlyDirection>> = {
   KeyW: 'forward',
   KeyS: 'back',
   KeyA: 'left',

@@ -3,7 +3,7 @@
  * Kept minimal on purpose: anything not declared here is not relied upon.
  */
 declare module '@mkkellogg/gaussian-splats-3d' {
-  import type { Camera, Scene, Vector3, WebGLRenderer } from 'three';
+  import type { Camera, Scene, Vector3, Vector4, WebGLRenderer } from 'three';
 
   export const SceneFormat: { readonly Splat: 0; readonly KSplat: 1; readonly Ply: 2; readonly Spz: 3 };
   export const RenderMode: { readonly Always: 0; readonly OnChange: 1; readonly Never: 2 };
@@ -50,6 +50,8 @@ declare module '@mkkellogg/gaussian-splats-3d' {
     visibleRegionBufferRadius: number;
     getSplatCount(includeSinceLastBuild?: boolean): number;
     getSplatCenter(globalIndex: number, outCenter: Vector3, applySceneTransform?: boolean): void;
+    /** Colour as 0..255 RGBA; alpha is the splat's opacity. */
+    getSplatColor(globalIndex: number, outColor: Vector4): void;
   }
 
   export class Viewer {

@@ -6,27 +6,23 @@
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { LogLevel, RenderMode, SceneFormat, SceneRevealMode, Viewer } from '@mkkellogg/gaussian-splats-3d';
-import type { Camera } from '../../../main/scene/camera.ts';
-import { cameraCenter } from '../../../main/scene/camera.ts';
-import {
-  frameBounds,
-  frustumSegments,
-  initialViewDirection,
-  pickNearestScreenPoint,
-  poseFromCamera,
-  robustBounds,
-  upFromCameras,
-  type Bounds,
-  type Vec3,
-} from './camera-math.ts';
+import { keyIsForEditor } from '../shortcuts.ts';
+import { boundsRadius, frameBounds, GAUSSIAN_SPLATTING_UP, initialViewDirection, poseFromCamera, robustBounds, type Bounds, type Vec3 } from './camera-math.ts';
 import { FLY_KEYS, flyStep } from './fly.ts';
+import { FrustumOverlay } from './frusta.ts';
 import type { FrameStats, LoadOptions, Viewport } from './viewport.ts';
 
-const FRUSTUM_COLOUR = 0xf2b632;
 /** Performance mark set when the library has every splat (before the first sort and draw). */
 export const MARK_SPLATS_LOADED = 'saga:splats-loaded';
-/** Clicks within this many CSS pixels of a camera centre jump to that camera. */
-const PICK_RADIUS_PX = 14;
+/** Performance mark set when the start pose is chosen (robust bounds computed), before the first draw. */
+export const MARK_FRAMED = 'saga:framed';
+/**
+ * Splats sampled for the framing bounds: a 5% quantile from 20k samples is off by about 0.15% of
+ * the mass, and reading each one through the library costs time before the first frame.
+ */
+const FRAMING_SAMPLES = 20_000;
+/** Frusta are drawn this share of the scene's radius deep. */
+const FRUSTUM_DEPTH = 0.08;
 
 export interface Splats3dViewportOptions {
   /** The element the canvas fills; it receives the viewer's own (unused) overlay elements. */
@@ -44,9 +40,8 @@ export class Splats3dViewport implements Viewport {
   private readonly camera: THREE.PerspectiveCamera;
   private controls: OrbitControls;
   private readonly overlay = new THREE.Scene();
-  private readonly frusta = new THREE.Group();
+  private readonly frusta = new FrustumOverlay();
   private viewer: Viewer | null = null;
-  private views: readonly Camera[] = [];
   private bounds: Bounds | null = null;
   private sceneRadius = 1;
   private paused = false;
@@ -76,19 +71,18 @@ export class Splats3dViewport implements Viewport {
     // Transparent clear: the page background shows behind the splats.
     this.renderer.setClearColor(new THREE.Color(0x000000), 0);
     this.camera = new THREE.PerspectiveCamera(50, 1, 0.01, 1000);
-    this.camera.up.set(0, -1, 0);
+    this.camera.up.set(...GAUSSIAN_SPLATTING_UP);
     this.camera.position.set(0, 0, -5);
     this.camera.lookAt(0, 0, 0);
     this.controls = this.createControls();
-    this.frusta.visible = true;
-    this.overlay.add(this.frusta);
+    this.overlay.add(this.frusta.group);
 
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(this.container);
     this.resize();
 
     const onKeyDown = (e: KeyboardEvent) => {
-      if (isTyping(e)) return;
+      if (!keyIsForEditor(e.target)) return;
       this.shiftHeld = e.shiftKey;
       if (FLY_KEYS[e.code]) this.heldKeys.add(e.code);
     };
@@ -106,7 +100,7 @@ export class Splats3dViewport implements Viewport {
       this.keyTarget.removeEventListener('blur', onBlur);
     });
 
-    // A click (not a drag) near a drawn camera jumps to it.
+    // A click (not a drag) on a drawn camera jumps to it.
     let down: { x: number; y: number } | null = null;
     const onPointerDown = (e: PointerEvent) => { down = { x: e.clientX, y: e.clientY }; };
     const onPointerUp = (e: PointerEvent) => {
@@ -192,9 +186,15 @@ export class Splats3dViewport implements Viewport {
     viewer.splatMesh.visibleRegionFadeStartRadius = viewer.splatMesh.visibleRegionBufferRadius;
     // For the time-to-first-frame benchmark: bytes fetched and parsed, splats uploaded.
     performance.mark(MARK_SPLATS_LOADED);
-    this.bounds = robustBounds(this.sampleCenters(viewer));
-    const up = this.camera.up;
-    this.frameScene(initialViewDirection(this.bounds, [up.x, up.y, up.z]));
+    const sample = this.sampleSplats(viewer);
+    this.bounds = robustBounds(sample.centers, sample.opacities);
+    this.sceneRadius = boundsRadius(this.bounds);
+    // The start pose is set before the first frame, so the first pixels are already the right view.
+    this.setUp(options.up, false);
+    this.frusta.setViews(options.views ?? [], Math.max(this.sceneRadius * FRUSTUM_DEPTH, 1e-3));
+    if (options.startView !== undefined && this.frusta.view(options.startView)) this.jumpToView(options.startView);
+    else this.frameScene(initialViewDirection(this.bounds, options.up));
+    performance.mark(MARK_FRAMED);
     await new Promise<void>((resolve) => this.firstFrameWaiters.push(resolve));
     return { splatCount: this.splatCount() };
   }
@@ -203,6 +203,7 @@ export class Splats3dViewport implements Viewport {
     const viewer = this.viewer;
     this.viewer = null;
     this.bounds = null;
+    this.frusta.clear();
     if (viewer) await viewer.dispose();
     this.markDirty();
   }
@@ -221,48 +222,40 @@ export class Splats3dViewport implements Viewport {
     const framed = frameBounds(this.bounds, [dir.x, dir.y, dir.z], this.camera.fov, this.camera.aspect, [up.x, up.y, up.z]);
     this.sceneRadius = framed.radius;
     this.camera.position.set(...framed.position);
-    this.camera.near = framed.radius / 1000;
-    this.camera.far = framed.radius * 1000;
-    this.camera.updateProjectionMatrix();
+    this.setClipPlanes();
     this.controls.target.set(...framed.target);
     this.controls.update();
     this.markDirty();
   }
 
-  setViews(views: readonly Camera[]): void {
-    this.views = views;
-    for (const child of [...this.frusta.children]) {
-      this.frusta.remove(child);
-      if (child instanceof THREE.LineSegments) child.geometry.dispose();
-    }
-    if (views.length > 0) {
-      this.setUp(upFromCameras(views));
-      const depth = Math.max(this.sceneRadius * 0.08, 1e-3);
-      const parts = views.map((v) => frustumSegments(v, depth));
-      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const p of parts) {
-        all.set(p, offset);
-        offset += p.length;
-      }
-      const geometry = new THREE.BufferGeometry();
-      geometry.setAttribute('position', new THREE.BufferAttribute(all, 3));
-      this.frusta.add(new THREE.LineSegments(geometry, new THREE.LineBasicMaterial({ color: FRUSTUM_COLOUR })));
-    }
+  setUp(up: Vec3, keepView = true): void {
+    const current = this.camera.up;
+    if (Math.abs(current.x - up[0]) + Math.abs(current.y - up[1]) + Math.abs(current.z - up[2]) < 1e-9) return;
+    // OrbitControls reads camera.up once, when made: a new up needs new controls.
+    const target = this.controls.target.clone();
+    this.controls.dispose();
+    this.camera.up.set(...up);
+    this.controls = this.createControls();
+    this.controls.target.copy(target);
+    // Re-aim with the new up: the camera rolls over and the scene shows the other way up at once.
+    if (keepView) this.camera.lookAt(target);
+    this.controls.update();
     this.markDirty();
   }
 
   setViewsVisible(visible: boolean): void {
-    this.frusta.visible = visible;
+    this.frusta.group.visible = visible;
     this.markDirty();
   }
 
-  jumpToView(view: Camera): void {
+  jumpToView(index: number): void {
+    const view = this.frusta.view(index);
+    if (!view) return;
     const pose = poseFromCamera(view);
     this.camera.position.set(...pose.position);
     this.camera.quaternion.set(...pose.quaternion);
     this.camera.fov = pose.fovYDegrees;
-    this.camera.updateProjectionMatrix();
+    this.setClipPlanes();
     // Keep orbiting around a point in front of the view, at the distance of the scene centre.
     const forward = new THREE.Vector3(0, 0, -1).applyQuaternion(this.camera.quaternion);
     const centre = this.bounds ? boundsCentre(this.bounds) : [0, 0, 0];
@@ -270,6 +263,7 @@ export class Splats3dViewport implements Viewport {
     this.controls.target.copy(this.camera.position).addScaledVector(forward, distance);
     this.controls.update();
     // OrbitControls.update re-aims at the target, which is on the view axis, so the view is kept.
+    this.frusta.choose(index);
     this.markDirty();
   }
 
@@ -311,16 +305,11 @@ export class Splats3dViewport implements Viewport {
     return controls;
   }
 
-  /** OrbitControls reads camera.up once, when created: a new up needs new controls. */
-  private setUp(up: Vec3): void {
-    const current = this.camera.up;
-    if (Math.abs(current.x - up[0]) + Math.abs(current.y - up[1]) + Math.abs(current.z - up[2]) < 1e-6) return;
-    const target = this.controls.target.clone();
-    this.controls.dispose();
-    this.camera.up.set(...up);
-    this.controls = this.createControls();
-    this.controls.target.copy(target);
-    this.controls.update();
+  /** Near and far planes around the scene's size, so it is neither clipped nor z-fighting. */
+  private setClipPlanes(): void {
+    this.camera.near = this.sceneRadius / 1000;
+    this.camera.far = this.sceneRadius * 1000;
+    this.camera.updateProjectionMatrix();
   }
 
   private markDirty(): void {
@@ -337,34 +326,32 @@ export class Splats3dViewport implements Viewport {
     this.markDirty();
   }
 
-  private sampleCenters(viewer: Viewer): Float32Array {
+  /** Centres and opacities (0..1) of evenly strided splats, for robust bounds. */
+  private sampleSplats(viewer: Viewer): { centers: Float32Array; opacities: Float32Array } {
     const n = viewer.splatMesh.getSplatCount();
-    const samples = Math.min(n, 50_000);
+    const samples = Math.min(n, FRAMING_SAMPLES);
     const stride = n / Math.max(samples, 1);
-    const out = new Float32Array(samples * 3);
+    const centers = new Float32Array(samples * 3);
+    const opacities = new Float32Array(samples);
     const v = new THREE.Vector3();
+    const colour = new THREE.Vector4();
     for (let k = 0; k < samples; k++) {
-      viewer.splatMesh.getSplatCenter(Math.floor(k * stride), v, true);
-      out[k * 3] = v.x;
-      out[k * 3 + 1] = v.y;
-      out[k * 3 + 2] = v.z;
+      const i = Math.floor(k * stride);
+      viewer.splatMesh.getSplatCenter(i, v, true);
+      centers[k * 3] = v.x;
+      centers[k * 3 + 1] = v.y;
+      centers[k * 3 + 2] = v.z;
+      viewer.splatMesh.getSplatColor(i, colour);
+      opacities[k] = colour.w / 255;
     }
-    return out;
+    return { centers, opacities };
   }
 
   private pickAt(clientX: number, clientY: number): void {
-    if (!this.frusta.visible || this.views.length === 0) return;
     const rect = this.canvas.getBoundingClientRect();
-    const points = this.views.map((view): [number, number] => {
-      const p = new THREE.Vector3(...cameraCenter(view)).project(this.camera);
-      // Points behind the camera project mirrored; push them out of reach.
-      if (p.z > 1 || p.z < -1) return [Number.NaN, Number.NaN];
-      return [((p.x + 1) / 2) * rect.width, ((1 - p.y) / 2) * rect.height];
-    });
-    const index = pickNearestScreenPoint(points, clientX - rect.left, clientY - rect.top, PICK_RADIUS_PX);
+    const index = this.frusta.pick(this.camera, rect.width, rect.height, clientX - rect.left, clientY - rect.top);
     if (index < 0) return;
-    const view = this.views[index];
-    if (view) this.jumpToView(view);
+    this.jumpToView(index);
     for (const l of this.pickListeners) l(index);
   }
 
@@ -393,6 +380,9 @@ export class Splats3dViewport implements Viewport {
       this.controls.update();
       this.markDirty();
     }
+
+    // A frustum the camera has moved into is left out, and shown again once it has moved away.
+    if (this.frusta.hideAround(this.camera.position)) this.markDirty();
 
     const start = performance.now();
     const viewer = this.viewer;
@@ -431,9 +421,4 @@ function describeReason(reason: unknown): string {
 
 function boundsCentre(b: Bounds): Vec3 {
   return [(b.min[0] + b.max[0]) / 2, (b.min[1] + b.max[1]) / 2, (b.min[2] + b.max[2]) / 2];
-}
-
-function isTyping(e: KeyboardEvent): boolean {
-  const t = e.target;
-  return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || (t instanceof HTMLElement && t.isContentEditable);
 }

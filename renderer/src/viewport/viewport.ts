@@ -4,6 +4,7 @@
  * another renderer (e.g. Spark) without touching components. Splat index i is always PLY row i.
  */
 import type { Camera } from '../../../main/scene/camera.ts';
+import type { Vec3 } from './camera-math.ts';
 
 export interface FrameStats {
   /** Milliseconds of script for the last rendered frame (update + issuing the draw), CPU side. */
@@ -22,22 +23,32 @@ export interface LoadOptions {
   format: 'ply' | 'splat';
   signal?: AbortSignal;
   onProgress?: (percent: number) => void;
+  /** The world up to show the scene with (camera-math sceneUp). */
+  up: Vec3;
+  /** The scene's training views, drawn as frusta from the first frame on. */
+  views?: readonly Camera[];
+  /** Open at this training view; without it, the bulk of the scene is framed. */
+  startView?: number;
 }
 
 export interface Viewport {
-  /** Replaces the shown scene; resolves once every splat is loaded and the first frame is drawn. */
+  /**
+   * Replaces the shown scene and its views; resolves once every splat is loaded and the first
+   * frame, already from the start pose, is drawn.
+   */
   load(options: LoadOptions): Promise<{ splatCount: number }>;
-  /** Removes the shown scene. */
+  /** Removes the shown scene and its views. */
   clear(): Promise<void>;
   /** Number of splats currently shown (0 with no scene). */
   splatCount(): number;
   /** Moves the camera so the bulk of the scene fills the view. */
   frameScene(): void;
-  /** Training cameras drawn as frusta; clicking one calls `onViewPicked`. */
-  setViews(views: readonly Camera[]): void;
+  /** Shows the scene with another world up (the flip), keeping what the camera looks at. */
+  setUp(up: Vec3): void;
   setViewsVisible(visible: boolean): void;
-  /** Jumps to the pose of a training camera. */
-  jumpToView(view: Camera): void;
+  /** Jumps to the pose of training view `index` (of the views given to load) and marks it. */
+  jumpToView(index: number): void;
+  /** A click on a drawn frustum jumped to its view. */
   onViewPicked(listener: (index: number) => void): void;
   onFrame(listener: (stats: FrameStats) => void): void;
   /** The viewport broke outside any call (e.g. the graphics context was lost): a sentence to show. */
