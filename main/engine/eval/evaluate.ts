@@ -8,7 +8,8 @@ import type { GaussianScene } from '../../scene/gaussians.ts';
 import { SagaError } from '../../contract/errors.ts';
 import { gaussianIoU, maskScores, mean, selectionMasks } from './metrics.ts';
 import { recordingRasterizer, referenceRasterizer, type BlendRasterizer } from './rasterizer.ts';
-import type { EvalPrompt, MaskSource, ProgressCallback, PromptInput, PromptKind, SegmentationMethod } from './types.ts';
+import type { EvalPrompt, ProgressCallback } from './types.ts';
+import type { PromptInput, PromptKind, SegmentationMethod, ViewMasks } from '../segment/types.ts';
 
 export interface EvalData {
   /** A name for the tables (scene folder name). */
@@ -19,7 +20,7 @@ export interface EvalData {
   objectIds: Int32Array;
   /** Ground-truth object label map per view name, at the camera's size. */
   labels: Map<string, Uint16Array>;
-  masks: MaskSource;
+  masks: ViewMasks;
   prompts: EvalPrompt[];
 }
 

@@ -11,9 +11,10 @@ import { readScene } from '../../scene/io.ts';
 import { latestIterationPly as latestSavedPly } from '../../scene/training-output.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import type { EvalData } from './evaluate.ts';
-import type { Mask2D } from './mask2d.ts';
+import type { Mask2D } from '../segment/mask2d.ts';
 import { readLabels, readMask } from './png.ts';
-import type { EvalPrompt, MaskSource, PromptsFile } from './types.ts';
+import type { EvalPrompt, PromptsFile } from './types.ts';
+import type { ViewMasks } from '../segment/types.ts';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -42,7 +43,7 @@ export function objectIdsOf(scene: GaussianScene, path: string): Int32Array {
 }
 
 /** Automatic masks in the imported-masks format: masks/<view>/<k>.png, non-zero = inside, read once per view. */
-export function folderMaskSource(masksDir: string): MaskSource {
+export function folderViewMasks(masksDir: string): ViewMasks {
   const cache = new Map<string, Promise<Mask2D[]>>();
   const load = async (view: string): Promise<Mask2D[]> => {
     const dir = join(masksDir, view);
@@ -124,5 +125,5 @@ export async function loadEvalFolder(dir: string, promptsPath?: string): Promise
   }
   if (labels.size === 0) throw new SagaError('FILE_NOT_FOUND', `${root}/labels/ holds no label maps for the scene's views, so 2D scores cannot be computed. Use a folder made by 'saga-studio synth'.`);
   const prompts = await readPrompts(promptsPath ?? join(root, 'prompts.json'));
-  return { name: basename(root), scene, cameras, objectIds, labels, masks: folderMaskSource(join(root, 'masks')), prompts };
+  return { name: basename(root), scene, cameras, objectIds, labels, masks: folderViewMasks(join(root, 'masks')), prompts };
 }

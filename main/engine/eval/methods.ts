@@ -4,7 +4,7 @@
  */
 import { SagaError } from '../../contract/errors.ts';
 import { singleViewMethod } from './single-view.ts';
-import type { SegmentationMethod } from './types.ts';
+import type { SegmentationMethod } from '../segment/types.ts';
 
 const REGISTRY: Record<string, () => SegmentationMethod> = {
   'single-view': () => singleViewMethod(),

@@ -6,8 +6,8 @@ import { recordingRasterizer, referenceRasterizer } from './rasterizer.ts';
 import { generateSynthScene } from '../synth/generate.ts';
 import { liftMask, maskForBox, maskForPoints } from './single-view.ts';
 import { evaluate } from './evaluate.ts';
-import type { Mask2D } from './mask2d.ts';
-import type { SegmentationMethod } from './types.ts';
+import type { Mask2D } from '../segment/mask2d.ts';
+import type { SegmentationMethod } from '../segment/types.ts';
 
 /** Two opaque round Gaussians, left (object 1) and right (object 2), seen head-on by a 40x20 camera. */
 function twoBlobs(): { scene: GaussianScene; objectIds: Int32Array } {

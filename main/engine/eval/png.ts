@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { decodePng, encodeGrey16Png, encodeGreyPng, encodeRgbPng } from '../../common/png.ts';
 import { SagaError } from '../../contract/errors.ts';
 import { decodeMaskImage } from '../masks/imported.ts';
-import type { Mask2D } from './mask2d.ts';
+import type { Mask2D } from '../segment/mask2d.ts';
 
 export function encodeRgb(color: Float32Array, width: number, height: number): Uint8Array {
   const data = new Uint8Array(width * height * 3);

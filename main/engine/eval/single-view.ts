@@ -20,9 +20,9 @@
 import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import { SagaError } from '../../contract/errors.ts';
-import { boxIoU, maskArea, maskBox, maskContains, type Mask2D } from './mask2d.ts';
+import { boxIoU, maskArea, maskBox, maskContains, type Mask2D } from '../segment/mask2d.ts';
 import type { BlendRasterizer } from './rasterizer.ts';
-import type { PointPrompt, PromptInput, SegmentationContext, SegmentationMethod } from './types.ts';
+import type { PointPrompt, PromptInput, SegmentationContext, SegmentationMethod } from '../segment/types.ts';
 
 /** The 2D mask for point prompts (see the file comment for the rule); undefined when no mask fits. */
 export function maskForPoints(masks: readonly Mask2D[], points: readonly PointPrompt[]): Mask2D | undefined {

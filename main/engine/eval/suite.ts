@@ -16,7 +16,8 @@ import { methodsByName } from './methods.ts';
 import { featureProbe } from '../train/probe.ts';
 import { smoothFeatures } from '../train/smoothing.ts';
 import { buildSpatialIndex } from '../post/spatial-index.ts';
-import type { ProgressCallback, PromptKind } from './types.ts';
+import type { ProgressCallback } from './types.ts';
+import type { PromptKind } from '../segment/types.ts';
 
 export interface SuiteScene {
   name: string;

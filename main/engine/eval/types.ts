@@ -1,19 +1,8 @@
 /**
- * What an evaluation is made of: prompts (as the synth generator writes them to prompts.json), the
- * data a segmentation method may use, and the pluggable method interface.
+ * What an evaluation is made of: prompts made from the ground truth (as the synth generator writes
+ * them to prompts.json). The prompt and method types themselves are in engine/segment/types.ts.
  */
-import type { Camera } from '../../scene/camera.ts';
-import type { GaussianScene } from '../../scene/gaussians.ts';
-import type { Mask2D } from './mask2d.ts';
-import type { BlendRasterizer } from './rasterizer.ts';
-
-/** A click in continuous pixel coordinates of the prompt view (pixel (i, j) spans [i, i+1) x [j, j+1)). */
-export interface PointPrompt {
-  x: number;
-  y: number;
-  /** 1 = positive (inside the target), 0 = negative (on something else). */
-  label: 0 | 1;
-}
+import type { PointPrompt } from '../segment/types.ts';
 
 /** One target object and every form of prompt for it, all in the same view. */
 export interface EvalPrompt {
@@ -39,38 +28,6 @@ export interface PromptsFile {
   format: 'saga-studio-prompts';
   version: 1;
   prompts: EvalPrompt[];
-}
-
-export const PROMPT_KINDS = ['points', 'scribble', 'box', 'mask'] as const;
-export type PromptKind = (typeof PROMPT_KINDS)[number];
-
-/** The prompt as a method receives it: one kind only, as a user would give it. */
-export type PromptInput =
-  | { kind: 'points'; view: string; points: PointPrompt[] }
-  | { kind: 'scribble'; view: string; points: PointPrompt[] }
-  | { kind: 'box'; view: string; box: [number, number, number, number] }
-  | { kind: 'mask'; view: string; mask: Mask2D };
-
-/** Where a method finds 2D masks for a view (SAM's automatic masks, or the oracle's stand-in). */
-export interface MaskSource {
-  masksFor(view: string): Promise<Mask2D[]>;
-}
-
-/** Everything a method may use: no ground truth in here. */
-export interface SegmentationContext {
-  scene: GaussianScene;
-  cameras: Camera[];
-  rasterizer: BlendRasterizer;
-  masks: MaskSource;
-}
-
-/** A way to turn a prompt into a selection of Gaussians; the eval harness runs each one on the same prompts. */
-export interface SegmentationMethod {
-  name: string;
-  /** One line for the results table. */
-  description: string;
-  /** Per-Gaussian selection (1 = selected), length scene.count. */
-  segment(context: SegmentationContext, prompt: PromptInput, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 export interface Progress {

@@ -232,7 +232,7 @@ export function forEachContribution(
  * Camera-space z in float32 arithmetic, evaluated as the GPU does (products, then sums in order),
  * used only as the sort key so that the blend order matches the GPU's for near-equal depths.
  */
-function float32Depth(scene: GaussianScene, i: number, cam: Camera): number {
+export function float32Depth(scene: GaussianScene, i: number, cam: Camera): number {
   const f = Math.fround;
   const R = cam.rotation;
   const x = f(scene.positions[3 * i]!), y = f(scene.positions[3 * i + 1]!), z = f(scene.positions[3 * i + 2]!);
@@ -273,27 +273,40 @@ function blend(
     for (let px = 0; px < width; px++) {
       const list = tileLists[Math.floor(py / TILE_SIZE) * tilesX + Math.floor(px / TILE_SIZE)]!;
       const pixel = py * width + px;
-      const sx = px + 0.5;
-      const sy = py + 0.5;
-      let T = 1;
-      for (const i of list) {
-        const p = projected[i]!;
-        const dx = p.u - sx;
-        const dy = p.v - sy;
-        const power = -0.5 * (p.conicA * dx * dx + p.conicC * dy * dy) - p.conicB * dx * dy;
-        if (power > 0) continue;
-        const raw = Math.min(ALPHA_MAX, p.opacity * Math.exp(power));
-        if (raw <= ALPHA_MIN) continue;
-        // Continuous cut-off (see the header): GPU and reference agree even when raw ~ 1/255.
-        const alpha = raw * Math.min(1, (raw - ALPHA_MIN) / ALPHA_MIN);
-        const nextT = T * (1 - alpha);
-        if (nextT < TRANSMITTANCE_MIN) break;
-        visit(pixel, i, alpha * T, p);
-        T = nextT;
-      }
+      const T = blendPixel(list, projected, px + 0.5, py + 0.5, (i, w, p) => visit(pixel, i, w, p));
       finish?.(pixel, T);
     }
   }
+}
+
+/**
+ * The blend of one pixel sampled at (sx, sy): `list` holds the Gaussians binned to its tile, front
+ * to back. Calls `visit` with each blending weight; returns the final transmittance.
+ */
+export function blendPixel(
+  list: readonly number[],
+  projected: readonly (ProjectedGaussian | undefined)[],
+  sx: number,
+  sy: number,
+  visit: (gaussian: number, weight: number, p: ProjectedGaussian) => void,
+): number {
+  let T = 1;
+  for (const i of list) {
+    const p = projected[i]!;
+    const dx = p.u - sx;
+    const dy = p.v - sy;
+    const power = -0.5 * (p.conicA * dx * dx + p.conicC * dy * dy) - p.conicB * dx * dy;
+    if (power > 0) continue;
+    const raw = Math.min(ALPHA_MAX, p.opacity * Math.exp(power));
+    if (raw <= ALPHA_MIN) continue;
+    // Continuous cut-off (see the header): GPU and reference agree even when raw ~ 1/255.
+    const alpha = raw * Math.min(1, (raw - ALPHA_MIN) / ALPHA_MIN);
+    const nextT = T * (1 - alpha);
+    if (nextT < TRANSMITTANCE_MIN) break;
+    visit(i, alpha * T, p);
+    T = nextT;
+  }
+  return T;
 }
 
 /** Renders colour, alpha, depth and (optionally) a C-channel feature map. */

@@ -15,7 +15,7 @@
  */
 import { createRandom, hashSeed, type Random } from './random.ts';
 import { BACKGROUND_ID, type SynthObject, type SynthPart } from './generate.ts';
-import { maskIoU } from '../eval/mask2d.ts';
+import { maskIoU } from '../segment/mask2d.ts';
 
 export interface OracleMaskOptions {
   seed: number;

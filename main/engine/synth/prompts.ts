@@ -4,7 +4,7 @@
  * scribble along its main axis and its tight box. Deterministic: no randomness, only the label maps.
  */
 import type { EvalPrompt } from '../eval/types.ts';
-import { insideDistance, maskBox, maskFromLabels, type Mask2D } from '../eval/mask2d.ts';
+import { insideDistance, maskBox, maskFromLabels, type Mask2D } from '../segment/mask2d.ts';
 import { BACKGROUND_ID, type SynthObject } from './generate.ts';
 
 export interface LabelledView {

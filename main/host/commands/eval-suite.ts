@@ -2,7 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SagaError } from '../../contract/errors.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
-import { PROMPT_KINDS, type PromptKind } from '../../engine/eval/types.ts';
+import { PROMPT_KINDS, type PromptKind } from '../../engine/segment/types.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

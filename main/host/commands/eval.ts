@@ -1,6 +1,6 @@
 import { SagaError } from '../../contract/errors.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
-import { PROMPT_KINDS, type PromptKind } from '../../engine/eval/types.ts';
+import { PROMPT_KINDS, type PromptKind } from '../../engine/segment/types.ts';
 
 const help = `Usage: saga-studio eval --project <dir> [--prompts <prompts.json>] [options]
 
