@@ -1,0 +1,288 @@
+/**
+ * SAGA's prompt-to-selection (the paper's sections 3.4 and 3.5): queries from the rendered features
+ * under the prompt, a score per Gaussian, a threshold, then 3D post-processing.
+ *
+ * - Points: the queries are the rendered features at the clicked pixels; a Gaussian's positive score
+ *   is its highest cosine with a positive query, its negative score the same with the negatives; it
+ *   is selected when the positive score beats the negative one and the threshold.
+ * - Scribble and mask: spherical k-means (k = 5) over the rendered features under the stroke or mask
+ *   gives the queries.
+ * - Box (no SAM model): the automatic mask of the view whose bounding box best matches the box is
+ *   used as a mask prompt; in a view without prepared masks, the box's inner half is.
+ * Scores use the smoothed trained features (train/smoothing.ts), unit length.
+ */
+import { SagaError } from '../../contract/errors.ts';
+import type { Camera } from '../../scene/camera.ts';
+import type { GaussianScene } from '../../scene/gaussians.ts';
+import { ballQueryGrow, regionGrow, statisticalFilter } from '../post/post-process.ts';
+import type { SpatialIndex } from '../post/spatial-index.ts';
+import { Mulberry32 } from '../../common/random.ts';
+import { normalizeRows, sphericalKMeans } from './kmeans.ts';
+import { boxIoU, maskArea, maskBox, type Mask2D } from './mask2d.ts';
+import type { PixelProbe } from './pixel-probe.ts';
+import type { PointPrompt, Prompt } from './types.ts';
+
+/** How the score threshold is chosen (see chooseThreshold). */
+export type ThresholdRule = 'paper' | 'otsu' | { fixed: number };
+
+export interface PostOptions {
+  /** Statistical filter (point and scribble prompts). */
+  filter: boolean;
+  /** Region growing from mask-validated seeds (mask and box prompts). */
+  region: boolean;
+  /** Ball-query growing. */
+  grow: boolean;
+}
+
+export interface SagaOptions {
+  threshold: ThresholdRule;
+  post: PostOptions;
+  /** K-means clusters for scribble and mask prompts. */
+  clusters: number;
+  /** Most prompt pixels rendered for k-means. */
+  maxPromptPixels: number;
+}
+
+export const SAGA_DEFAULTS: SagaOptions = {
+  threshold: 'paper',
+  post: { filter: true, region: true, grow: true },
+  clusters: 5,
+  maxPromptPixels: 256,
+};
+
+export interface SagaInput {
+  scene: GaussianScene;
+  /** The camera the prompt was given in, at the prompt's pixel size. */
+  camera: Camera;
+  prompt: Prompt;
+  /** Unit trained features (count x dim). */
+  unit: Float32Array;
+  dim: number;
+  probe: PixelProbe;
+  index: SpatialIndex;
+  /** The view's automatic masks (box prompts without SAM), when it is a prepared training view. */
+  viewMasks?: readonly Mask2D[];
+  options?: Partial<SagaOptions>;
+}
+
+export interface SagaResult {
+  selection: Uint8Array;
+  /** Milliseconds per phase: queries, scoring, threshold, filter, region, grow. */
+  timings: Record<string, number>;
+  threshold: number;
+  queries: number;
+}
+
+function pixelOf(camera: Camera, p: PointPrompt): number {
+  const x = Math.floor(p.x);
+  const y = Math.floor(p.y);
+  if (!(x >= 0 && y >= 0 && x < camera.width && y < camera.height)) {
+    throw new SagaError('BAD_ARGUMENT', `The point (${p.x}, ${p.y}) is outside the ${camera.width}x${camera.height} view. Click inside the image.`, { x: p.x, y: p.y });
+  }
+  return y * camera.width + x;
+}
+
+/** Pixels along a polyline (one per pixel step), without repeats. */
+function strokePixels(camera: Camera, points: readonly PointPrompt[]): number[] {
+  const seen = new Set<number>();
+  const add = (x: number, y: number) => seen.add(pixelOf(camera, { x, y, label: 1 }));
+  points.forEach((p, i) => {
+    add(p.x, p.y);
+    const q = points[i + 1];
+    if (!q) return;
+    const steps = Math.ceil(Math.hypot(q.x - p.x, q.y - p.y));
+    for (let s = 1; s < steps; s++) add(p.x + ((q.x - p.x) * s) / steps, p.y + ((q.y - p.y) * s) / steps);
+  });
+  return [...seen];
+}
+
+/** Camera pixels whose nearest mask pixel is inside (the mask may have another resolution). */
+function maskPixels(camera: Camera, mask: Mask2D): number[] {
+  const out: number[] = [];
+  const { width: W, height: H } = camera;
+  for (let y = 0; y < H; y++) {
+    const my = Math.min(mask.height - 1, Math.floor(((y + 0.5) * mask.height) / H));
+    for (let x = 0; x < W; x++) {
+      const mx = Math.min(mask.width - 1, Math.floor(((x + 0.5) * mask.width) / W));
+      if (mask.data[my * mask.width + mx]) out.push(y * W + x);
+    }
+  }
+  return out;
+}
+
+/** At most `max` of `pixels`, drawn evenly with a fixed seed (the same prompt gives the same queries). */
+function subsample(pixels: number[], max: number): number[] {
+  if (pixels.length <= max) return pixels;
+  const r = new Mulberry32(pixels.length);
+  const copy = pixels.slice();
+  for (let i = 0; i < max; i++) {
+    const j = i + r.below(copy.length - i);
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, max);
+}
+
+/** The mask of a box prompt without SAM (see the file header). */
+export function boxMask(camera: Camera, box: readonly number[], viewMasks: readonly Mask2D[] | undefined): Mask2D {
+  const [x0, y0, x1, y1] = box as [number, number, number, number];
+  if (!(x1 > x0 && y1 > y0)) throw new SagaError('BAD_ARGUMENT', `The box (${x0}, ${y0}, ${x1}, ${y1}) is empty or inverted: give x0 < x1 and y0 < y1.`, { box });
+  if (x1 <= 0 || y1 <= 0 || x0 >= camera.width || y0 >= camera.height) {
+    throw new SagaError('BAD_ARGUMENT', `The box (${x0}, ${y0}, ${x1}, ${y1}) lies outside the ${camera.width}x${camera.height} view.`, { box });
+  }
+  let best: Mask2D | undefined;
+  let bestScore = 0;
+  for (const m of viewMasks ?? []) {
+    const b = maskBox(m);
+    if (!b) continue;
+    // Box coordinates are in the camera's pixels; the mask's box in its own grid.
+    const sx = camera.width / m.width;
+    const sy = camera.height / m.height;
+    const score = boxIoU([b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy], box);
+    if (score > bestScore || (score === bestScore && best && maskArea(m) > maskArea(best))) {
+      best = m;
+      bestScore = score;
+    }
+  }
+  if (best && bestScore >= 0.5) return best;
+  const data = new Uint8Array(camera.width * camera.height);
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, hw = (x1 - x0) / 4, hh = (y1 - y0) / 4;
+  for (let y = Math.max(0, Math.floor(cy - hh)); y < Math.min(camera.height, Math.ceil(cy + hh)); y++) {
+    for (let x = Math.max(0, Math.floor(cx - hw)); x < Math.min(camera.width, Math.ceil(cx + hw)); x++) data[y * camera.width + x] = 1;
+  }
+  return { width: camera.width, height: camera.height, data };
+}
+
+/** Rendered unit features at `pixels`, dropping pixels the scene barely covers. */
+function queriesAt(input: SagaInput, pixels: number[]): Float32Array {
+  const { probe, camera, unit, dim } = input;
+  const rendered = probe.render(camera, pixels, unit, dim);
+  const rows: number[] = [];
+  for (let j = 0; j < pixels.length; j++) if (rendered.alpha[j]! >= 0.5) rows.push(j);
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((j, k) => out.set(rendered.features.subarray(j * dim, j * dim + dim), k * dim));
+  return normalizeRows(out, dim);
+}
+
+/** Highest cosine of each Gaussian's unit feature with any query (-Infinity without queries). */
+export function maxScores(unit: Float32Array, dim: number, queries: Float32Array): Float32Array {
+  const n = unit.length / dim;
+  const q = queries.length / dim;
+  const out = new Float32Array(n).fill(-Infinity);
+  for (let g = 0; g < n; g++) {
+    let best = -Infinity;
+    for (let j = 0; j < q; j++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += unit[g * dim + c]! * queries[j * dim + c]!;
+      if (s > best) best = s;
+    }
+    out[g] = best;
+  }
+  return out;
+}
+
+/** The score threshold: the paper's (mean of the positive scores), Otsu's split of their histogram, or a fixed value. */
+export function chooseThreshold(rule: ThresholdRule, positive: Float32Array): number {
+  if (typeof rule === 'object') return rule.fixed;
+  let sum = 0;
+  let n = 0;
+  for (const s of positive) if (Number.isFinite(s)) { sum += s; n++; }
+  if (n === 0) return Infinity;
+  if (rule === 'paper') return sum / n;
+  // Otsu over 256 bins of [-1, 1].
+  const bins = new Float64Array(256);
+  for (const s of positive) if (Number.isFinite(s)) bins[Math.min(255, Math.max(0, Math.floor(((s + 1) / 2) * 256)))]!++;
+  let total = 0;
+  for (let b = 0; b < 256; b++) total += b * bins[b]!;
+  let wB = 0, sumB = 0, best = 0, bestVar = -1;
+  for (let b = 0; b < 256; b++) {
+    wB += bins[b]!;
+    if (wB === 0) continue;
+    const wF = n - wB;
+    if (wF === 0) break;
+    sumB += b * bins[b]!;
+    const between = wB * wF * (sumB / wB - (total - sumB) / wF) ** 2;
+    if (between > bestVar) {
+      bestVar = between;
+      best = b;
+    }
+  }
+  return ((best + 1) / 256) * 2 - 1;
+}
+
+/** Selected Gaussians whose centre projects inside `mask` in `camera`. */
+function projectInside(scene: GaussianScene, camera: Camera, mask: Mask2D, selection: Uint8Array): Uint8Array {
+  const R = camera.rotation;
+  const t = camera.translation;
+  const out = new Uint8Array(selection.length);
+  for (let g = 0; g < selection.length; g++) {
+    if (!selection[g]) continue;
+    const px = scene.positions[3 * g]!, py = scene.positions[3 * g + 1]!, pz = scene.positions[3 * g + 2]!;
+    const z = R[6]! * px + R[7]! * py + R[8]! * pz + t[2]!;
+    if (!(z > 0)) continue;
+    const u = (camera.fx * (R[0]! * px + R[1]! * py + R[2]! * pz + t[0]!)) / z + camera.cx;
+    const v = (camera.fy * (R[3]! * px + R[4]! * py + R[5]! * pz + t[1]!)) / z + camera.cy;
+    if (!(u >= 0 && v >= 0 && u < camera.width && v < camera.height)) continue;
+    const mx = Math.min(mask.width - 1, Math.floor((u * mask.width) / camera.width));
+    const my = Math.min(mask.height - 1, Math.floor((v * mask.height) / camera.height));
+    if (mask.data[my * mask.width + mx]) out[g] = 1;
+  }
+  return out;
+}
+
+export function sagaSegment(input: SagaInput): SagaResult {
+  const o: SagaOptions = { ...SAGA_DEFAULTS, ...input.options, post: { ...SAGA_DEFAULTS.post, ...input.options?.post } };
+  const { scene, camera, prompt, unit, dim } = input;
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = now - t;
+    t = now;
+  };
+  let positive: Float32Array;
+  let negative: Float32Array = new Float32Array(0);
+  let mask: Mask2D | undefined;
+  if (prompt.kind === 'points') {
+    const pos = prompt.points.filter((p) => p.label === 1).map((p) => pixelOf(camera, p));
+    const neg = prompt.points.filter((p) => p.label === 0).map((p) => pixelOf(camera, p));
+    if (pos.length === 0) throw new SagaError('BAD_ARGUMENT', 'A point prompt needs at least one positive click on the object to select.');
+    positive = queriesAt(input, pos);
+    negative = queriesAt(input, neg);
+  } else if (prompt.kind === 'scribble') {
+    const pos = prompt.points.filter((p) => p.label === 1);
+    const neg = prompt.points.filter((p) => p.label === 0);
+    if (pos.length === 0) throw new SagaError('BAD_ARGUMENT', 'A scribble needs at least one point on the object to select.');
+    positive = sphericalKMeans(queriesAt(input, subsample(strokePixels(camera, pos), o.maxPromptPixels)), dim, o.clusters);
+    if (neg.length) negative = sphericalKMeans(queriesAt(input, subsample(strokePixels(camera, neg), o.maxPromptPixels)), dim, o.clusters);
+  } else {
+    mask = prompt.kind === 'mask' ? prompt.mask : boxMask(camera, prompt.box, input.viewMasks);
+    const pixels = maskPixels(camera, mask);
+    if (pixels.length === 0) throw new SagaError('BAD_ARGUMENT', 'The mask prompt is empty: paint the object to select.');
+    positive = sphericalKMeans(queriesAt(input, subsample(pixels, o.maxPromptPixels)), dim, o.clusters);
+  }
+  lap('queries');
+  const n = scene.count;
+  let selection: Uint8Array = new Uint8Array(n);
+  if (positive.length === 0) {
+    // The prompt fell where the scene renders nothing: nothing to select.
+    return { selection, timings, threshold: Infinity, queries: 0 };
+  }
+  const pos = maxScores(unit, dim, positive);
+  const neg = negative.length ? maxScores(unit, dim, negative) : undefined;
+  lap('score');
+  const threshold = chooseThreshold(o.threshold, pos);
+  for (let g = 0; g < n; g++) if (pos[g]! > threshold && (!neg || pos[g]! > neg[g]!)) selection[g] = 1;
+  lap('threshold');
+  if (mask && o.post.region) {
+    selection = regionGrow(scene.positions, selection, projectInside(scene, camera, mask, selection));
+    lap('region');
+  } else if (!mask && o.post.filter) {
+    selection = statisticalFilter(scene.positions, selection);
+    lap('filter');
+  }
+  if (o.post.grow) {
+    selection = ballQueryGrow(scene, selection, { index: input.index }).selection;
+    lap('grow');
+  }
+  return { selection, timings, threshold, queries: positive.length / dim + negative.length / dim };
+}
