@@ -126,7 +126,7 @@ export class ProjectEditor {
 
   /** A new layer holding the selected Gaussians (moved out of their layers), row and all in one step. */
   newLayer(options: { name?: string; colour?: string } = {}): StepOutcome {
-    const selected = this.requireSelection('make a layer from it');
+    const selected = this.requireSelection('make a layer of them');
     this.refuseLockedAmong(selected, 'move its Gaussians into a new layer');
     const db = this.project.db;
     const id = nextLayerId(db);
@@ -225,7 +225,7 @@ export class ProjectEditor {
 
   /** Moves the selected Gaussians to layer `id` (0: out of every layer). */
   moveSelection(id: number): StepOutcome {
-    const selected = this.requireSelection('move it');
+    const selected = this.requireSelection('move them');
     const target = id === NO_LAYER ? undefined : this.unlocked(id, 'move Gaussians into it');
     this.refuseLockedAmong(selected, 'move its Gaussians');
     return this.commit({
@@ -236,7 +236,7 @@ export class ProjectEditor {
   }
 
   deleteSelected(): StepOutcome {
-    const selected = this.requireSelection('delete it');
+    const selected = this.requireSelection('delete them');
     this.refuseLockedAmong(selected, 'delete its Gaussians');
     return this.commit({ kind: 'selection.delete', label: `Delete ${plural(selected.length, 'Gaussian')}`, change: changeFor(this.history.state, selected, { setFlags: FLAG_DELETED }) });
   }
@@ -311,7 +311,7 @@ export class ProjectEditor {
 
   private requireSelection(toDo: string): Uint32Array {
     if (this.selection.count === 0) {
-      throw new SagaError('NOTHING_SELECTED', `Nothing is selected, so there is nothing to ${toDo}. Select Gaussians first (click an object in the viewport).`);
+      throw new SagaError('NOTHING_SELECTED', `Nothing is selected. Select Gaussians first (click an object in the viewport), then ${toDo}.`);
     }
     return this.selection.indices();
   }
