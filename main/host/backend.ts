@@ -495,7 +495,13 @@ export class SagaBackend {
     if (isProjectDir(dir)) throw new SagaError('PROJECT_EXISTS', `${dir} already holds a project. Open it instead, or choose an empty folder.`, { dir });
     const resolved = await resolveProjectSource(sourcePath, images ? { images } : {});
     const project = createProject(dir, { source: resolved.source });
-    const editor = ProjectEditor.open(project);
+    let editor: ProjectEditor;
+    try {
+      editor = ProjectEditor.open(project);
+    } catch (e) {
+      project.close();
+      throw e;
+    }
     this.closeAll();
     this.project = project;
     this.edits.attach(editor);

@@ -207,6 +207,7 @@ describe('editing a project', () => {
       expect(err.message).toMatch(/Nothing is selected/);
     }
     expect(errorOf(() => e.goto(3)).message).toMatch(/History position 3 does not exist/);
+    expect(errorOf(() => e.setLayerLocked(0, true)).message).toMatch(/unassigned Gaussians \(layer 0\) are not a layer/);
   });
 
   it('keeps the display state: bits per Gaussian, and the changes since a version', () => {

@@ -9,9 +9,10 @@
  * would change it or its Gaussians is refused with LAYER_LOCKED. Its Gaussians cannot be selected.
  */
 import type { EditState, HistoryStepInfo, LayerInfo } from '../contract/api.ts';
+import { DISPLAY_SHOWN } from '../contract/display-state.ts';
 import { SagaError } from '../contract/errors.ts';
 import { DisplayState, type LayerDisplay } from './display.ts';
-import { FLAG_DELETED, FLAG_HIDDEN, NO_LAYER, changeFor, emptyChange, indicesWhere, type StateChange } from './gaussian-state.ts';
+import { FLAG_DELETED, FLAG_HIDDEN, NO_LAYER, changeFor, emptyChange, indicesWhere } from './gaussian-state.ts';
 import { EditHistory, type Applied, type Edit, type HistoryOptions, type LayerChange } from './history.ts';
 import { checkLayerColour, checkLayerName, listLayers, nextLayerId, nextSortOrder, unassignedVisible, type LayerRecord } from './layers.ts';
 import { Selection, type SelectionInput, type SelectionMode } from './selection.ts';
@@ -89,6 +90,9 @@ export class ProjectEditor {
   }
 
   layer(id: number): LayerRecord {
+    if (id === NO_LAYER) {
+      throw new SagaError('BAD_ARGUMENT', 'The unassigned Gaussians (layer 0) are not a layer: they can only be shown, hidden or isolated. Make a layer from them first.', { layer: id });
+    }
     const layer = this.layers.find((l) => l.id === id);
     if (!layer) throw new SagaError('BAD_ARGUMENT', `There is no layer ${id} (it was deleted, merged or undone). Refresh the layers list and try again.`, { layer: id });
     return layer;
@@ -103,7 +107,7 @@ export class ProjectEditor {
       return indicesWhere(this.count, (i) => layers[i] === id && (flags[i]! & FLAG_DELETED) === 0 && (options.includeHidden || (flags[i]! & FLAG_HIDDEN) === 0));
     }
     if (options.includeHidden) return indicesWhere(this.count, (i) => (flags[i]! & FLAG_DELETED) === 0);
-    return indicesWhere(this.count, (i) => (display[i]! & 1) !== 0);
+    return indicesWhere(this.count, (i) => (display[i]! & DISPLAY_SHOWN) !== 0);
   }
 
   // --- the selection (not in the history) --------------------------------------------------------
@@ -283,7 +287,7 @@ export class ProjectEditor {
       return a && b && (a.visible !== b.visible || a.locked !== b.locked || a.colour !== b.colour);
     });
     if (applied.unassignedChanged && unassignedBefore !== this.unassignedShown) restyled.push(NO_LAYER);
-    this.display.refresh([...applied.changes.map((c: StateChange) => c.indices), this.display.gaussiansInLayers(restyled)]);
+    this.display.refresh([...applied.changes.map((c) => c.indices), this.display.gaussiansInLayers(restyled)]);
     this.display.refresh([this.selection.restrict(this.display.selectable)]);
     const step = applied.steps.at(-1)!;
     return { step: { ...step }, undone: applied.undone };
