@@ -205,3 +205,27 @@ describe('refusing a save', () => {
     }
   });
 });
+
+describe('saving a scene that came from a compressed PLY', () => {
+  it('writes the decoded values of the kept rows exactly, as INRIA PLY', async () => {
+    const guitar = createProject(join(root, 'guitar'), { source: (await resolveProjectSource(sharedScene(SCENES.guitar))).source });
+    try {
+      const e = ProjectEditor.open(guitar);
+      const decoded = await readProjectScene(guitar);
+      selectRange(e, 10_000, 40_000);
+      e.deleteSelected();
+      const out = join(root, 'guitar-edited.ply');
+      const summary = await writeExport(decoded, await planExport(guitar, e, { path: out }));
+      expect(summary.count).toBe(decoded.count - 30_000);
+      const back = await readScene(out);
+      const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      // Output row 10,000 onwards is source row 40,000 onwards.
+      for (const [field, width] of [['positions', 3], ['scales', 3], ['rotations', 4], ['opacities', 1], ['sh0', 3]] as const) {
+        expect(same(back[field].subarray(0, 10_000 * width), decoded[field].subarray(0, 10_000 * width))).toBe(true);
+        expect(same(back[field].subarray(10_000 * width), decoded[field].subarray(40_000 * width))).toBe(true);
+      }
+    } finally {
+      guitar.close();
+    }
+  });
+});
