@@ -58,12 +58,10 @@ export class EditService {
     return { ...editor.summary(), ...(done.step ? { step: done.step, undone: done.undone ?? false } : {}) };
   }
 
-  /** A handler that runs `act` on the open project's editor and answers with the new state. */
-  private edit<P>(toDo: string, act: (editor: ProjectEditor, params: P) => StepOutcome | void): (params: P) => EditOutcome {
-    return (params) => {
-      const editor = this.require(toDo);
-      return this.outcome(editor, act(editor, params) ?? {});
-    };
+  /** Runs `act` on the open project's editor and answers with the new state. */
+  private apply(toDo: string, act: (editor: ProjectEditor) => StepOutcome | void): EditOutcome {
+    const editor = this.require(toDo);
+    return this.outcome(editor, act(editor) ?? {});
   }
 
   private buildHandlers(): EditHandlers {
@@ -71,21 +69,21 @@ export class EditService {
       'edit.state': () => this.require('show').summary(),
       'edit.display': ({ since }) => encodeDisplayFrame(this.require('show').display.frame(since)),
       'edit.history': () => this.require('show the history of').history.list(),
-      'edit.undo': this.edit('undo', (e) => e.undo()),
-      'edit.redo': this.edit('redo', (e) => e.redo()),
-      'edit.goto': this.edit('go back to', (e, { position }: { position: number }) => e.goto(position)),
-      'edit.invertSelection': this.edit('select', (e) => e.invertSelection()),
-      'edit.clearSelection': this.edit('select', (e) => e.clearSelection()),
-      'edit.newLayer': this.edit('make a layer in', (e, p: ApiMethods['edit.newLayer']['params']) => e.newLayer(p)),
-      'edit.renameLayer': this.edit('edit', (e, { layer, name }: ApiMethods['edit.renameLayer']['params']) => e.renameLayer(layer, name)),
-      'edit.recolourLayer': this.edit('edit', (e, { layer, colour }: ApiMethods['edit.recolourLayer']['params']) => e.recolourLayer(layer, colour)),
-      'edit.showLayer': this.edit('edit', (e, { layer, visible }: ApiMethods['edit.showLayer']['params']) => e.setLayerVisible(layer, visible)),
-      'edit.isolateLayer': this.edit('edit', (e, { layer }: ApiMethods['edit.isolateLayer']['params']) => e.isolateLayer(layer)),
-      'edit.lockLayer': this.edit('edit', (e, { layer, locked }: ApiMethods['edit.lockLayer']['params']) => e.setLayerLocked(layer, locked)),
-      'edit.deleteLayer': this.edit('edit', (e, { layer }: ApiMethods['edit.deleteLayer']['params']) => e.deleteLayer(layer)),
-      'edit.mergeLayers': this.edit('edit', (e, { into, layers }: ApiMethods['edit.mergeLayers']['params']) => e.mergeLayers(into, layers)),
-      'edit.moveSelection': this.edit('edit', (e, { layer }: ApiMethods['edit.moveSelection']['params']) => e.moveSelection(layer)),
-      'edit.deleteSelected': this.edit('edit', (e) => e.deleteSelected()),
+      'edit.undo': () => this.apply('undo', (e) => e.undo()),
+      'edit.redo': () => this.apply('redo', (e) => e.redo()),
+      'edit.goto': ({ position }) => this.apply('go back to', (e) => e.goto(position)),
+      'edit.invertSelection': () => this.apply('select', (e) => e.invertSelection()),
+      'edit.clearSelection': () => this.apply('select', (e) => e.clearSelection()),
+      'edit.newLayer': (params) => this.apply('make a layer in', (e) => e.newLayer(params)),
+      'edit.renameLayer': ({ layer, name }) => this.apply('edit', (e) => e.renameLayer(layer, name)),
+      'edit.recolourLayer': ({ layer, colour }) => this.apply('edit', (e) => e.recolourLayer(layer, colour)),
+      'edit.showLayer': ({ layer, visible }) => this.apply('edit', (e) => e.setLayerVisible(layer, visible)),
+      'edit.isolateLayer': ({ layer }) => this.apply('edit', (e) => e.isolateLayer(layer)),
+      'edit.lockLayer': ({ layer, locked }) => this.apply('edit', (e) => e.setLayerLocked(layer, locked)),
+      'edit.deleteLayer': ({ layer }) => this.apply('edit', (e) => e.deleteLayer(layer)),
+      'edit.mergeLayers': ({ into, layers }) => this.apply('edit', (e) => e.mergeLayers(into, layers)),
+      'edit.moveSelection': ({ layer }) => this.apply('edit', (e) => e.moveSelection(layer)),
+      'edit.deleteSelected': () => this.apply('edit', (e) => e.deleteSelected()),
       'edit.export': async (params, { jobs }) => {
         const editor = this.require('save');
         const scene = this.scene();

@@ -35,8 +35,8 @@ export interface KeepOptions {
   includeHidden?: boolean;
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, one: string) => `${count(n)} ${one}${n === 1 ? '' : 's'}`;
+/** '1 Gaussian', '1,204 Gaussians': for step labels. */
+const plural = (n: number, one: string) => `${n.toLocaleString('en-US')} ${one}${n === 1 ? '' : 's'}`;
 
 export class ProjectEditor {
   readonly history: EditHistory;

@@ -81,6 +81,9 @@ interface PayloadMeta {
   unassignedVisible?: { before: boolean; after: boolean };
 }
 
+/** A step's payload as read back. */
+type StepPayload = PayloadMeta & { change: StateChange };
+
 /** An edit's payload at rest: version byte, u32 length of the JSON part, the JSON, the state change. */
 export function encodeEditPayload(edit: Pick<Edit, 'change' | 'layers' | 'unassignedVisible'>): Uint8Array {
   const meta: PayloadMeta = {
@@ -97,7 +100,7 @@ export function encodeEditPayload(edit: Pick<Edit, 'change' | 'layers' | 'unassi
   return out;
 }
 
-export function decodeEditPayload(payload: Uint8Array, count: number, dbPath: string): Required<Pick<Edit, 'change'>> & PayloadMeta {
+export function decodeEditPayload(payload: Uint8Array, count: number, dbPath: string): StepPayload {
   try {
     if (payload.length < 5 || payload[0] !== PAYLOAD_VERSION) throw new Error(`unknown edit format ${payload[0]}`);
     const jsonLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(1, true);
@@ -269,7 +272,7 @@ export class EditHistory {
     return (this.steps[0]?.id ?? 1) - 1;
   }
 
-  private payloads(steps: HistoryStep[]): (Required<Pick<Edit, 'change'>> & PayloadMeta)[] {
+  private payloads(steps: HistoryStep[]): StepPayload[] {
     if (steps.length === 0) return [];
     const rows = this.db.prepare('SELECT id, payload FROM edits WHERE id >= ? AND id <= ? ORDER BY id').all(steps[0]!.id, steps.at(-1)!.id) as { id: number; payload: Uint8Array | null }[];
     if (rows.length !== steps.length) throw historyCorrupt(this.project.dbPath, 'edits are missing');
