@@ -8,8 +8,7 @@ import type { ApiMethod, ApiMethods, EditOutcome, EditState, ExportSummary } fro
 import { encodeDisplayFrame } from '../contract/display-state.ts';
 import { SagaError } from '../contract/errors.ts';
 import type { Handlers } from '../contract/rpc.ts';
-import type { StepOutcome } from '../project/editor.ts';
-import { ProjectEditor } from '../project/editor.ts';
+import type { ProjectEditor, StepOutcome } from '../project/editor.ts';
 import { planExport, writeExport } from '../project/export.ts';
 import type { SelectionInput, SelectionMode } from '../project/selection.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
