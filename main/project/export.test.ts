@@ -126,6 +126,22 @@ describe('saving the edited scene', () => {
     expect(mismatched).toBe(0);
     const back = await readScene(out);
     expect(back.extras.filter((e) => e.name.startsWith('f_feat_'))).toHaveLength(dim);
+
+    // That file as a project of its own, trained again with 4 channels: the old 32 give way.
+    const again = createProject(join(root, 'again'), { source: (await resolveProjectSource(out)).source });
+    try {
+      const e = ProjectEditor.open(again);
+      const fresh = Float32Array.from({ length: 900 * 4 }, (_, k) => -k);
+      await writeCheckpoint(again.dir, { format: 'saga-training-checkpoint', version: 1, iteration: 9, iterations: 9, count: 900, dim: 4, seed: 1, masksKey: 'again', options: {}, createdAt: new Date().toISOString() }, { features: fresh });
+      const resaved = join(root, 'resaved.ply');
+      await writeExport(await readProjectScene(again), await planExport(again, e, { path: resaved, features: true }));
+      const { header } = savedRows(resaved);
+      expect(header.elements[0]!.properties.map((p) => p.name).filter((n) => n.startsWith('f_feat_'))).toEqual(['f_feat_0', 'f_feat_1', 'f_feat_2', 'f_feat_3']);
+      expect(header.elements[0]!.properties).toHaveLength(62 + 4);
+      expect((await readScene(resaved)).extras.find((x) => x.name === 'f_feat_3')!.data[10]).toBe(-43);
+    } finally {
+      again.close();
+    }
   });
 
   it('writes .splat and .spz with the right count; .splat keeps positions exactly', async () => {

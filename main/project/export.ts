@@ -11,17 +11,13 @@ import { dirname, resolve } from 'node:path';
 import type { ExportParams, ExportSummary } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
 import { writeFailed } from '../common/atomic-write.ts';
+import { featurePropertyName, isFeatureProperty } from '../scene/feature-properties.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import { outputFormatFor, readScene } from '../scene/io.ts';
 import { writeSceneRows, type FloatColumns } from '../scene/write-rows.ts';
 import { listCheckpoints, readTrainedFeatures } from './checkpoints.ts';
 import type { ProjectEditor } from './editor.ts';
 import type { Project } from './store.ts';
-
-/** The PLY property names trained features are written as (what `render --features pca` reads). */
-export function featureNames(dim: number): string[] {
-  return Array.from({ length: dim }, (_, k) => `f_feat_${k}`);
-}
 
 /** A checked export, ready to write. */
 export interface ExportPlan {
@@ -102,12 +98,15 @@ function noFeatures(): SagaError {
 export async function writeExport(scene: GaussianScene, plan: ExportPlan, options: { signal?: AbortSignal; onProgress?: (p: { stage: string; done: number; total: number }) => void } = {}): Promise<ExportSummary> {
   const started = performance.now();
   let columns: FloatColumns | undefined;
+  let source = scene;
   if (plan.featuresFrom !== undefined) {
     const trained = readTrainedFeatures(plan.featuresFrom, scene.count);
     if (!trained) throw noFeatures();
-    columns = { names: featureNames(trained.dim), data: trained.features };
+    columns = { names: Array.from({ length: trained.dim }, (_, c) => featurePropertyName(c)), data: trained.features };
+    // Features the scene already carries (a scene saved with features before) give way to the trained ones.
+    source = { ...scene, extras: scene.extras.filter((e) => !isFeatureProperty(e.name)) };
   }
-  const bytes = await writeSceneRows(scene, plan.rows, plan.path, { ...(columns ? { columns } : {}), ...options });
+  const bytes = await writeSceneRows(source, plan.rows, plan.path, { ...(columns ? { columns } : {}), ...options });
   return { path: plan.path, format: plan.format, count: plan.rows.length, bytes, featureDim: columns?.names.length ?? 0, elapsedMs: performance.now() - started };
 }
 
