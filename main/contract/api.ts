@@ -291,7 +291,7 @@ export interface EditOutcome extends EditState {
 export interface ExportParams {
   /** Output file; its extension picks the format: .ply (INRIA 3DGS), .splat or .spz. */
   path: string;
-  /** Only this layer's Gaussians (by id). Default: the whole edited scene. */
+  /** Only this layer's Gaussians (by id), whether the layer is shown or not. Default: the whole edited scene. */
   layer?: number;
   /** Also Gaussians that are hidden (deleted ones are never written). */
   includeHidden?: boolean;
