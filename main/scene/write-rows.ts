@@ -4,8 +4,9 @@
  * writeScene; the write is atomic (temporary name, then rename).
  *
  * INRIA PLY goes through the PLY writer's row encoder (the source layout, 32-bit word copies), one
- * call per run of consecutive kept rows, into a reused 16 MB buffer: kept rows come out bit for bit
- * as they were read, extras included, and no copy of the scene is made. .splat and .spz are
+ * call per run of consecutive kept rows, into two reused 16 MB buffers (one is encoded while the
+ * other is written): kept rows come out bit for bit as they were read, extras included, and no
+ * copy of the scene is made. .splat and .spz are
  * encoded from a gathered copy of the kept rows (they are quantised formats, a fraction of the size).
  */
 import { SagaError } from '../contract/errors.ts';
@@ -77,27 +78,38 @@ async function writePlyRows(scene: GaussianScene, rows: Uint32Array, path: strin
   const header = new TextEncoder().encode(plyHeaderText(rows.length, layout));
   const rowBytes = encoder.rowBytes;
   const capacity = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
-  const buffer = new Uint8Array(capacity * rowBytes + 8);
+  // Two buffers: one is encoded while the other is written (the write runs on libuv's thread pool).
+  const buffers = [new Uint8Array(capacity * rowBytes + 8), new Uint8Array(Math.min(rows.length, capacity) * rowBytes + 8)];
   let written = header.length;
   await writeFileAtomic(path, async (file) => {
     await writeAll(file, header);
+    let pending: Promise<void> | undefined;
     let j = 0;
-    while (j < rows.length) {
-      if (options.signal?.aborted) throw cancelled();
-      // Fill the buffer with runs of consecutive rows, each encoded in one call.
-      let filled = 0;
-      while (j < rows.length && filled < capacity) {
-        const start = rows[j]!;
-        let end = j + 1;
-        const limit = Math.min(rows.length, j + capacity - filled);
-        while (end < limit && rows[end] === rows[end - 1]! + 1) end++;
-        encoder.encodeRows(buffer.subarray(filled * rowBytes), start, end - j);
-        filled += end - j;
-        j = end;
+    try {
+      for (let which = 0; j < rows.length; which ^= 1) {
+        if (options.signal?.aborted) throw cancelled();
+        const buffer = buffers[which]!;
+        // Fill the buffer with runs of consecutive rows, each encoded in one call.
+        let filled = 0;
+        while (j < rows.length && filled < capacity) {
+          const start = rows[j]!;
+          let end = j + 1;
+          const limit = Math.min(rows.length, j + capacity - filled);
+          while (end < limit && rows[end] === rows[end - 1]! + 1) end++;
+          encoder.encodeRows(buffer.subarray(filled * rowBytes), start, end - j);
+          filled += end - j;
+          j = end;
+        }
+        await pending;
+        pending = writeAll(file, buffer.subarray(0, filled * rowBytes));
+        written += filled * rowBytes;
+        options.onProgress?.({ stage: 'write', done: j, total: rows.length });
       }
-      await writeAll(file, buffer.subarray(0, filled * rowBytes));
-      written += filled * rowBytes;
-      options.onProgress?.({ stage: 'write', done: j, total: rows.length });
+      await pending;
+    } catch (e) {
+      // Let a write in flight settle before the file is closed and removed.
+      await pending?.catch(() => undefined);
+      throw e;
     }
   });
   return written;
