@@ -235,6 +235,9 @@ export interface TrainSummary {
   damagedCheckpoints: string[];
 }
 
+/** Longest layer name, in characters. */
+export const MAX_LAYER_NAME = 120;
+
 /** A layer as the layers panel shows it. */
 export interface LayerInfo {
   id: number;

@@ -3,7 +3,7 @@
  * present, no unknown fields, path strings non-empty and free of NUL bytes. A renderer is not
  * trusted to send what the types say. No Node imports: preload may use it too.
  */
-import { API_METHOD_NAMES, type ApiMethod, type ApiParams } from './api.ts';
+import { API_METHOD_NAMES, MAX_LAYER_NAME, type ApiMethod, type ApiParams } from './api.ts';
 import { SagaError } from './errors.ts';
 
 type FieldSpec =
@@ -22,7 +22,7 @@ const MAX_PATH = 4096;
 /** A layer id: 1..65535, or 0 where a request means the Gaussians in no layer. */
 const LAYER_ID = { kind: 'integer', min: 0, max: 65535 } as const;
 const COLOUR = { kind: 'string', maxLength: 7, pattern: { test: /^#[0-9a-fA-F]{6}$/, says: 'a colour #rrggbb' } } as const;
-const LAYER_NAME = { kind: 'string', maxLength: 120 } as const;
+const LAYER_NAME = { kind: 'string', maxLength: MAX_LAYER_NAME } as const;
 
 const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'app.info': {},

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SagaError } from '../contract/errors.ts';
-import { FLAG_DELETED, FLAG_HIDDEN, applyChange, changeFor, decodeChange, decodeRunsInto, emptyState, encodeChange, encodeRuns, indicesWhere, xorInto } from './gaussian-state.ts';
+import { FLAG_DELETED, FLAG_HIDDEN, applyChange, changeFor, decodeChange, decodeRunsInto, emptyState, encodeChange, encodeRuns, indicesWhere } from './gaussian-state.ts';
 import { mulberry32 as rng } from '../common/random.ts';
 
 
@@ -34,16 +34,6 @@ describe('run-length state encoding', () => {
       expect(() => decodeRunsInto(bad, new Uint8Array(5))).toThrow(SagaError);
     }
     expect(() => decodeRunsInto(Uint8Array.from([5, 0x80, 0x02]), new Uint8Array(5))).toThrow(/damaged/);
-  });
-
-  it('XORs a whole-channel delta in and out', () => {
-    const state = Uint8Array.from([0, 1, 2, 3, 0]);
-    const delta = Uint8Array.from([1, 0, 2, 0, 2]);
-    xorInto(state, delta);
-    expect(state).toEqual(Uint8Array.from([1, 1, 0, 3, 2]));
-    xorInto(state, delta);
-    expect(state).toEqual(Uint8Array.from([0, 1, 2, 3, 0]));
-    expect(() => xorInto(state, new Uint8Array(4))).toThrow(SagaError);
   });
 });
 

@@ -128,14 +128,6 @@ export function decodeRunsInto<T extends StateArray>(bytes: Uint8Array, target: 
   return target;
 }
 
-/** In-place XOR of a whole-channel `delta` into `state`: applying the same delta twice restores the state. */
-export function xorInto(state: StateArray, delta: StateArray): void {
-  if (state.length !== delta.length) {
-    throw new SagaError('INTERNAL', `State edit for ${delta.length} Gaussians applied to a scene of ${state.length}.`);
-  }
-  for (let i = 0; i < state.length; i++) state[i] = state[i]! ^ delta[i]!;
-}
-
 /** What to set on each touched Gaussian: flag bits to raise and/or the layer to put it in. */
 export interface StateUpdate {
   setFlags?: number;

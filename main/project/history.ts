@@ -100,7 +100,7 @@ export function encodeEditPayload(edit: Pick<Edit, 'change' | 'layers' | 'unassi
   return out;
 }
 
-export function decodeEditPayload(payload: Uint8Array, count: number, dbPath: string): StepPayload {
+function decodeEditPayload(payload: Uint8Array, count: number, dbPath: string): StepPayload {
   try {
     if (payload.length < 5 || payload[0] !== PAYLOAD_VERSION) throw new Error(`unknown edit format ${payload[0]}`);
     const jsonLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(1, true);

@@ -6,6 +6,7 @@
  * edits and undo write them in the same transaction as the step (history.ts).
  */
 import type Database from 'better-sqlite3';
+import { MAX_LAYER_NAME } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
 
 export interface LayerRecord {
@@ -21,7 +22,6 @@ export interface LayerRecord {
 
 /** Ids fit the per-Gaussian layer channel (u16); 0 is "no layer". */
 export const MAX_LAYER_ID = 65535;
-export const MAX_LAYER_NAME = 120;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
 const UNASSIGNED_VISIBLE = 'unassigned_visible';
 
