@@ -295,7 +295,7 @@ export class ProjectEditor {
 
   private loadLayers(): LayerDisplay {
     this.layers = listLayers(this.project.db);
-    this.unassignedShown = unassignedVisible(this.project.db);
+    this.unassignedShown = unassignedVisible(this.project);
     const visible = new Uint8Array(65536);
     const locked = new Uint8Array(65536);
     visible[NO_LAYER] = this.unassignedShown ? 1 : 0;

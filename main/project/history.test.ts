@@ -68,14 +68,14 @@ describe('edit history', () => {
     expect(listLayers(project.db)).toEqual([l1]);
     h.commit({ kind: 'layer.hide', label: 'Hide', change: emptyChange(), layers: [{ id: 1, before: l1, after: { ...l1, visible: false } }], unassignedVisible: { before: true, after: false } });
     expect(listLayers(project.db)[0]!.visible).toBe(false);
-    expect(unassignedVisible(project.db)).toBe(false);
+    expect(unassignedVisible(project)).toBe(false);
     expect(h.list().cursor).toBe(3);
 
     const undone = h.undo()!;
     expect(undone.undone).toBe(true);
     expect(undone.unassignedChanged).toBe(true);
     expect(listLayers(project.db)[0]!.visible).toBe(true);
-    expect(unassignedVisible(project.db)).toBe(true);
+    expect(unassignedVisible(project)).toBe(true);
     h.undo();
     expect(sameState(h.state, s1)).toBe(true);
     expect(listLayers(project.db)).toEqual([]);
@@ -90,7 +90,7 @@ describe('edit history', () => {
     expect(h.undo()).toBeUndefined();
     h.goto(3);
     expect(h.list().cursor).toBe(3);
-    expect(unassignedVisible(project.db)).toBe(false);
+    expect(unassignedVisible(project)).toBe(false);
     expect(sameState(reopened(project).state, h.state)).toBe(true);
 
     // Back to step 1, then a new edit: steps 2 and 3 are gone, and so is the layer row.

@@ -295,7 +295,7 @@ export class EditHistory {
       if (row) putLayer(this.db, row);
       else removeLayer(this.db, l.id);
     }
-    if (unassigned) setUnassignedVisible(this.db, undo ? unassigned.before : unassigned.after);
+    if (unassigned) setUnassignedVisible(this.project, undo ? unassigned.before : unassigned.after);
   }
 
   private writeSnapshot(position: number): void {

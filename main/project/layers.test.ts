@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MAX_LAYER_ID, checkLayerColour, checkLayerName, listLayers, nextLayerId, putLayer, removeLayer, setUnassignedVisible, unassignedVisible, type LayerRecord } from './layers.ts';
 import { migrate } from './schema.ts';
+import { Project } from './store.ts';
 
 function db(): Database.Database {
   const d = new Database(':memory:');
@@ -33,12 +34,13 @@ describe('layer rows', () => {
   });
 
   it('keeps the unassigned Gaussians visible until an edit hides them', () => {
-    const d = db();
-    expect(unassignedVisible(d)).toBe(true);
-    setUnassignedVisible(d, false);
-    expect(unassignedVisible(d)).toBe(false);
-    setUnassignedVisible(d, true);
-    expect(unassignedVisible(d)).toBe(true);
+    const project = new Project(':memory:', db());
+    expect(unassignedVisible(project)).toBe(true);
+    setUnassignedVisible(project, false);
+    expect(unassignedVisible(project)).toBe(false);
+    expect(project.meta('unassigned_visible')).toBe('0');
+    setUnassignedVisible(project, true);
+    expect(unassignedVisible(project)).toBe(true);
   });
 
   it('checks names and colours with sentences a user can act on', () => {

@@ -8,6 +8,7 @@
 import type Database from 'better-sqlite3';
 import { MAX_LAYER_NAME } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
+import type { MetaStore } from './settings.ts';
 
 export interface LayerRecord {
   id: number;
@@ -89,11 +90,10 @@ export function checkLayerColour(colour: string): string {
 }
 
 /** Whether the Gaussians in no layer are shown (true until an edit hides them). */
-export function unassignedVisible(db: Database.Database): boolean {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(UNASSIGNED_VISIBLE) as { value: string } | undefined;
-  return row?.value !== '0';
+export function unassignedVisible(store: Pick<MetaStore, 'meta'>): boolean {
+  return store.meta(UNASSIGNED_VISIBLE) !== '0';
 }
 
-export function setUnassignedVisible(db: Database.Database, visible: boolean): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(UNASSIGNED_VISIBLE, visible ? '1' : '0');
+export function setUnassignedVisible(store: MetaStore, visible: boolean): void {
+  store.setMeta({ [UNASSIGNED_VISIBLE]: visible ? '1' : '0' });
 }
