@@ -12,7 +12,7 @@ import { readScene, writeScene } from '../main/scene/io.ts';
 import { MB, median, withPeakRss } from './util.ts';
 
 /** A deterministic SH3 scene with normals, laid out like an INRIA training output. */
-function syntheticScene(count: number): GaussianScene {
+export function syntheticScene(count: number): GaussianScene {
   const scene = createScene(count, 3);
   let s = 12345;
   const rand = () => {

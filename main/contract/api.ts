@@ -3,7 +3,7 @@
  * Requests map a method name to typed params and result; long work is a job: the request returns a
  * job id at once and progress/result/error arrive as JobEvents. Large data (scene bytes) never rides
  * in JSON: results carry a URL the renderer fetches (browser: /blob/<id>?token=...; Electron: app://blob/<id>),
- * and a method whose result is a Uint8Array ('blob.get') is answered with one binary frame.
+ * and a method whose result is a Uint8Array ('blob.get', 'edit.display') is answered with one binary frame.
  * The RPC and transports are in rpc.ts and transports/; requests are checked by validate.ts.
  */
 import type { Camera } from '../scene/camera.ts';
@@ -235,6 +235,89 @@ export interface TrainSummary {
   damagedCheckpoints: string[];
 }
 
+/** Longest layer name, in characters. */
+export const MAX_LAYER_NAME = 120;
+
+/** A layer as the layers panel shows it. */
+export interface LayerInfo {
+  id: number;
+  name: string;
+  /** '#rrggbb': the tint of its Gaussians in the viewport. */
+  colour: string;
+  visible: boolean;
+  /** A locked layer can be shown, hidden, isolated and unlocked; other edits are refused (LAYER_LOCKED). */
+  locked: boolean;
+  /** Gaussians in it, deleted ones not counted. */
+  count: number;
+}
+
+/** A step of the edit history. */
+export interface HistoryStepInfo {
+  id: number;
+  /** What kind of edit: 'layer.new', 'layer.rename', 'layer.recolour', 'layer.show', 'layer.hide', 'layer.isolate', 'layer.lock', 'layer.unlock', 'layer.delete', 'layer.merge', 'selection.move', 'selection.delete'. */
+  kind: string;
+  /** What the history panel shows, e.g. 'Delete 1,204 Gaussians'. */
+  label: string;
+  createdAt: string;
+  /** Gaussians whose state the step changes. */
+  touched: number;
+}
+
+/** The open project's editing state: everything the layers panel, counts and undo buttons need. */
+export interface EditState {
+  /** Display-state version: 'edit.display' with { since: version } returns what changed after it. */
+  version: number;
+  /** Gaussians in the scene. */
+  count: number;
+  /** Gaussians drawn now (not deleted, not hidden, layer visible). */
+  shown: number;
+  selected: number;
+  deleted: number;
+  /** In panel order. */
+  layers: LayerInfo[];
+  /** Gaussians in no layer: shown and hidden as one (layer id 0 in requests). */
+  unassigned: { count: number; visible: boolean };
+  /** History position: steps before it are done; 'edit.undo' is possible when > 0, 'edit.redo' when < steps. */
+  cursor: number;
+  steps: number;
+}
+
+/** The answer to an edit, undo, redo, goto or selection request: the new state and the step it applied. */
+export interface EditOutcome extends EditState {
+  /** The step recorded, undone or redone (the last one for a goto). Absent when nothing changed. */
+  step?: HistoryStepInfo;
+  /** True when `step` was undone. */
+  undone?: boolean;
+}
+
+/** Parameters of 'edit.export': what to write where. */
+export interface ExportParams {
+  /** Output file; its extension picks the format: .ply (INRIA 3DGS), .splat or .spz. */
+  path: string;
+  /** Only this layer's Gaussians (by id), whether the layer is shown or not. Default: the whole edited scene. */
+  layer?: number;
+  /** Also Gaussians that are hidden (deleted ones are never written). */
+  includeHidden?: boolean;
+  /** Add the trained SAGA features as float properties f_feat_0..f_feat_{dim-1} (.ply only). */
+  features?: boolean;
+  /** Replace an existing file (FILE_EXISTS otherwise). */
+  overwrite?: boolean;
+  /** Replace the project's own source scene: refused (FILE_EXISTS, details.source) without it. */
+  replaceSource?: boolean;
+}
+
+/** Result event payload of 'edit.export'. */
+export interface ExportSummary {
+  path: string;
+  format: 'ply' | 'splat' | 'spz';
+  /** Gaussians written. */
+  count: number;
+  bytes: number;
+  /** Feature channels written (0 without features). */
+  featureDim: number;
+  elapsedMs: number;
+}
+
 /** Request methods: params and result per method. */
 export interface ApiMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
@@ -291,6 +374,46 @@ export interface ApiMethods {
    * sha256). Progress stage 'download', done/total in bytes; the result event is the ModelInfo.
    */
   'models.install': { params: { id: string }; result: JobStarted };
+  /** Layers with counts, selection and shown counts, history position of the open project. */
+  'edit.state': { params: Record<string, never>; result: EditState };
+  /**
+   * The per-Gaussian display state as one binary frame (contract/display-state.ts): the changes
+   * since version `since` when the backend still has them, else the whole state.
+   */
+  'edit.display': { params: { since?: number }; result: Uint8Array };
+  /** The history steps, oldest first; steps before `cursor` are done. */
+  'edit.history': { params: Record<string, never>; result: { steps: HistoryStepInfo[]; cursor: number } };
+  /** Undo the last step (Ctrl+Z); with an empty history nothing happens (no `step` in the answer). */
+  'edit.undo': { params: Record<string, never>; result: EditOutcome };
+  /** Redo the next step (Ctrl+Shift+Z, Ctrl+Y); nothing happens at the end of the history. */
+  'edit.redo': { params: Record<string, never>; result: EditOutcome };
+  /** Jump to history position `position` (0: before every step; `steps`: after all). */
+  'edit.goto': { params: { position: number }; result: EditOutcome };
+  'edit.invertSelection': { params: Record<string, never>; result: EditOutcome };
+  'edit.clearSelection': { params: Record<string, never>; result: EditOutcome };
+  /** A new layer holding the selected Gaussians; name and colour default to 'Layer N' and a palette colour. */
+  'edit.newLayer': { params: { name?: string; colour?: string }; result: EditOutcome };
+  'edit.renameLayer': { params: { layer: number; name: string }; result: EditOutcome };
+  'edit.recolourLayer': { params: { layer: number; colour: string }; result: EditOutcome };
+  /** Show or hide a layer (layer 0: the unassigned Gaussians). */
+  'edit.showLayer': { params: { layer: number; visible: boolean }; result: EditOutcome };
+  /** Show only this layer (0: only the unassigned Gaussians). */
+  'edit.isolateLayer': { params: { layer: number }; result: EditOutcome };
+  'edit.lockLayer': { params: { layer: number; locked: boolean }; result: EditOutcome };
+  /** Delete the layer's Gaussians and the layer. */
+  'edit.deleteLayer': { params: { layer: number }; result: EditOutcome };
+  /** Move the Gaussians of `layers` into layer `into`; the merged layers go. */
+  'edit.mergeLayers': { params: { into: number; layers: number[] }; result: EditOutcome };
+  /** Move the selected Gaussians to a layer (0: out of every layer). */
+  'edit.moveSelection': { params: { layer: number }; result: EditOutcome };
+  /** Delete the selected Gaussians (Delete key). */
+  'edit.deleteSelected': { params: Record<string, never>; result: EditOutcome };
+  /**
+   * Job: save the edited scene ("Save edited scene": shown, not deleted Gaussians; PLY keeps every
+   * source property of the kept rows bit for bit) or one layer ("Export layer"). Written under a
+   * temporary name and renamed. Progress stage 'write'; the result event is an ExportSummary.
+   */
+  'edit.export': { params: ExportParams; result: JobStarted };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -342,6 +465,25 @@ export const API_METHOD_NAMES = [
   'job.pause',
   'job.resume',
   'blob.get',
+  'edit.state',
+  'edit.display',
+  'edit.history',
+  'edit.undo',
+  'edit.redo',
+  'edit.goto',
+  'edit.invertSelection',
+  'edit.clearSelection',
+  'edit.newLayer',
+  'edit.renameLayer',
+  'edit.recolourLayer',
+  'edit.showLayer',
+  'edit.isolateLayer',
+  'edit.lockLayer',
+  'edit.deleteLayer',
+  'edit.mergeLayers',
+  'edit.moveSelection',
+  'edit.deleteSelected',
+  'edit.export',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that the list above names every method exactly.

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'BAD_CAMERAS',
   'BAD_IMAGE',
   'WRITE_FAILED',
+  'FILE_EXISTS',
   // command line and API input
   'BAD_ARGUMENT',
   'UNAUTHORIZED',
@@ -26,6 +27,10 @@ export const ERROR_CODES = [
   'PROJECT_CORRUPT',
   'PROJECT_TOO_NEW',
   'NO_PROJECT',
+  // editing
+  'NOTHING_SELECTED',
+  'LAYER_LOCKED',
+  'FEATURES_MISSING',
   // engine
   'NO_GPU_ADAPTER',
   'GPU_ERROR',

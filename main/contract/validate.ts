@@ -3,20 +3,26 @@
  * present, no unknown fields, path strings non-empty and free of NUL bytes. A renderer is not
  * trusted to send what the types say. No Node imports: preload may use it too.
  */
-import { API_METHOD_NAMES, type ApiMethod, type ApiParams } from './api.ts';
+import { API_METHOD_NAMES, MAX_LAYER_NAME, type ApiMethod, type ApiParams } from './api.ts';
 import { SagaError } from './errors.ts';
 
 type FieldSpec =
   | { kind: 'path'; optional?: boolean }
-  | { kind: 'integer'; min: number; max: number; optional?: boolean }
-  | { kind: 'string'; optional?: boolean; maxLength?: number }
+  | { kind: 'string'; optional?: boolean; maxLength?: number; pattern?: { test: RegExp; says: string } }
   | { kind: 'enum'; values: readonly string[]; optional?: boolean }
-  | { kind: 'boolean'; optional?: boolean };
+  | { kind: 'boolean'; optional?: boolean }
+  | { kind: 'integer'; optional?: boolean; min: number; max: number }
+  | { kind: 'integers'; optional?: boolean; min: number; max: number; maxItems: number };
 
 type ParamsSchema<M extends ApiMethod> = { [K in keyof ApiParams<M>]-?: FieldSpec };
 
 /** Longest path we accept: far above any real OS limit, low enough to stop abuse. */
 const MAX_PATH = 4096;
+
+/** A layer id: 1..65535, or 0 where a request means the Gaussians in no layer. */
+const LAYER_ID = { kind: 'integer', min: 0, max: 65535 } as const;
+const COLOUR = { kind: 'string', maxLength: 7, pattern: { test: /^#[0-9a-fA-F]{6}$/, says: 'a colour #rrggbb' } } as const;
+const LAYER_NAME = { kind: 'string', maxLength: MAX_LAYER_NAME } as const;
 
 const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'app.info': {},
@@ -46,6 +52,32 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'job.pause': { jobId: { kind: 'string', maxLength: 200 } },
   'job.resume': { jobId: { kind: 'string', maxLength: 200 } },
   'blob.get': { id: { kind: 'string', maxLength: 200 } },
+  'edit.state': {},
+  'edit.display': { since: { kind: 'integer', min: 0, max: 2 ** 32 - 1, optional: true } },
+  'edit.history': {},
+  'edit.undo': {},
+  'edit.redo': {},
+  'edit.goto': { position: { kind: 'integer', min: 0, max: 2 ** 31 - 1 } },
+  'edit.invertSelection': {},
+  'edit.clearSelection': {},
+  'edit.newLayer': { name: { ...LAYER_NAME, optional: true }, colour: { ...COLOUR, optional: true } },
+  'edit.renameLayer': { layer: LAYER_ID, name: LAYER_NAME },
+  'edit.recolourLayer': { layer: LAYER_ID, colour: COLOUR },
+  'edit.showLayer': { layer: LAYER_ID, visible: { kind: 'boolean' } },
+  'edit.isolateLayer': { layer: LAYER_ID },
+  'edit.lockLayer': { layer: LAYER_ID, locked: { kind: 'boolean' } },
+  'edit.deleteLayer': { layer: LAYER_ID },
+  'edit.mergeLayers': { into: LAYER_ID, layers: { kind: 'integers', min: 1, max: 65535, maxItems: 65535 } },
+  'edit.moveSelection': { layer: LAYER_ID },
+  'edit.deleteSelected': {},
+  'edit.export': {
+    path: { kind: 'path' },
+    layer: { ...LAYER_ID, optional: true },
+    includeHidden: { kind: 'boolean', optional: true },
+    features: { kind: 'boolean', optional: true },
+    overwrite: { kind: 'boolean', optional: true },
+    replaceSource: { kind: 'boolean', optional: true },
+  },
 };
 
 function bad(method: string, message: string, field?: string): SagaError {
@@ -58,8 +90,12 @@ function checkField(method: string, name: string, spec: FieldSpec, value: unknow
     return;
   }
   if (spec.kind === 'integer') {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
-      throw bad(method, `'${name}' must be a whole number from ${spec.min} to ${spec.max}.`, name);
+    if (!isIntegerIn(value, spec.min, spec.max)) throw bad(method, `'${name}' must be a whole number from ${spec.min} to ${spec.max}.`, name);
+    return;
+  }
+  if (spec.kind === 'integers') {
+    if (!Array.isArray(value) || value.length > spec.maxItems || !value.every((v) => isIntegerIn(v, spec.min, spec.max))) {
+      throw bad(method, `'${name}' must be a list of at most ${spec.maxItems} whole numbers from ${spec.min} to ${spec.max}.`, name);
     }
     return;
   }
@@ -73,11 +109,16 @@ function checkField(method: string, name: string, spec: FieldSpec, value: unknow
     case 'string':
       if (value.length === 0) throw bad(method, `'${name}' is empty.`, name);
       if (spec.maxLength !== undefined && value.length > spec.maxLength) throw bad(method, `'${name}' is longer than ${spec.maxLength} characters.`, name);
+      if (spec.pattern && !spec.pattern.test.test(value)) throw bad(method, `'${name}' must be ${spec.pattern.says}.`, name);
       return;
     case 'enum':
       if (!spec.values.includes(value)) throw bad(method, `'${name}' must be one of ${spec.values.join(', ')}.`, name);
       return;
   }
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }
 
 export function isApiMethod(method: string): method is ApiMethod {

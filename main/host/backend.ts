@@ -24,6 +24,8 @@ import { sha256File } from '../project/checksum.ts';
 import { RecentProjects } from '../project/recent.ts';
 import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
+import { ProjectEditor } from '../project/editor.ts';
+import { EditService } from './edit-service.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import { encodeScene, readScene } from '../scene/io.ts';
 import { sceneInFolder } from '../scene/scene-folder.ts';
@@ -126,6 +128,8 @@ export class SagaBackend {
 
   /** One handler per API method, for an RpcServer (see createBackendServer). */
   readonly handlers: Handlers<ApiMethods>;
+  /** The 'edit' namespace: the open project's edits, history, selection and saving. */
+  readonly edits = new EditService(() => this.current?.scene);
   private initialOpen: InitialOpen | undefined;
 
   constructor(private readonly options: BackendOptions) {
@@ -227,6 +231,7 @@ export class SagaBackend {
         if (!blob) throw new SagaError('FILE_NOT_FOUND', 'That scene data is no longer available (another scene was opened since). Open the scene again.', { id });
         return blobBytes(blob);
       },
+      ...this.edits.handlers,
     };
   }
 
@@ -439,6 +444,7 @@ export class SagaBackend {
     const training = this.project ? this.runningProjectJob(this.project.dir) : undefined;
     // Its checkpoint is written as it stops; the next scene waits for the engine (SceneEngine lease).
     if (training?.kind === 'train') this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
+    this.edits.detach();
     this.project?.close();
     this.project = undefined;
     if (this.current) this.blobs.delete(this.current.blobId);
@@ -489,8 +495,16 @@ export class SagaBackend {
     if (isProjectDir(dir)) throw new SagaError('PROJECT_EXISTS', `${dir} already holds a project. Open it instead, or choose an empty folder.`, { dir });
     const resolved = await resolveProjectSource(sourcePath, images ? { images } : {});
     const project = createProject(dir, { source: resolved.source });
+    let editor: ProjectEditor;
+    try {
+      editor = ProjectEditor.open(project);
+    } catch (e) {
+      project.close();
+      throw e;
+    }
     this.closeAll();
     this.project = project;
+    this.edits.attach(editor);
     const info = project.info();
     this.touchRecent(project.dir, info.name, info.scene.path);
     return { project: info, scene: this.publish(resolved.scene, resolved.source.scenePath) };
@@ -513,8 +527,11 @@ export class SagaBackend {
       if (scene.count !== source.count) {
         throw new SagaError('SIZE_MISMATCH', `The project's scene ${source.scenePath} now holds ${scene.count} Gaussians, not ${source.count}. Restore the original file.`, { path: source.scenePath });
       }
+      // The history is replayed before the open project is replaced: a damaged one leaves it open.
+      const editor = ProjectEditor.open(project);
       this.closeAll();
       this.project = project;
+      this.edits.attach(editor);
       const info = project.info();
       this.touchRecent(project.dir, info.name, info.scene.path);
       return { project: info, scene: this.publish(scene, source.scenePath) };

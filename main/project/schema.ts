@@ -4,6 +4,8 @@
  * failed upgrade leaves the file as it was. Never edit a released migration: append a new one.
  */
 import type Database from 'better-sqlite3';
+import { decodeRunsInto, emptyChange, emptyState, encodeRuns, indicesWhere, type StateChange } from './gaussian-state.ts';
+import { encodeEditPayload } from './history.ts';
 
 export interface Migration {
   /** The user_version after this migration. */
@@ -124,7 +126,69 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'locked layers, per-Gaussian state as a snapshot plus sparse edit deltas',
+    up(db) {
+      db.exec(`
+        ALTER TABLE layers ADD COLUMN locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1));
+
+        -- Gaussians whose state an edit changes, for the history panel and the snapshot policy.
+        ALTER TABLE edits ADD COLUMN touched INTEGER NOT NULL DEFAULT 0;
+
+        -- The per-Gaussian state at one history position: after every edit with id <= at_edit and
+        -- none after (0: before any edit). Opening replays the edits between it and the cursor.
+        -- Channels run-length encoded (gaussian-state.ts): flags u8 (bit 0 hidden, bit 1 deleted),
+        -- layers u16 (0 = none). No row: every Gaussian is 0 before the first edit.
+        CREATE TABLE state_snapshot (
+          id         INTEGER PRIMARY KEY CHECK (id = 1),
+          at_edit    INTEGER NOT NULL,
+          count      INTEGER NOT NULL,
+          encoding   TEXT NOT NULL CHECK (encoding = 'rle-varint'),
+          flags      BLOB NOT NULL,
+          layers     BLOB NOT NULL,
+          written_at TEXT NOT NULL
+        ) STRICT;
+      `);
+      // Schemas 2 and 3 kept the current state in gaussian_state and each edit as a whole-channel XOR
+      // (payload: u32 JSON length, JSON { flags?, layers? byte lengths }, the run-length encoded
+      // deltas). Its state becomes the snapshot at the cursor and its edits sparse changes.
+      const scene = db.prepare('SELECT count FROM scene_source WHERE id = 1').get() as { count: number } | undefined;
+      const channels = db.prepare('SELECT channel, data FROM gaussian_state').all() as { channel: string; data: Uint8Array }[];
+      const edits = db.prepare('SELECT id, payload, undone FROM edits ORDER BY id').all() as { id: number; payload: Uint8Array | null; undone: number }[];
+      if (scene && (channels.length > 0 || edits.length > 0)) {
+        const state = emptyState(scene.count);
+        for (const c of channels) decodeRunsInto(c.data, c.channel === 'flags' ? state.flags : state.layers);
+        const atEdit = edits.filter((e) => e.undone === 0).at(-1)?.id ?? 0;
+        db.prepare("INSERT INTO state_snapshot (id, at_edit, count, encoding, flags, layers, written_at) VALUES (1, ?, ?, 'rle-varint', ?, ?, ?)")
+          .run(atEdit, scene.count, encodeRuns(state.flags), encodeRuns(state.layers), new Date().toISOString());
+        const update = db.prepare('UPDATE edits SET payload = ?, touched = ? WHERE id = ?');
+        for (const e of edits) {
+          const change = e.payload ? schema2Change(e.payload, scene.count) : emptyChange();
+          update.run(encodeEditPayload({ change }), change.indices.length, e.id);
+        }
+      }
+      db.exec('DROP TABLE gaussian_state');
+    },
+  },
 ];
+
+/** A schema-2 (and 3) edit payload (whole-channel XOR deltas) as a sparse change. */
+function schema2Change(payload: Uint8Array, count: number): StateChange {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const headerLength = view.getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + headerLength))) as { flags?: number; layers?: number };
+  let pos = 4 + headerLength;
+  const flags = new Uint8Array(count);
+  const layers = new Uint16Array(count);
+  if (header.flags !== undefined) {
+    decodeRunsInto(payload.subarray(pos, pos + header.flags), flags);
+    pos += header.flags;
+  }
+  if (header.layers !== undefined) decodeRunsInto(payload.subarray(pos, pos + header.layers), layers);
+  const indices = indicesWhere(count, (i) => flags[i] !== 0 || layers[i] !== 0);
+  return { indices, flags: Uint8Array.from(indices, (i) => flags[i]!), layers: Uint16Array.from(indices, (i) => layers[i]!) };
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

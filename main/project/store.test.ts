@@ -1,13 +1,13 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { SagaError } from '../contract/errors.ts';
-import { FLAG_DELETED, FLAG_HIDDEN, stateDelta } from './gaussian-state.ts';
+import { listLayers } from './layers.ts';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from './schema.ts';
+import { ProjectEditor } from './editor.ts';
 import { PROJECT_DB, createProject, openProject, type ProjectSource } from './store.ts';
 import { plySource } from './test-source.ts';
 
@@ -66,7 +66,8 @@ describe('project store', () => {
     expect(migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(expect.arrayContaining(['meta', 'scene_source', 'views', 'layers', 'gaussian_state', 'edits']));
+    expect(tables).toEqual(expect.arrayContaining(['meta', 'scene_source', 'views', 'layers', 'state_snapshot', 'edits']));
+    expect(tables).not.toContain('gaussian_state');
     expect(migrate(db)).toEqual([]);
     db.close();
   });
@@ -81,7 +82,11 @@ describe('project store', () => {
     const project = openProject(dir);
     expect(project.schemaVersion).toBe(SCHEMA_VERSION);
     expect(project.views()).toHaveLength(3);
-    expect(project.createLayer('guitar', '#FF8800')).toMatchObject({ id: 1, colour: '#ff8800', visible: true });
+    // The editing tables of later schemas are there: a layer can be made from a selection.
+    const editor = ProjectEditor.open(project);
+    editor.select('replace', { bytes: Uint8Array.from({ length: source.count }, (_, i) => (i < 10 ? 1 : 0)) });
+    editor.newLayer({ name: 'guitar', colour: '#FF8800' });
+    expect(listLayers(project.db)).toMatchObject([{ id: 1, name: 'guitar', colour: '#ff8800', visible: true, locked: false }]);
     project.close();
   });
 
@@ -144,94 +149,6 @@ describe('project store', () => {
     const dir = freshDir();
     createProject(dir, { source }).close();
     expect(errorOf(() => createProject(dir, { source })).code).toBe('PROJECT_EXISTS');
-  });
-});
-
-describe('per-Gaussian state and edit history', () => {
-  it('records, undoes and redoes state edits, drops the redo branch on a new edit, and survives reopening', () => {
-    const dir = freshDir();
-    let project = createProject(dir, { source });
-    const count = source.count;
-    const s0 = project.loadState();
-    expect(s0.flags.every((f) => f === 0)).toBe(true);
-
-    // Edit 1: put Gaussians 100..1099 into a new layer.
-    const layer = project.createLayer('object', '#00aaff');
-    const layersAfter = s0.layers.slice();
-    layersAfter.fill(layer.id, 100, 1100);
-    project.recordEdit({ kind: 'layer.assign', label: 'Add to object', change: { layers: stateDelta(s0.layers, layersAfter) }, data: { layer: layer.id } });
-
-    // Edit 2: hide the even Gaussians of that range, delete the last one.
-    const s1 = project.loadState();
-    const flagsAfter = s1.flags.slice();
-    for (let i = 100; i < 1100; i += 2) flagsAfter[i]! |= FLAG_HIDDEN;
-    flagsAfter[count - 1]! |= FLAG_DELETED;
-    project.recordEdit({ kind: 'state.hide', label: 'Hide', change: { flags: stateDelta(s1.flags, flagsAfter) } });
-    expect(project.loadState().flags).toEqual(flagsAfter);
-
-    const undone = project.undo()!;
-    expect(undone.label).toBe('Hide');
-    expect(project.loadState().flags).toEqual(s1.flags);
-    expect(project.canRedo()).toBe(true);
-    const redone = project.redo()!;
-    expect(redone.label).toBe('Hide');
-    expect(project.loadState().flags).toEqual(flagsAfter);
-
-    // Undo both, then a new edit: the two undone edits are gone.
-    project.undo();
-    const layerUndo = project.undo()!;
-    expect(layerUndo.data).toEqual({ layer: layer.id });
-    expect(project.loadState().layers.every((l) => l === 0)).toBe(true);
-    expect(project.undo()).toBeUndefined();
-    const blank = project.loadState();
-    const hideOne = blank.flags.slice();
-    hideOne[5] = FLAG_HIDDEN;
-    project.recordEdit({ kind: 'state.hide', label: 'Hide one', change: { flags: stateDelta(blank.flags, hideOne) } });
-    expect(project.history().map((e) => [e.label, e.undone])).toEqual([['Hide one', false]]);
-    expect(project.canRedo()).toBe(false);
-    project.close();
-
-    project = openProject(dir);
-    expect(project.loadState().flags).toEqual(hideOne);
-    expect(project.layers().map((l) => l.name)).toEqual(['object']);
-    expect(project.undo()!.label).toBe('Hide one');
-    expect(project.loadState().flags.every((f) => f === 0)).toBe(true);
-    project.close();
-  });
-
-  it('refuses a state edit sized for another scene', () => {
-    const project = createProject(freshDir(), { source });
-    expect(() => project.recordEdit({ kind: 'x', label: 'x', change: { flags: new Uint8Array(3) } })).toThrow(SagaError);
-    expect(project.history()).toEqual([]);
-    project.close();
-  });
-});
-
-describe('crash safety', () => {
-  it('keeps an edit committed by a process that died without closing the database', async () => {
-    const dir = freshDir();
-    createProject(dir, { source }).close();
-    const script = join(root, 'crash.mts');
-    const store = new URL('./store.ts', import.meta.url).href;
-    const state = new URL('./gaussian-state.ts', import.meta.url).href;
-    writeFileSync(script, `
-      import { openProject } from ${JSON.stringify(store)};
-      import { stateDelta, FLAG_HIDDEN } from ${JSON.stringify(state)};
-      const p = openProject(${JSON.stringify(dir)});
-      const s = p.loadState();
-      const after = s.flags.slice();
-      after[7] = FLAG_HIDDEN;
-      p.recordEdit({ kind: 'state.hide', label: 'before the crash', change: { flags: stateDelta(s.flags, after) } });
-      process.exit(0); // no close(): the edit sits in the WAL file only
-    `);
-    const { status, stderr } = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
-    expect(stderr).toBe('');
-    expect(status).toBe(0);
-    expect(existsSync(join(dir, `${PROJECT_DB}-wal`))).toBe(true);
-    const project = openProject(dir);
-    expect(project.history().map((e) => e.label)).toEqual(['before the crash']);
-    expect(project.loadState().flags[7]).toBe(FLAG_HIDDEN);
-    project.close();
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * The project store: a folder holding project.sqlite (better-sqlite3, WAL, foreign keys, versioned
- * schema) and cache/. It references the source scene and images and never modifies them.
+ * Opening and creating projects: a folder holding project.sqlite (better-sqlite3, WAL, foreign
+ * keys, versioned schema) and cache/. It references the source scene and images and never
+ * modifies them. Layers are in layers.ts, the edit history and per-Gaussian state in history.ts.
  *
  * Safety rules: a file that is not a healthy SAGA Studio database is reported (PROJECT_CORRUPT) and
  * never written to; a database from a newer app is refused (PROJECT_TOO_NEW) before anything is
@@ -15,7 +16,6 @@ import { SagaError } from '../contract/errors.ts';
 import { APP_VERSION } from '../contract/version.ts';
 import type { Camera } from '../scene/camera.ts';
 import type { SceneFormat, ShDegree } from '../scene/gaussians.ts';
-import { decodeRunsInto, encodeRuns, xorInto } from './gaussian-state.ts';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from './schema.ts';
 import { readSettings } from './settings.ts';
 import { TrainingRecords } from './training-record.ts';
@@ -52,49 +52,6 @@ export interface CreateProjectOptions {
 
 export interface OpenProjectOptions {
   migrations?: readonly Migration[];
-}
-
-export interface LayerRecord {
-  id: number;
-  name: string;
-  colour: string;
-  visible: boolean;
-  sortOrder: number;
-  createdAt: string;
-}
-
-export interface EditRecord {
-  id: number;
-  kind: string;
-  label: string;
-  createdAt: string;
-  undone: boolean;
-}
-
-/** Per-Gaussian state, decoded: flags (FLAG_HIDDEN | FLAG_DELETED) and layer id (0 = none). */
-export interface GaussianState {
-  flags: Uint8Array;
-  layers: Uint16Array;
-}
-
-/** What one edit changes: XOR deltas per channel (stateDelta(before, after)); both optional. */
-export interface StateChange {
-  flags?: Uint8Array;
-  layers?: Uint16Array;
-}
-
-export interface NewEdit {
-  kind: string;
-  label: string;
-  change?: StateChange;
-  /** Extra data the edit's kind needs (e.g. a layer's name and colour); JSON-serialisable. */
-  data?: unknown;
-}
-
-/** An edit as undo/redo hands it back: the caller applies `change` (XOR) to its in-memory state too. */
-export interface AppliedEdit extends EditRecord {
-  change: StateChange;
-  data?: unknown;
 }
 
 function notFound(dir: string): SagaError {
@@ -269,48 +226,10 @@ interface SceneSourceRow {
   added_at: string;
 }
 
-interface EditRow {
-  id: number;
-  kind: string;
-  label: string;
-  payload: Uint8Array | null;
-  created_at: string;
-  undone: number;
-}
-
-/** Edit payload: JSON header { flags?: byteLength, layers?: byteLength, data? } + the RLE deltas. */
-function encodeEditPayload(edit: NewEdit): Uint8Array {
-  const flags = edit.change?.flags ? encodeRuns(edit.change.flags) : undefined;
-  const layers = edit.change?.layers ? encodeRuns(edit.change.layers) : undefined;
-  const header = new TextEncoder().encode(JSON.stringify({ flags: flags?.length, layers: layers?.length, data: edit.data }));
-  const out = new Uint8Array(4 + header.length + (flags?.length ?? 0) + (layers?.length ?? 0));
-  new DataView(out.buffer).setUint32(0, header.length, true);
-  out.set(header, 4);
-  if (flags) out.set(flags, 4 + header.length);
-  if (layers) out.set(layers, 4 + header.length + (flags?.length ?? 0));
-  return out;
-}
-
-function decodeEditPayload(payload: Uint8Array, count: number, dbPath: string): { change: StateChange; data?: unknown } {
-  try {
-    const headerLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
-    const header = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + headerLength))) as { flags?: number; layers?: number; data?: unknown };
-    let pos = 4 + headerLength;
-    const change: StateChange = {};
-    if (header.flags !== undefined) {
-      change.flags = decodeRunsInto(payload.subarray(pos, pos + header.flags), new Uint8Array(count)) as Uint8Array;
-      pos += header.flags;
-    }
-    if (header.layers !== undefined) {
-      change.layers = decodeRunsInto(payload.subarray(pos, pos + header.layers), new Uint16Array(count)) as Uint16Array;
-    }
-    return { change, data: header.data };
-  } catch (e) {
-    if (e instanceof SagaError) throw e;
-    throw corrupt(dbPath, 'an edit in the history cannot be read', e);
-  }
-}
-
+/**
+ * An open project: its folder, database and what it records about the source scene and views.
+ * Layers (layers.ts) and the edit history with the per-Gaussian state (history.ts) work on `db`.
+ */
 export class Project {
   readonly dbPath: string;
   readonly cacheDir: string;
@@ -320,7 +239,8 @@ export class Project {
 
   constructor(
     readonly dir: string,
-    private readonly db: Database.Database,
+    /** The open database, for the store's own modules (layers, history); others use the methods. */
+    readonly db: Database.Database,
   ) {
     this.dbPath = join(dir, PROJECT_DB);
     this.cacheDir = join(dir, CACHE_DIR);
@@ -383,110 +303,6 @@ export class Project {
       ...(s.imagesDir ? { imagesDir: s.imagesDir } : {}),
       missingImages: views.filter((v) => v.imagePath === undefined || !existsSync(v.imagePath)).map((v) => v.name),
     };
-  }
-
-  // --- layers -------------------------------------------------------------------------------
-
-  layers(): LayerRecord[] {
-    const rows = this.db.prepare('SELECT * FROM layers ORDER BY sort_order, id').all() as { id: number; name: string; colour: string; visible: number; sort_order: number; created_at: string }[];
-    return rows.map((r) => ({ id: r.id, name: r.name, colour: r.colour, visible: r.visible === 1, sortOrder: r.sort_order, createdAt: r.created_at }));
-  }
-
-  createLayer(name: string, colour: string): LayerRecord {
-    if (!/^#[0-9a-fA-F]{6}$/.test(colour)) throw new SagaError('BAD_ARGUMENT', `Layer colour '${colour}' is not of the form #rrggbb.`);
-    const createdAt = new Date().toISOString();
-    const next = this.db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM layers').get() as { id: number };
-    if (next.id > 65535) throw new SagaError('BAD_ARGUMENT', 'A project holds at most 65535 layers. Merge or delete some first.');
-    this.db.prepare('INSERT INTO layers (id, name, colour, visible, sort_order, created_at) VALUES (?, ?, ?, 1, ?, ?)').run(next.id, name, colour.toLowerCase(), next.id, createdAt);
-    return { id: next.id, name, colour: colour.toLowerCase(), visible: true, sortOrder: next.id, createdAt };
-  }
-
-  // --- per-Gaussian state and edit history ------------------------------------------------------
-
-  /** The current per-Gaussian state (zeros where nothing was ever recorded). */
-  loadState(): GaussianState {
-    const count = this.sceneSource().count;
-    const state: GaussianState = { flags: new Uint8Array(count), layers: new Uint16Array(count) };
-    const rows = this.db.prepare('SELECT channel, encoding, count, data FROM gaussian_state').all() as { channel: string; encoding: string; count: number; data: Uint8Array }[];
-    for (const r of rows) {
-      if (r.encoding !== 'rle-varint' || r.count !== count) throw corrupt(this.dbPath, `state channel '${r.channel}' does not match the scene`);
-      if (r.channel === 'flags') decodeRunsInto(r.data, state.flags);
-      else if (r.channel === 'layer') decodeRunsInto(r.data, state.layers);
-    }
-    return state;
-  }
-
-  private saveChannel(channel: 'flags' | 'layer', values: Uint8Array | Uint16Array): void {
-    this.db
-      .prepare("INSERT INTO gaussian_state (channel, encoding, count, data) VALUES (?, 'rle-varint', ?, ?) ON CONFLICT(channel) DO UPDATE SET encoding = excluded.encoding, count = excluded.count, data = excluded.data")
-      .run(channel, values.length, encodeRuns(values));
-  }
-
-  private applyChange(change: StateChange): void {
-    if (!change.flags && !change.layers) return;
-    const state = this.loadState();
-    if (change.flags) {
-      xorInto(state.flags, change.flags);
-      this.saveChannel('flags', state.flags);
-    }
-    if (change.layers) {
-      xorInto(state.layers, change.layers);
-      this.saveChannel('layer', state.layers);
-    }
-  }
-
-  /**
-   * Append an edit and apply its state change, in one transaction. Edits that were undone are
-   * dropped first: after undo, a new edit ends the redo branch (as in SuperSplat).
-   */
-  recordEdit(edit: NewEdit): EditRecord {
-    const createdAt = new Date().toISOString();
-    const count = this.sceneSource().count;
-    for (const d of [edit.change?.flags, edit.change?.layers]) {
-      if (d && d.length !== count) throw new SagaError('INTERNAL', `An edit for ${d.length} Gaussians was recorded in a project of ${count}.`);
-    }
-    return this.db.transaction((): EditRecord => {
-      this.db.prepare('DELETE FROM edits WHERE undone = 1').run();
-      const info = this.db.prepare('INSERT INTO edits (kind, label, payload, created_at, undone) VALUES (?, ?, ?, ?, 0)').run(edit.kind, edit.label, encodeEditPayload(edit), createdAt);
-      if (edit.change) this.applyChange(edit.change);
-      return { id: Number(info.lastInsertRowid), kind: edit.kind, label: edit.label, createdAt, undone: false };
-    })();
-  }
-
-  /** The history, oldest first; the cursor sits after the last edit with undone = false. */
-  history(): EditRecord[] {
-    const rows = this.db.prepare('SELECT id, kind, label, created_at, undone FROM edits ORDER BY id').all() as Omit<EditRow, 'payload'>[];
-    return rows.map((r) => ({ id: r.id, kind: r.kind, label: r.label, createdAt: r.created_at, undone: r.undone === 1 }));
-  }
-
-  canUndo(): boolean {
-    return this.db.prepare('SELECT 1 FROM edits WHERE undone = 0 LIMIT 1').get() !== undefined;
-  }
-
-  canRedo(): boolean {
-    return this.db.prepare('SELECT 1 FROM edits WHERE undone = 1 LIMIT 1').get() !== undefined;
-  }
-
-  /** Undo the last done edit (its XOR change applied again); undefined when there is none. */
-  undo(): AppliedEdit | undefined {
-    return this.step('SELECT * FROM edits WHERE undone = 0 ORDER BY id DESC LIMIT 1', 1);
-  }
-
-  /** Redo the first undone edit; undefined when there is none. */
-  redo(): AppliedEdit | undefined {
-    return this.step('SELECT * FROM edits WHERE undone = 1 ORDER BY id ASC LIMIT 1', 0);
-  }
-
-  private step(select: string, undone: 0 | 1): AppliedEdit | undefined {
-    return this.db.transaction((): AppliedEdit | undefined => {
-      const row = this.db.prepare(select).get() as EditRow | undefined;
-      if (!row) return undefined;
-      const count = this.sceneSource().count;
-      const { change, data } = row.payload ? decodeEditPayload(row.payload, count, this.dbPath) : { change: {}, data: undefined };
-      this.applyChange(change);
-      this.db.prepare('UPDATE edits SET undone = ? WHERE id = ?').run(undone, row.id);
-      return { id: row.id, kind: row.kind, label: row.label, createdAt: row.created_at, undone: undone === 1, change, data };
-    })();
   }
 
   close(): void {

@@ -7,6 +7,11 @@ import type { GaussianScene } from './gaussians.ts';
 
 const FEATURE_NAME = /^(?:f_)?feat(?:ure)?_(\d+)$/;
 
+/** Whether a PLY property holds a feature channel (f_feat_k, feat_k, feature_k). */
+export function isFeatureProperty(name: string): boolean {
+  return FEATURE_NAME.test(name);
+}
+
 export function featurePropertyName(channel: number): string {
   return `f_feat_${channel}`;
 }
@@ -37,5 +42,5 @@ export function withFeatureProperties(scene: GaussianScene, features: Float32Arr
     for (let i = 0; i < n; i++) data[i] = features[i * dim + c]!;
     return { name: featurePropertyName(c), type: 'float' as const, data };
   });
-  return { ...scene, extras: [...scene.extras.filter((e) => !FEATURE_NAME.test(e.name)), ...channels] };
+  return { ...scene, extras: [...scene.extras.filter((e) => !isFeatureProperty(e.name)), ...channels] };
 }

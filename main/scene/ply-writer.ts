@@ -79,7 +79,8 @@ export function plyHeaderText(count: number, layout: PlyWriteProperty[]): string
   return lines.join('\n');
 }
 
-function targetsFor(scene: GaussianScene, layout: PlyWriteProperty[]): PropertyTarget[] {
+/** Where each written property's values come from in the scene arrays. */
+export function targetsFor(scene: GaussianScene, layout: PlyWriteProperty[]): PropertyTarget[] {
   const restStride = 3 * shRestPerChannel(scene.shDegree);
   const extras = new Map(scene.extras.map((e) => [e.name, e]));
   return layout.map((p) => {

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench -- edit [splats] [--runs N] [--history N]`: the host's share of editing a
+ * generated SH3 scene (the io bench's scene, 1M Gaussians by default), in browser mode (the Node
+ * host and its WebSocket, as the UI uses them):
+ *
+ * - undo and redo of a delete of 100k scattered Gaussians, the request answered (target <= 100 ms),
+ *   then the viewport's fetch of what changed ('edit.display' since its version);
+ * - the display state to the viewport: the whole state for every Gaussian (target <= 50 ms at 1M,
+ *   host and socket; the browser's upload is measured separately);
+ * - opening a project's editing state with a long history against an empty one;
+ * - saving the edited scene as INRIA PLY ('edit.export', target >= 400 MB/s like the io bench),
+ *   with and without trained features.
+ *
+ * Prints medians over the runs, the load average and peak RSS. The generated files are deleted.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import type { ApiMethods, ExportParams, JobEvent } from '../main/contract/api.ts';
+import { decodeDisplayFrame } from '../main/contract/display-state.ts';
+import { RpcClient } from '../main/contract/rpc.ts';
+import { connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
+import { mulberry32 } from '../main/common/random.ts';
+import { startServer } from '../main/host/server/server.ts';
+import { writeCheckpoint } from '../main/project/checkpoints.ts';
+import { ProjectEditor } from '../main/project/editor.ts';
+import { openProject } from '../main/project/store.ts';
+import { writeScene } from '../main/scene/io.ts';
+import { syntheticScene } from './io.bench.ts';
+import { MB, median, withPeakRss } from './util.ts';
+
+function option(args: string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+}
+
+const ms = (values: number[]) => `median ${median(values).toFixed(1)} ms (min ${Math.min(...values).toFixed(1)}, max ${Math.max(...values).toFixed(1)}, ${values.length} runs)`;
+const load = () => `load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores`;
+
+async function time<T>(work: () => Promise<T> | T): Promise<[T, number]> {
+  const t = performance.now();
+  const result = await work();
+  return [result, performance.now() - t];
+}
+
+export async function run(args: string[]): Promise<void> {
+  const positional = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+  const count = Number(positional ?? 1_000_000);
+  const runs = option(args, '--runs', 7);
+  const historySteps = option(args, '--history', 300);
+  const deleteCount = Math.min(100_000, Math.floor(count / 10));
+  const work = mkdtempSync(join(tmpdir(), 'saga-edit-bench-'));
+  const scenePath = join(work, 'scene.ply');
+  const projectDir = join(work, 'project');
+  const server = await startServer({ rendererDir: work, userDataDir: join(work, 'user-data') });
+  const lines: string[] = [];
+  const report = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+  try {
+    await writeScene(syntheticScene(count), scenePath);
+    const sceneBytes = statSync(scenePath).size;
+    console.log(`edit bench: ${count.toLocaleString('en-US')} Gaussians, SH degree 3, ${(sceneBytes / 1e6).toFixed(1)} MB PLY; ${load()}`);
+    const transport = await connectWebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`, WebSocket as unknown as WebSocketConstructor);
+    const client = new RpcClient<ApiMethods>(transport);
+    const backend = server.backend;
+    const jobDone = (jobId: string) => new Promise<JobEvent>((resolve) => {
+      const off = client.onJobEvent((e) => {
+        if (e.jobId === jobId && e.kind !== 'progress') {
+          off();
+          resolve(e);
+        }
+      });
+    });
+
+    const { peakRss } = await withPeakRss(async () => {
+      await client.call('project.create', { dir: projectDir, source: scenePath });
+
+      // A segmentation result of 100k Gaussians scattered over the file (the hard case for deltas).
+      const r = mulberry32(9);
+      const bytes = new Uint8Array(count);
+      for (let k = 0; k < deleteCount; ) {
+        const i = Math.floor(r() * count);
+        if (!bytes[i]) {
+          bytes[i] = 1;
+          k++;
+        }
+      }
+      const selectTimes: number[] = [];
+      for (let k = 0; k < runs; k++) selectTimes.push((await time(() => backend.edits.select('replace', { bytes })))[1]);
+      report(`select ${deleteCount.toLocaleString('en-US')} of ${count.toLocaleString('en-US')} (segmentation's hand-over, in the host): ${ms(selectTimes)}`);
+
+      const [, deleteMs] = await time(() => client.call('edit.deleteSelected', {}));
+      report(`delete ${deleteCount.toLocaleString('en-US')} Gaussians, request answered over the WebSocket: ${deleteMs.toFixed(1)} ms`);
+
+      const undo: number[] = [];
+      const redo: number[] = [];
+      const undoFetch: number[] = [];
+      const redoFetch: number[] = [];
+      let changeBytes = 0;
+      for (let k = 0; k < runs; k++) {
+        for (const [method, answer, fetch] of [['edit.undo', undo, undoFetch], ['edit.redo', redo, redoFetch]] as const) {
+          const version = (await client.call('edit.state', {})).version;
+          const [outcome, t] = await time(() => client.call(method, {}));
+          answer.push(t);
+          if (!outcome.step) throw new Error(`${method} did nothing`);
+          const [frame, f] = await time(async () => decodeDisplayFrame(await client.call('edit.display', { since: version })));
+          fetch.push(f);
+          changeBytes = frame.indices!.length * 7;
+          if (frame.kind !== 'changes' || frame.indices!.length !== deleteCount) throw new Error(`expected ${deleteCount} changes, got ${frame.kind} ${frame.indices?.length}`);
+        }
+      }
+      report(`undo of the ${deleteCount.toLocaleString('en-US')}-Gaussian delete, request answered: ${ms(undo)}  target <= 100`);
+      report(`redo, request answered: ${ms(redo)}  target <= 100`);
+      report(`  then the viewport's fetch of the changes (${(changeBytes / 1e6).toFixed(2)} MB binary frame, decoded): undo ${ms(undoFetch)}; redo ${ms(redoFetch)}`);
+
+      const whole: number[] = [];
+      let wholeBytes = 0;
+      for (let k = 0; k < runs; k++) {
+        const [frame, t] = await time(async () => {
+          const b = await client.call('edit.display', {});
+          wholeBytes = b.length;
+          return decodeDisplayFrame(b);
+        });
+        whole.push(t);
+        if (frame.kind !== 'whole') throw new Error('expected the whole state');
+      }
+      report(`display state, whole (${(wholeBytes / 1e6).toFixed(1)} MB for every Gaussian), request to decoded arrays over the WebSocket: ${ms(whole)}  target <= 50 (host share)`);
+
+      // Saving: the edited scene (900k of 1M kept, in short runs), then the whole scene, then with features.
+      const save = async (label: string, params: Omit<ExportParams, 'path'>, saveRuns: number) => {
+        const times: number[] = [];
+        // CPU time beside wall time: on a shared 2-core machine the wall figure moves with other load.
+        const cpu: number[] = [];
+        let written = 0;
+        for (let k = 0; k < saveRuns; k++) {
+          const out = join(work, `saved-${k}.ply`);
+          const c0 = process.cpuUsage();
+          const [event, t] = await time(async () => jobDone((await client.call('edit.export', { path: out, overwrite: true, ...params })).jobId));
+          const c = process.cpuUsage(c0);
+          if (event.kind !== 'result') throw new Error(`save failed: ${JSON.stringify(event)}`);
+          written = (event.result as { bytes: number }).bytes;
+          times.push(t);
+          cpu.push((c.user + c.system) / 1000);
+          rmSync(out, { force: true });
+        }
+        const mbs = (t: number) => (written / 1e6 / (t / 1000)).toFixed(0);
+        report(`save ${label}: ${(written / 1e6).toFixed(1)} MB, ${ms(times)} = ${mbs(median(times))} MB/s  target >= 400 (cpu time median ${median(cpu).toFixed(0)} ms = ${mbs(median(cpu))} MB/s); ${load()}`);
+      };
+      const saveRuns = Math.max(3, Math.min(runs, 5));
+      await save(`edited scene (${(count - deleteCount).toLocaleString('en-US')} kept, scattered deletions)`, {}, saveRuns);
+      await client.call('edit.undo', {});
+      await save(`whole scene (${count.toLocaleString('en-US')}, nothing deleted)`, {}, saveRuns);
+      const dim = 32;
+      const features = new Float32Array(count * dim);
+      for (let k = 0; k < features.length; k++) features[k] = (k % 977) / 977;
+      await writeCheckpoint(projectDir, { format: 'saga-training-checkpoint', version: 1, iteration: 1, iterations: 1, count, dim, seed: 1, masksKey: 'bench', options: {}, createdAt: new Date().toISOString() }, { features });
+      await save(`whole scene with ${dim} trained features`, { features: true }, saveRuns);
+      await client.call('edit.redo', {});
+
+      // Opening: the editing state of the project as it is, then after a long history.
+      const openTimes = async (): Promise<number[]> => {
+        const times: number[] = [];
+        for (let k = 0; k < Math.min(runs, 5); k++) {
+          const project = openProject(projectDir);
+          try {
+            times.push((await time(() => ProjectEditor.open(project)))[1]);
+          } finally {
+            project.close();
+          }
+        }
+        return times;
+      };
+      const shortOpen = await openTimes();
+      const rr = mulberry32(4);
+      const [, historyMs] = await time(async () => {
+        for (let k = 0; k < historySteps; k++) {
+          const from = Math.floor(rr() * count);
+          const pick = new Uint8Array(count);
+          pick.fill(1, from, Math.min(count, from + 5000 + Math.floor(rr() * 20000)));
+          if (backend.edits.select('replace', { bytes: pick }).selected === 0) continue;
+          if (k % 3 === 0) await client.call('edit.newLayer', {});
+          else if (k % 3 === 1) await client.call('edit.moveSelection', { layer: 0 });
+          else await client.call('edit.deleteSelected', {});
+        }
+      });
+      const steps = (await client.call('edit.state', {})).steps;
+      const longOpen = await openTimes();
+      const dbBytes = statSync(join(projectDir, 'project.sqlite')).size + (statSync(join(projectDir, 'project.sqlite-wal'), { throwIfNoEntry: false })?.size ?? 0);
+      report(`open the editing state (snapshot + replay to the cursor): 1 step ${ms(shortOpen)}; ${steps} steps (made in ${(historyMs / 1000).toFixed(1)} s) ${ms(longOpen)}; database ${(dbBytes / MB).toFixed(1)} MiB`);
+    });
+    report(`peak RSS ${(peakRss / MB).toFixed(0)} MiB (whole process: scene in memory, a save's 16 MB buffer, the features); ${load()}`);
+    client.close();
+  } finally {
+    await server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`\nsummary\n${lines.join('\n')}`);
+}
