@@ -318,6 +318,36 @@ export interface ExportSummary {
   elapsedMs: number;
 }
 
+/** How a new selection combines with the current one. */
+export type SelectionMode = 'replace' | 'add' | 'subtract' | 'intersect';
+
+/** A point of a prompt: pixel column and row from the top-left of the view at the camera's size. */
+export interface PromptPoint {
+  x: number;
+  y: number;
+  /** 1: on the object to select; 0: on something to leave out. */
+  label: 0 | 1;
+}
+
+/** A segmentation prompt as the segment request takes it (coordinates as PromptPoint). */
+export type SegmentPrompt =
+  | { kind: 'points'; points: PromptPoint[] }
+  | { kind: 'scribble'; points: PromptPoint[] }
+  /** [x0, y0, x1, y1), x0 < x1 and y0 < y1. */
+  | { kind: 'box'; box: [number, number, number, number] }
+  /** A 2D mask at any size (stretched over the view), non-zero = inside, row-major. */
+  | { kind: 'mask'; width: number; height: number; data: Uint8Array };
+
+/** The answer to 'segment.prompt': the editing state with the new selection. */
+export interface SegmentOutcome extends EditState {
+  /** The current selection after combining, as a bitset: Gaussian i is bit i & 7 of byte i >> 3. */
+  bits: Uint8Array;
+  /** Gaussians the prompt itself selected, before combining with the current selection. */
+  prompted: number;
+  /** Milliseconds per phase (queries, score, threshold, filter or region, grow, combine) and in all. */
+  timings: Record<string, number>;
+}
+
 /** Request methods: params and result per method. */
 export interface ApiMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
@@ -367,6 +397,12 @@ export interface ApiMethods {
   'project.train': { params: { iterations?: number; seed?: number; ablate?: TrainAblation; restart?: boolean }; result: JobStarted };
   /** How far the open project's features are trained. */
   'project.training': { params: Record<string, never>; result: TrainingStatus };
+  /**
+   * Selects Gaussians from a prompt in a view (SAGA's segmentation on the trained features) and
+   * combines them with the current selection (default: replace). The view is a training view by
+   * name, or any camera (the viewport's). Needs trained features (NOT_TRAINED otherwise).
+   */
+  'segment.prompt': { params: { view?: string; camera?: Camera; prompt: SegmentPrompt; mode?: SelectionMode; post?: boolean }; result: SegmentOutcome };
   /** The SAM models of the registry and whether each is installed. */
   'models.list': { params: Record<string, never>; result: ModelInfo[] };
   /**
@@ -458,6 +494,7 @@ export const API_METHOD_NAMES = [
   'project.prepared',
   'project.train',
   'project.training',
+  'segment.prompt',
   'models.list',
   'models.install',
   'dialog.openPath',

@@ -12,7 +12,9 @@ type FieldSpec =
   | { kind: 'enum'; values: readonly string[]; optional?: boolean }
   | { kind: 'boolean'; optional?: boolean }
   | { kind: 'integer'; optional?: boolean; min: number; max: number }
-  | { kind: 'integers'; optional?: boolean; min: number; max: number; maxItems: number };
+  | { kind: 'integers'; optional?: boolean; min: number; max: number; maxItems: number }
+  /** Structured values: `check` returns what is wrong in a sentence, or undefined when the value fits. */
+  | { kind: 'check'; optional?: boolean; check: (value: unknown) => string | undefined };
 
 type ParamsSchema<M extends ApiMethod> = { [K in keyof ApiParams<M>]-?: FieldSpec };
 
@@ -23,6 +25,51 @@ const MAX_PATH = 4096;
 const LAYER_ID = { kind: 'integer', min: 0, max: 65535 } as const;
 const COLOUR = { kind: 'string', maxLength: 7, pattern: { test: /^#[0-9a-fA-F]{6}$/, says: 'a colour #rrggbb' } } as const;
 const LAYER_NAME = { kind: 'string', maxLength: MAX_LAYER_NAME } as const;
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const MAX_PROMPT_POINTS = 10_000;
+const MAX_MASK_PIXELS = 16384 * 16384;
+
+/** A camera as main/scene/camera.ts defines it (the viewport's, for a prompt in a free view). */
+function checkCamera(v: unknown): string | undefined {
+  const c = v as Record<string, unknown> | null;
+  if (!c || typeof c !== 'object') return 'must be a camera object';
+  for (const k of ['width', 'height']) if (!Number.isInteger(c[k]) || (c[k] as number) < 1 || (c[k] as number) > 16384) return `needs a whole ${k} from 1 to 16384`;
+  for (const k of ['fx', 'fy', 'cx', 'cy']) if (!finite(c[k])) return `needs a finite ${k}`;
+  if (!((c.fx as number) > 0 && (c.fy as number) > 0)) return 'needs positive focal lengths';
+  if (!Array.isArray(c.rotation) || c.rotation.length !== 9 || !c.rotation.every(finite)) return 'needs a rotation of 9 finite numbers';
+  if (!Array.isArray(c.translation) || c.translation.length !== 3 || !c.translation.every(finite)) return 'needs a translation of 3 finite numbers';
+  if (c.name !== undefined && (typeof c.name !== 'string' || c.name.length > 500)) return 'has a name that is not a short string';
+  return undefined;
+}
+
+/** A SegmentPrompt (api.ts). */
+function checkPrompt(v: unknown): string | undefined {
+  const p = v as Record<string, unknown> | null;
+  if (!p || typeof p !== 'object') return 'must be a prompt object';
+  const points = (list: unknown) => {
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_PROMPT_POINTS) return `needs 1 to ${MAX_PROMPT_POINTS} points`;
+    for (const q of list as Record<string, unknown>[]) {
+      if (!q || !finite(q.x) || !finite(q.y) || (q.label !== 0 && q.label !== 1)) return 'needs points {x, y, label 0 or 1} with finite coordinates';
+    }
+    return undefined;
+  };
+  switch (p.kind) {
+    case 'points':
+    case 'scribble':
+      return points(p.points);
+    case 'box':
+      return Array.isArray(p.box) && p.box.length === 4 && p.box.every(finite) ? undefined : 'needs a box [x0, y0, x1, y1] of finite numbers';
+    case 'mask': {
+      if (!Number.isInteger(p.width) || !Number.isInteger(p.height) || (p.width as number) < 1 || (p.height as number) < 1) return 'needs a whole width and height of at least 1';
+      if ((p.width as number) * (p.height as number) > MAX_MASK_PIXELS) return 'is larger than 16384 x 16384';
+      if (!(p.data instanceof Uint8Array) || p.data.length !== (p.width as number) * (p.height as number)) return 'needs width x height bytes of mask data';
+      return undefined;
+    }
+    default:
+      return "needs a kind: 'points', 'scribble', 'box' or 'mask'";
+  }
+}
 
 const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
   'app.info': {},
@@ -45,6 +92,13 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
     restart: { kind: 'boolean', optional: true },
   },
   'project.training': {},
+  'segment.prompt': {
+    view: { kind: 'string', maxLength: 500, optional: true },
+    camera: { kind: 'check', optional: true, check: checkCamera },
+    prompt: { kind: 'check', check: checkPrompt },
+    mode: { kind: 'enum', values: ['replace', 'add', 'subtract', 'intersect'], optional: true },
+    post: { kind: 'boolean', optional: true },
+  },
   'models.list': {},
   'models.install': { id: { kind: 'string', maxLength: 200 } },
   'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },
@@ -85,6 +139,11 @@ function bad(method: string, message: string, field?: string): SagaError {
 }
 
 function checkField(method: string, name: string, spec: FieldSpec, value: unknown): void {
+  if (spec.kind === 'check') {
+    const problem = spec.check(value);
+    if (problem) throw bad(method, `'${name}' ${problem}.`, name);
+    return;
+  }
   if (spec.kind === 'boolean') {
     if (typeof value !== 'boolean') throw bad(method, `'${name}' must be true or false.`, name);
     return;

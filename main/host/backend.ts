@@ -26,6 +26,7 @@ import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
 import { ProjectEditor } from '../project/editor.ts';
 import { EditService } from './edit-service.ts';
+import { SegmentService } from './segment-service.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import { encodeScene, readScene } from '../scene/io.ts';
 import { sceneInFolder } from '../scene/scene-folder.ts';
@@ -130,6 +131,8 @@ export class SagaBackend {
   readonly handlers: Handlers<ApiMethods>;
   /** The 'edit' namespace: the open project's edits, history, selection and saving. */
   readonly edits = new EditService(() => this.current?.scene);
+  /** The 'segment' namespace: prompts to selections on the trained features. */
+  readonly segments = new SegmentService({ scene: () => this.current?.scene, project: () => this.project, edits: this.edits });
   private initialOpen: InitialOpen | undefined;
 
   constructor(private readonly options: BackendOptions) {
@@ -232,6 +235,7 @@ export class SagaBackend {
         return blobBytes(blob);
       },
       ...this.edits.handlers,
+      ...this.segments.handlers,
     };
   }
 
@@ -445,6 +449,7 @@ export class SagaBackend {
     // Its checkpoint is written as it stops; the next scene waits for the engine (SceneEngine lease).
     if (training?.kind === 'train') this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
     this.edits.detach();
+    this.segments.reset();
     this.project?.close();
     this.project = undefined;
     if (this.current) this.blobs.delete(this.current.blobId);

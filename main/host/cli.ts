@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   prepare: () => import('./commands/prepare.ts'),
   train: () => import('./commands/train.ts'),
   'export-features': () => import('./commands/export-features.ts'),
+  segment: () => import('./commands/segment.ts'),
   export: () => import('./commands/export.ts'),
   synth: () => import('./commands/synth.ts'),
   eval: () => import('./commands/eval.ts'),

@@ -4,6 +4,7 @@
  * and the features are trained once per variant (full, no correspondence, no guidance) from the
  * same seed on one shared engine.
  */
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareViews } from '../engine/masks/prepare.ts';
 import type { SceneTrainer, TrainedFeatures, TrainVariant } from '../engine/eval/suite.ts';
@@ -26,25 +27,33 @@ const ABLATION: Record<TrainVariant, TrainAblation | undefined> = { full: undefi
 export function suiteTrainer(engine: EngineClient, variants: readonly TrainVariant[] = ['full', 'no-corr', 'no-guidance'], onProgress?: (line: string) => void): SceneTrainer {
   return async (scene, synthDir, signal) => {
     const resolved = await resolveProjectSource(synthDir, {});
-    const project = createProject(join(synthDir, '..', `${scene.name}-project`), { source: resolved.source });
-    try {
-      await prepareViews(prepareInputOf(project), { masks: { kind: 'imported', folder: join(synthDir, 'masks') }, ...(signal ? { signal } : {}) });
-      await engine.loadScene(resolved.scene);
-      const trained: TrainedFeatures[] = [];
-      for (const variant of variants) {
+    // One project per variant (kept with --keep, each with its checkpoint), prepared once.
+    const projectDir = (variant: TrainVariant) => join(synthDir, '..', `${scene.name}-${variant}`);
+    let prepared: string | undefined;
+    const trained: TrainedFeatures[] = [];
+    await engine.loadScene(resolved.scene);
+    for (const variant of variants) {
+      const project = createProject(projectDir(variant), { source: resolved.source });
+      try {
+        if (prepared) cpSync(join(prepared, 'cache'), project.cacheDir, { recursive: true });
+        else {
+          await prepareViews(prepareInputOf(project), { masks: { kind: 'imported', folder: join(synthDir, 'masks') }, ...(signal ? { signal } : {}) });
+          prepared = project.dir;
+        }
         const t = performance.now();
         const ablate = ABLATION[variant];
         await runProjectTraining(
           { project, engine, count: resolved.scene.count, ...(signal ? { signal } : {}) },
-          { iterations: scene.iterations, seed: SEED, restart: true, ...(ablate ? { ablate } : {}), tuning: SUITE_TUNING },
+          { iterations: scene.iterations, seed: SEED, ...(ablate ? { ablate } : {}), tuning: SUITE_TUNING },
         );
         const features = readTrainedFeatures(project.dir, resolved.scene.count)!;
-        trained.push({ variant, features: features.features, dim: features.dim, seconds: (performance.now() - t) / 1000 });
-        onProgress?.(`${scene.name}: trained ${variant} (${scene.iterations} iterations) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        const seconds = (performance.now() - t) / 1000;
+        trained.push({ variant, features: features.features, dim: features.dim, seconds });
+        onProgress?.(`${scene.name}: trained ${variant} (${scene.iterations} iterations) in ${seconds.toFixed(1)} s`);
+      } finally {
+        project.close();
       }
-      return { untrained: initialFeatures(resolved.scene.count, TRAIN_DEFAULTS.dim, SEED), dim: TRAIN_DEFAULTS.dim, variants: trained };
-    } finally {
-      project.close();
     }
+    return { untrained: initialFeatures(resolved.scene.count, TRAIN_DEFAULTS.dim, SEED), dim: TRAIN_DEFAULTS.dim, variants: trained };
   };
 }

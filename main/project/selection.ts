@@ -7,10 +7,11 @@
  * Every operation takes `selectable` (Gaussians that can be selected: shown and not in a locked
  * layer) and returns the indices whose selection flipped, ascending, for the viewport.
  */
+import type { SelectionMode } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
 
-/** How a new selection combines with the current one: Shift adds, Ctrl subtracts. */
-export type SelectionMode = 'replace' | 'add' | 'subtract' | 'intersect';
+/** How a new selection combines with the current one (Shift adds, Ctrl subtracts): the API's type. */
+export type { SelectionMode };
 
 export const SELECTION_MODES: readonly SelectionMode[] = ['replace', 'add', 'subtract', 'intersect'];
 

@@ -9,7 +9,8 @@ import { SagaError } from '../../contract/errors.ts';
 import { gaussianIoU, maskScores, mean, selectionMasks } from './metrics.ts';
 import { recordingRasterizer, referenceRasterizer, type BlendRasterizer } from './rasterizer.ts';
 import type { EvalPrompt, ProgressCallback } from './types.ts';
-import type { PromptInput, PromptKind, SegmentationMethod, ViewMasks } from '../segment/types.ts';
+import type { PromptInput, PromptKind, SegmentationContext, SegmentationMethod, SegmentFeatures, ViewMasks } from '../segment/types.ts';
+import type { SpatialIndex } from '../post/spatial-index.ts';
 
 export interface EvalData {
   /** A name for the tables (scene folder name). */
@@ -29,6 +30,9 @@ export interface EvalOptions {
   /** Which form of each prompt to give the methods (default: points). */
   kinds?: PromptKind[];
   rasterizer?: BlendRasterizer;
+  /** Trained features (unit, smoothed) by training variant, and the scene's spatial index, for SAGA methods. */
+  trained?: Map<string, SegmentFeatures>;
+  index?: SpatialIndex;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -132,7 +136,11 @@ export async function evaluate(data: EvalData, options: EvalOptions): Promise<Ev
     await new Promise<void>((r) => setImmediate(r));
   }
   const prepareMs = performance.now() - prepareStarted;
-  const context = { scene: data.scene, cameras: data.cameras, rasterizer, masks: data.masks };
+  const context: SegmentationContext = {
+    scene: data.scene, cameras: data.cameras, rasterizer, masks: data.masks,
+    ...(options.trained ? { trained: options.trained } : {}),
+    ...(options.index ? { index: options.index } : {}),
+  };
   const results: MethodResult[] = [];
   const runs = options.methods.length * kinds.length;
   let run = 0;

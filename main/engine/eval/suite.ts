@@ -15,7 +15,9 @@ import { mean } from './metrics.ts';
 import { methodsByName } from './methods.ts';
 import { featureProbe } from '../train/probe.ts';
 import { smoothFeatures } from '../train/smoothing.ts';
-import { buildSpatialIndex } from '../post/spatial-index.ts';
+import { buildSpatialIndex, type SpatialIndex } from '../post/spatial-index.ts';
+import { normalizeRows } from '../segment/kmeans.ts';
+import type { SegmentFeatures } from '../segment/types.ts';
 import type { ProgressCallback } from './types.ts';
 import type { PromptKind } from '../segment/types.ts';
 
@@ -109,22 +111,23 @@ export async function runEvalSuite(options: SuiteOptions = {}): Promise<SuiteRep
       const t1 = performance.now();
       const data = await loadEvalFolder(dir);
       let probe: ProbeResult | undefined;
+      let trained: Map<string, SegmentFeatures> | undefined;
+      let index: SpatialIndex | undefined;
       if (options.train) {
-        const trained = await options.train(s, dir, options.signal);
+        const result = await options.train(s, dir, options.signal);
         // Features as segmentation uses them: smoothed over spatial neighbours (train/smoothing.ts).
-        const index = buildSpatialIndex(data.scene.positions);
-        probe = {
-          untrained: featureProbe(trained.untrained, trained.dim, data.objectIds).share,
-          variants: trained.variants.map((v) => ({
-            variant: v.variant,
-            raw: featureProbe(v.features, v.dim, data.objectIds).share,
-            share: featureProbe(smoothFeatures(v.features, v.dim, index), v.dim, data.objectIds).share,
-            seconds: v.seconds,
-          })),
-        };
+        index = buildSpatialIndex(data.scene.positions);
+        trained = new Map();
+        const variants: ProbeResult['variants'] = [];
+        for (const v of result.variants) {
+          const smoothed = smoothFeatures(v.features, v.dim, index);
+          trained.set(v.variant, { features: normalizeRows(smoothed, v.dim), dim: v.dim });
+          variants.push({ variant: v.variant, raw: featureProbe(v.features, v.dim, data.objectIds).share, share: featureProbe(smoothed, v.dim, data.objectIds).share, seconds: v.seconds });
+        }
+        probe = { untrained: featureProbe(result.untrained, result.dim, data.objectIds).share, variants };
       }
       const t2 = performance.now();
-      const report = await evaluate(data, { methods, kinds, signal: options.signal });
+      const report = await evaluate(data, { methods, kinds, signal: options.signal, ...(trained && index ? { trained, index } : {}) });
       const t3 = performance.now();
       results.push({ scene: s, report, ...(probe ? { probe } : {}), oracleMeanIoU: synth.oracleMeanIoU, synthSeconds: (t1 - t0) / 1000, evalSeconds: (t3 - t2) / 1000 });
       options.onProgress?.({ stage: 'scenes', done: i + 1, total: scenes.length });

@@ -36,9 +36,9 @@ export interface ViewMasks {
   masksFor(view: string): Promise<Mask2D[]>;
 }
 
-/** Trained features as segmentation uses them (smoothed; see train/smoothing.ts). */
+/** Trained features as segmentation uses them: smoothed (train/smoothing.ts) and unit length. */
 export interface SegmentFeatures {
-  /** count x dim. */
+  /** count x dim, each row of length 1 (or 0). */
   features: Float32Array;
   dim: number;
 }

@@ -1,0 +1,136 @@
+/**
+ * The backend's 'segment' namespace: a prompt in a view to a selection of Gaussians (SAGA's
+ * segmentation, engine/segment/saga.ts) combined with the open project's current selection.
+ *
+ * Per project it keeps what segmentation reads, made once and reused for every prompt: the
+ * spatial index of the scene's centres, the pixel probe, and the trained features smoothed over
+ * spatial neighbours and made unit length. They are made again when training has written newer
+ * features (a newer checkpoint), so a user can segment while training runs.
+ */
+import type { ApiMethods, SegmentOutcome, SegmentPrompt } from '../contract/api.ts';
+import { SagaError } from '../contract/errors.ts';
+import type { Handlers } from '../contract/rpc.ts';
+import { buildSpatialIndex, type SpatialIndex } from '../engine/post/spatial-index.ts';
+import { normalizeRows } from '../engine/segment/kmeans.ts';
+import type { Mask2D } from '../engine/segment/mask2d.ts';
+import { PixelProbe } from '../engine/segment/pixel-probe.ts';
+import { sagaSegment } from '../engine/segment/saga.ts';
+import type { Prompt } from '../engine/segment/types.ts';
+import { smoothFeatures } from '../engine/train/smoothing.ts';
+import { readManifest, readPreparedMasks, unpackMask, viewDir, viewKey } from '../engine/masks/storage.ts';
+import { listCheckpoints, readTrainedFeatures } from '../project/checkpoints.ts';
+import type { Project } from '../project/store.ts';
+import type { Camera } from '../scene/camera.ts';
+import type { GaussianScene } from '../scene/gaussians.ts';
+import type { EditService } from './edit-service.ts';
+
+/** What segmentation reads for one scene and one set of trained features. */
+export interface SegmentData {
+  scene: GaussianScene;
+  index: SpatialIndex;
+  probe: PixelProbe;
+  /** Smoothed unit features (count x dim) and the checkpoint they come from. */
+  unit: Float32Array;
+  dim: number;
+  checkpoint: string;
+}
+
+export interface SegmentDeps {
+  scene: () => GaussianScene | undefined;
+  project: () => Project | undefined;
+  edits: EditService;
+}
+
+export class SegmentService {
+  private data: SegmentData | undefined;
+  readonly handlers: Pick<Handlers<ApiMethods>, 'segment.prompt'>;
+
+  constructor(private readonly deps: SegmentDeps) {
+    this.handlers = {
+      'segment.prompt': (params) => this.prompt(params),
+    };
+  }
+
+  /** Forget the open project's data (on close). */
+  reset(): void {
+    this.data = undefined;
+  }
+
+  /** The data for the open project, made or refreshed as needed. */
+  prepare(project: Project, scene: GaussianScene): SegmentData {
+    const newest = listCheckpoints(project.dir)[0]?.path;
+    if (this.data && this.data.scene === scene && this.data.checkpoint === newest) return this.data;
+    this.data = loadSegmentData(project, scene, this.data?.scene === scene ? this.data : undefined);
+    return this.data;
+  }
+
+  private prompt(params: ApiMethods['segment.prompt']['params']): SegmentOutcome {
+    const started = performance.now();
+    const project = this.deps.project();
+    const scene = this.deps.scene();
+    if (!project || !scene) throw new SagaError('NO_PROJECT', 'No project is open, so there is nothing to segment. Open a project first.');
+    const { camera, viewMasks } = promptCamera(project, params.view, params.camera);
+    const data = this.prepare(project, scene);
+    const t0 = performance.now();
+    const result = sagaSegment({
+      scene, camera, prompt: toPrompt(params.prompt), unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
+      ...(viewMasks ? { viewMasks } : {}),
+      ...(params.post === false ? { options: { post: { filter: false, region: false, grow: false } } } : {}),
+    });
+    const t1 = performance.now();
+    let prompted = 0;
+    for (let g = 0; g < result.selection.length; g++) prompted += result.selection[g]!;
+    const state = this.deps.edits.select(params.mode ?? 'replace', { bytes: result.selection });
+    const bits = packBits(this.deps.edits.current!.selection.mask);
+    const t2 = performance.now();
+    return {
+      ...state,
+      bits,
+      prompted,
+      timings: { prepare: t0 - started, ...result.timings, combine: t2 - t1, total: t2 - started },
+    };
+  }
+
+}
+
+/** The prompt's camera: a training view (with its prepared masks, for box prompts) or the given one. */
+export function promptCamera(project: Project, view: string | undefined, camera: Camera | undefined): { camera: Camera; viewMasks?: Mask2D[] } {
+  if (view === undefined) {
+    if (!camera) throw new SagaError('BAD_ARGUMENT', 'Say where the prompt was given: a training view name or the viewport camera.');
+    return { camera };
+  }
+  const v = project.views().find((x) => x.name === view);
+  if (!v) throw new SagaError('BAD_ARGUMENT', `The project has no view named '${view}'. Choose one of its training views.`, { view });
+  const dir = viewDir(project.cacheDir, viewKey(v.id, v.name));
+  const manifest = readManifest(dir);
+  const viewMasks = manifest
+    ? readPreparedMasks(dir, manifest).map((bits) => ({ width: manifest.maskWidth, height: manifest.maskHeight, data: unpackMask(bits, manifest.maskWidth * manifest.maskHeight) }))
+    : undefined;
+  return { camera: v.camera, ...(viewMasks ? { viewMasks } : {}) };
+}
+
+/**
+ * What segmentation reads for a project: its trained features (newest good checkpoint) smoothed
+ * and made unit length, with the scene's index and probe (reused from `geometry` for the same scene).
+ */
+export function loadSegmentData(project: Project, scene: GaussianScene, geometry?: { index: SpatialIndex; probe: PixelProbe }): SegmentData {
+  const trained = readTrainedFeatures(project.dir, scene.count);
+  if (!trained) throw new SagaError('NOT_TRAINED', 'The features of this project are not trained yet, so there is nothing to segment with. Prepare the views, then Train (or saga-studio train).', { dir: project.dir });
+  const index = geometry?.index ?? buildSpatialIndex(scene.positions);
+  const probe = geometry?.probe ?? new PixelProbe(scene);
+  const unit = normalizeRows(smoothFeatures(trained.features, trained.dim, index), trained.dim);
+  return { scene, index, probe, unit, dim: trained.dim, checkpoint: trained.checkpoint };
+}
+
+/** A 0/1 byte per Gaussian as a bitset (bit i & 7 of byte i >> 3). */
+export function packBits(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array((bytes.length + 7) >> 3);
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]) out[i >> 3]! |= 1 << (i & 7);
+  return out;
+}
+
+/** The API's prompt as the engine takes it. */
+export function toPrompt(p: SegmentPrompt): Prompt {
+  if (p.kind === 'mask') return { kind: 'mask', mask: { width: p.width, height: p.height, data: p.data } };
+  return p;
+}
