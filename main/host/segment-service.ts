@@ -15,6 +15,8 @@ import { normalizeRows } from '../engine/segment/kmeans.ts';
 import type { Mask2D } from '../engine/segment/mask2d.ts';
 import { PixelProbe } from '../engine/segment/pixel-probe.ts';
 import { sagaSegment } from '../engine/segment/saga.ts';
+import { ScoreKernel, scoreWith } from '../engine/segment/wasm-score.ts';
+import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
 import type { Prompt } from '../engine/segment/types.ts';
 import { smoothFeatures } from '../engine/train/smoothing.ts';
 import { readManifest, readPreparedMasks, unpackMask, viewDir, viewKey } from '../engine/masks/storage.ts';
@@ -33,6 +35,8 @@ export interface SegmentData {
   unit: Float32Array;
   dim: number;
   checkpoint: string;
+  /** The SIMD scoring kernel holding these features (undefined: the plain loop scores). */
+  kernel?: ScoreKernel;
 }
 
 export interface SegmentDeps {
@@ -43,6 +47,7 @@ export interface SegmentDeps {
 
 export class SegmentService {
   private data: SegmentData | undefined;
+  private kernel: Promise<ScoreKernel> | undefined;
   readonly handlers: Pick<Handlers<ApiMethods>, 'segment.prompt'>;
 
   constructor(private readonly deps: SegmentDeps) {
@@ -57,24 +62,27 @@ export class SegmentService {
   }
 
   /** The data for the open project, made or refreshed as needed. */
-  prepare(project: Project, scene: GaussianScene): SegmentData {
+  async prepare(project: Project, scene: GaussianScene): Promise<SegmentData> {
     const newest = listCheckpoints(project.dir)[0]?.path;
     if (this.data && this.data.scene === scene && this.data.checkpoint === newest) return this.data;
-    this.data = loadSegmentData(project, scene, this.data?.scene === scene ? this.data : undefined);
+    this.kernel ??= ScoreKernel.create(loadShaderFromDisk);
+    this.data = { ...loadSegmentData(project, scene, this.data?.scene === scene ? this.data : undefined), kernel: await this.kernel };
+    this.data.kernel!.setFeatures(this.data.unit, this.data.dim);
     return this.data;
   }
 
-  private prompt(params: ApiMethods['segment.prompt']['params']): SegmentOutcome {
+  private async prompt(params: ApiMethods['segment.prompt']['params']): Promise<SegmentOutcome> {
     const started = performance.now();
     const project = this.deps.project();
     const scene = this.deps.scene();
     if (!project || !scene) throw new SagaError('NO_PROJECT', 'No project is open, so there is nothing to segment. Open a project first.');
     const { camera, viewMasks } = promptCamera(project, params.view, params.camera);
-    const data = this.prepare(project, scene);
+    const data = await this.prepare(project, scene);
     const t0 = performance.now();
     const result = sagaSegment({
       scene, camera, prompt: toPrompt(params.prompt), unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
       ...(viewMasks ? { viewMasks } : {}),
+      scorer: (queries) => scoreWith(data.kernel, data.unit, data.dim, queries),
       ...(params.post === false ? { options: { post: { filter: false, region: false, grow: false } } } : {}),
     });
     const t1 = performance.now();

@@ -15,6 +15,7 @@
  */
 import { SagaError } from '../../contract/errors.ts';
 import type { ShaderSource } from './rasterizer.ts';
+import { compileWat } from '../wasm/assemble.ts';
 
 /** Channels per block: one 128-byte row, eight SIMD registers. */
 const BLOCK = 32;
@@ -161,21 +162,11 @@ export class WasmFeatureGather {
    * and starts helper threads with `helpers`.
    */
   static async create(loadShader: ShaderSource, options: { helpers?: KernelHelperFactory } = {}): Promise<WasmFeatureGather> {
-    const source = await loadShader('feature-gather.wat');
-    const wabt = await (await import('wabt')).default();
-    const parsed = wabt.parseWat('feature-gather.wat', source, { simd: true, threads: true });
-    let binary: Uint8Array<ArrayBuffer>;
-    try {
-      binary = new Uint8Array(parsed.toBinary({}).buffer);
-    } finally {
-      parsed.destroy();
-    }
+    const module = await compileWat(loadShader, 'feature-gather.wat', { threads: true });
     // 65536 pages: all of wasm32's 4 GiB may be used; shared memory must declare its maximum.
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-    let module: WebAssembly.Module;
     let instance: WebAssembly.Instance;
     try {
-      module = await WebAssembly.compile(binary);
       instance = await WebAssembly.instantiate(module, { env: { memory } });
     } catch (e) {
       throw new SagaError('INTERNAL', 'This runtime cannot run the WebAssembly SIMD training kernels; use a GPU adapter.', undefined, { cause: e });

@@ -62,6 +62,8 @@ export interface SagaInput {
   index: SpatialIndex;
   /** The view's automatic masks (box prompts without SAM), when it is a prepared training view. */
   viewMasks?: readonly Mask2D[];
+  /** Highest cosine of each Gaussian with the queries: the SIMD kernel (wasm-score.ts); default the plain loop. */
+  scorer?: (queries: Float32Array) => Float32Array;
   options?: Partial<SagaOptions>;
 }
 
@@ -267,8 +269,9 @@ export function sagaSegment(input: SagaInput): SagaResult {
     // The prompt fell where the scene renders nothing: nothing to select.
     return { selection, timings, threshold: Infinity, queries: 0 };
   }
-  const pos = maxScores(unit, dim, positive);
-  const neg = negative.length ? maxScores(unit, dim, negative) : undefined;
+  const score = input.scorer ?? ((queries: Float32Array) => maxScores(unit, dim, queries));
+  const pos = score(positive);
+  const neg = negative.length ? score(negative) : undefined;
   lap('score');
   const threshold = chooseThreshold(o.threshold, pos);
   for (let g = 0; g < n; g++) if (pos[g]! > threshold && (!neg || pos[g]! > neg[g]!)) selection[g] = 1;
