@@ -7,7 +7,7 @@
  * Imported by the renderer and preload too: no Node imports here.
  */
 import type { ApiMethods, JobEvent, JobProgress, JobStarted } from './api.ts';
-import { SagaError, toSagaError, type SagaErrorData } from './errors.ts';
+import { SagaError, isSagaError, toSagaError, type SagaErrorData } from './errors.ts';
 import { decodeFrame, encodeFrame } from './binary-frame.ts';
 import type { Frame, Transport } from './transport.ts';
 
@@ -296,7 +296,9 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
   attach(transport: Transport): () => void {
     this.connections.add(transport);
     const offFrame = transport.onFrame((frame) => {
-      void this.receive(transport, frame);
+      // receive() answers every failure itself; what is left (a bug) is reported, never left as an
+      // unhandled rejection, which would end the process.
+      this.receive(transport, frame).catch((e: unknown) => this.onProtocolError(`a request failed while being answered: ${e instanceof Error ? e.stack : String(e)}`));
     });
     const offClose = transport.onClose(() => this.connections.delete(transport));
     return () => {
@@ -319,8 +321,22 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
 
   private broadcast(msg: RpcMessage): void {
     const frame = encodeFrame(msg);
-    for (const t of this.connections) {
-      if (!t.closed) t.send(typeof frame === 'string' ? frame : frame.slice());
+    // Each connection gets its own copy of a binary frame: a MessagePort transport transfers it.
+    for (const t of this.connections) this.sendTo(t, typeof frame === 'string' ? frame : frame.slice());
+  }
+
+  /**
+   * Sends unless the client is gone. A transport can be closing before it says closed (a WebSocket
+   * whose close frame arrived with the request): its DISCONNECTED means nobody is left to answer,
+   * so it is dropped here rather than thrown into a job's progress report or a pending reply.
+   */
+  private sendTo(transport: Transport, frame: Frame): void {
+    if (transport.closed) return;
+    try {
+      transport.send(frame);
+    } catch (e) {
+      if (isSagaError(e, 'DISCONNECTED')) return;
+      throw e;
     }
   }
 
@@ -359,6 +375,6 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
   }
 
   private reply(transport: Transport, msg: RpcMessage): void {
-    if (!transport.closed) transport.send(encodeFrame(msg));
+    this.sendTo(transport, encodeFrame(msg));
   }
 }

@@ -37,7 +37,7 @@ export interface BackendOptions {
   host: AppInfo['host'];
   /** Where the recent-projects list lives (Electron: app.getPath('userData')). Default {@link defaultUserDataDir}. */
   userDataDir?: string;
-  /** The URL the renderer fetches a blob from (browser: /blob/<id>?token=..., Electron: app://blob/<id>). */
+  /** The URL the renderer fetches a blob from (browser: blob/<id>, relative to the page under its token; Electron: app://blob/<id>). */
   blobUrl: (id: string) => string;
   /** What the UI should open on load (serve --open, Electron argv). */
   initialOpen?: InitialOpen;

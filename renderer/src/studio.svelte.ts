@@ -293,7 +293,7 @@ export class Studio {
       return;
     }
     if (!(await this.mayCloseProject(file.name))) return;
-    const uploaded = await this.run(() => uploadFile(file, file.name, new URL(this.pageUrl).origin), `Uploading ${file.name}…`);
+    const uploaded = await this.run(() => uploadFile(file, file.name, this.pageUrl), `Uploading ${file.name}…`);
     if (uploaded) await this.openScene(uploaded.path);
   }
 
