@@ -32,7 +32,6 @@ Examples:
 
 const convert: Command = {
   name: 'convert',
-  summary: 'Convert a scene between 3DGS PLY, compressed PLY, .splat and .spz',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('convert', args, {

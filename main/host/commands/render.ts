@@ -83,7 +83,6 @@ export function parseBackground(value: string | undefined): [number, number, num
 
 const render: Command = {
   name: 'render',
-  summary: 'Render one view of a scene to a PNG on the GPU (colour or per-Gaussian features)',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('render', args, {

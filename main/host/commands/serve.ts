@@ -27,7 +27,6 @@ function parsePort(text: string | undefined): number {
 
 const serve: Command = {
   name: 'serve',
-  summary: 'Serve the editor to a browser on 127.0.0.1 (browser mode)',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('serve', args, {

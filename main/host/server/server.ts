@@ -16,6 +16,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { PROJECT_ROOT } from '../../common/paths.ts';
 import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultUserDataDir } from '../backend.ts';
 import { SagaError, toSagaError } from '../../contract/errors.ts';
 import { BROWSER_CONTENT_SECURITY_POLICY, ISOLATION_HEADERS, contentTypeFor } from '../../contract/security-headers.ts';
@@ -81,7 +82,7 @@ export interface RunningServer {
 }
 
 export function defaultRendererDir(): string {
-  return resolve(import.meta.dirname, '../../../out/renderer');
+  return join(PROJECT_ROOT, 'out/renderer');
 }
 
 function sameToken(given: string, expected: string): boolean {
