@@ -476,6 +476,11 @@ export interface SagaApi {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
   /** Subscribe to job events from every job of this host; returns the unsubscribe function. */
   onJobEvent(listener: (event: JobEvent) => void): () => void;
+  /**
+   * Called once when the connection to the host is lost (the server stopped, the network dropped):
+   * no answer or job event will arrive after it. Returns the unsubscribe function.
+   */
+  onDisconnect(listener: (error: SagaErrorData) => void): () => void;
 }
 
 /** Every method name, for hosts that check a request's method before dispatch (preload, validation). */

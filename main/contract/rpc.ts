@@ -90,6 +90,23 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
     return () => this.jobListeners.delete(listener);
   }
 
+  /**
+   * Called once with a DISCONNECTED error when the transport closes (at once, on the next turn, if
+   * it already has). Returns the unsubscribe function.
+   */
+  onDisconnect(listener: (error: SagaErrorData) => void): () => void {
+    if (this.transport.closed) {
+      let active = true;
+      queueMicrotask(() => {
+        if (active) listener(disconnected('the connection is closed').toJSON());
+      });
+      return () => {
+        active = false;
+      };
+    }
+    return this.transport.onClose((reason) => listener(disconnected(reason).toJSON()));
+  }
+
   close(): void {
     this.transport.close();
     this.failAll('closed by the client');

@@ -435,9 +435,5 @@ export class ModelManager {
   }
 }
 
-/** The default user-data folder for models: $SAGA_MODELS_DIR, else $XDG_DATA_HOME or ~/.local/share, /saga-studio/models. */
-export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SAGA_MODELS_DIR) return env.SAGA_MODELS_DIR;
-  const base = env.XDG_DATA_HOME ?? join(env.HOME ?? env.USERPROFILE ?? '.', '.local', 'share');
-  return join(base, 'saga-studio', 'models');
-}
+/** The models folder every host uses (see main/common/user-data.ts). */
+export { defaultModelsDir } from '../../common/user-data.ts';
