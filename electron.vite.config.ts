@@ -43,8 +43,13 @@ export default defineConfig({
     build: {
       outDir: resolve(root, 'out/renderer'),
       minify: true,
-      rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },
-      // The splat viewer is large by nature; it is one chunk on purpose.
+      rollupOptions: {
+        input: { index: resolve(root, 'renderer/index.html') },
+        // The splat viewer is its own chunk, named so its frames are recognisable in a stack
+        // (renderer/src/viewport/viewer-rejection.ts tells its failures from the app's by them).
+        output: { manualChunks: (id: string) => (id.includes('@mkkellogg/gaussian-splats-3d') ? 'gaussian-splats-3d' : undefined) },
+      },
+      // The splat viewer is large by nature; its chunk is one on purpose.
       chunkSizeWarningLimit: 2000,
     },
   },
