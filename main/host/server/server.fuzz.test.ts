@@ -155,6 +155,20 @@ describe('saga-studio serve under malformed traffic', () => {
       () => wsExchange(wsFrame(OPCODE.text, pick(['{', 'null', '[]', '"request"', '{"type":"request"}', deep(10_000), '{"type":"job","event":{}}', '{"type":"response","id":1,"ok":true}']))),
       () => wsExchange(wsFrame(OPCODE.text, JSON.stringify({ type: 'request', id: pick([...numbers, 'one', null, [], {}]), method: pick([...API_METHOD_NAMES, 'job.cancel', '__proto__', 'constructor', 'toString', '', 42]), params: values() }))),
       () => wsExchange(wsFrame(OPCODE.binary, junk(1 + Math.floor(random() * 300)))),
+      // Binary RPC frames ('SAGM', JSON length, JSON, attachments) with lying lengths, offsets and types.
+      () => {
+        const json = Buffer.from(pick([
+          '{"type":"request","id":1,"method":"blob.get","params":{"id":{"$saga:bin":[0,"Float32Array",16,1000000]}}}',
+          '{"type":"request","id":2,"method":"scene.open","params":{"path":{"$saga:bin":[0,"BigInt64Array",8,1]}}}',
+          '{"type":"request","id":3,"method":"app.info","params":{"$saga:bin":[5,"Uint8Array",-8,-1]}}',
+          '{"type":"request","id":4,"method":"app.info","params":{"$saga:bin":"x"}}',
+          '{"type":',
+        ]));
+        const head = Buffer.alloc(8);
+        head.writeUInt32LE(0x4d474153, 0);
+        head.writeUInt32LE(pick([json.length, json.length + 1000, 0xffffffff, 3]), 4);
+        return wsExchange(wsFrame(OPCODE.binary, Buffer.concat([head, json, junk(Math.floor(random() * 64))])));
+      },
       // Invalid UTF-8 in a text frame, reserved bits, reserved opcodes, unmasked client frames.
       () => wsExchange(wsFrame(OPCODE.text, Buffer.from([0xc3, 0x28, 0xff, 0xfe]))),
       () => wsExchange(wsFrame(OPCODE.text, '{}', { rsv: 1 + Math.floor(random() * 7) })),
