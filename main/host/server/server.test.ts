@@ -10,7 +10,9 @@ import type { ApiMethods } from '../../contract/api.ts';
 import { RpcClient } from '../../contract/rpc.ts';
 import { browserModeSocketUrl, connectWebSocket, type WebSocketConstructor } from '../../contract/transports/websocket.ts';
 import { uploadFile } from '../../contract/upload.ts';
-import { CONTENT_SECURITY_POLICY, startServer, type RunningServer } from './server.ts';
+import { CONTENT_SECURITY_POLICY, SERVER_LIMITS, startServer, type RunningServer } from './server.ts';
+import { openSocket, rawExchange, readUntilClosed, statusOf } from './testing/raw-client.ts';
+import { MAX_FRAME_BYTES } from '../../contract/transport.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'saga-serve-'));
 const rendererDir = join(root, 'renderer');
@@ -170,6 +172,36 @@ describe('browser-mode server', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('refuses a message over the frame limit before sending it, and keeps the connection', async () => {
+    const client = new RpcClient<ApiMethods>(await connectWebSocket(browserModeSocketUrl(server.url), Ws));
+    await expect(client.call('scene.open', { path: 'x'.repeat(MAX_FRAME_BYTES) })).rejects.toMatchObject({ code: 'TOO_LARGE', message: expect.stringMatching(/message limit of the connection/) });
+    expect((await client.call('app.info', {})).host).toBe('browser');
+    client.close();
+  });
+
+  it('drops an upload that stalls, answering 408 and keeping nothing of it', async () => {
+    const stalling = await startServer({ rendererDir, userDataDir: join(root, 'ud-stall'), uploadIdleMs: 300 });
+    try {
+      const socket = await openSocket(stalling.port);
+      const answer = readUntilClosed(socket, 5000);
+      socket.write(`POST /${stalling.token}/upload?name=slow.ply HTTP/1.1\r\nHost: 127.0.0.1:${stalling.port}\r\nContent-Length: 100000\r\n\r\nply\n`);
+      const response = (await answer).toString('latin1');
+      expect(statusOf(Buffer.from(response, 'latin1'))).toBe(408);
+      expect(response).toContain('stalled (nothing received for 0.3 s)');
+      const uploads = join(root, 'ud-stall', 'uploads');
+      expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([]);
+    } finally {
+      await stalling.close();
+    }
+  });
+
+  it('answers headers over the limit with 431 and a malformed request with 400', async () => {
+    expect(await rawExchange(server.port, `GET /${server.token}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(SERVER_LIMITS.headerBytes)}\r\n\r\n`)).toBe(431);
+    expect(await rawExchange(server.port, 'NOT HTTP AT ALL\r\n\r\n')).toBe(400);
+    expect(await rawExchange(server.port, `GET //evil.example/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).toBe(401);
+    expect(await rawExchange(server.port, `GET http://127.0.0.1/${server.token}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).toBe(400);
   });
 
   it('fails fast on an --open path that does not exist, and on malformed paths answers 400', async () => {

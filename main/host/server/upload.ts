@@ -26,6 +26,10 @@ export function safeUploadName(name: string): string {
   return base;
 }
 
+function secondsText(ms: number): string {
+  return `${ms < 10_000 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)} s`;
+}
+
 export interface UploadLimits {
   /** Largest body accepted (default {@link DEFAULT_MAX_UPLOAD_BYTES}). */
   maxBytes?: number;
@@ -49,13 +53,11 @@ export async function receiveUpload(req: IncomingMessage, uploadsDir: string, na
   // A client that stops sending (a sleeping laptop, a stalled tunnel) would hold the socket and the
   // partial file for ever: after `idleMs` without data the upload fails and both are released.
   let idle: ReturnType<typeof setTimeout> | undefined;
-  const stalled = () => req.destroy(new SagaError('DISCONNECTED', `The upload of ${fileName} stalled (nothing received for ${Math.round((limits.idleMs ?? 0) / 1000)} s). Check the connection and drop the file again.`, { name: fileName }));
   const armIdle = () => {
     if (limits.idleMs === undefined) return;
     clearTimeout(idle);
     idle = setTimeout(stalled, limits.idleMs);
   };
-  armIdle();
   const limit = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       armIdle();
@@ -64,16 +66,29 @@ export async function receiveUpload(req: IncomingMessage, uploadsDir: string, na
       else callback(null, chunk);
     },
   });
+  // The request is piped by hand rather than through pipeline(), which would destroy it (and with it
+  // the socket) on any failure: a refusal (too large, stalled) must still be able to answer.
+  const fail = (e: Error) => {
+    req.unpipe(limit);
+    limit.destroy(e);
+  };
+  const stalled = () => fail(new SagaError('DISCONNECTED', `The upload of ${fileName} stalled (nothing received for ${secondsText(limits.idleMs ?? 0)}). Check the connection and drop the file again.`, { name: fileName }));
+  req.once('error', fail);
+  req.once('close', () => {
+    if (!req.complete) fail(new Error('the connection closed before the whole file arrived'));
+  });
+  req.pipe(limit);
+  armIdle();
   try {
-    await pipeline(req, limit, createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(limit, createWriteStream(tmp, { flags: 'wx' }));
     if (bytes === 0) throw new SagaError('EMPTY_SCENE', `${fileName} is empty (0 bytes). Choose a trained scene file.`, { name: fileName });
     await rename(tmp, final);
-    clearTimeout(idle);
   } catch (e) {
     clearTimeout(idle);
     await rm(dir, { recursive: true, force: true });
     if (e instanceof SagaError) throw e;
     throw new SagaError('WRITE_FAILED', `Could not receive ${fileName}: ${e instanceof Error ? e.message : String(e)}. Try again.`, { name: fileName }, { cause: e });
   }
+  clearTimeout(idle);
   return { path: final, bytes };
 }
