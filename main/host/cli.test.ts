@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,34 @@ describe('saga-studio as a process (the built CLI)', () => {
       expect(missing.status).toBe(1);
       expect(missing.stderr.trim().split('\n')).toEqual([expect.stringContaining('missing.ply: no such file')]);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a GPU command behind the stderr filter', () => {
+  it('gets a terminal Ctrl+C once (it reaches the whole process group) and exits as it chooses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saga-cli-sigint-'));
+    // serve is a GPU command: it runs in the filtered child. Its own process group stands for a terminal's.
+    const child = spawn(process.execPath, [BIN, 'serve', '--renderer', dir, '--user-data', dir], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('SAGA Studio: http://')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      process.kill(-child.pid!, 'SIGINT');
+      // A second SIGINT forwarded by the parent would kill the child (serve stops gracefully on the first): exit 130.
+      expect(await exited).toBe(0);
+      expect(err).not.toMatch(/artificially reduced/);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
