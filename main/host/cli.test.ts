@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -39,6 +39,13 @@ describe('saga-studio CLI dispatch', () => {
     for (const [name, entry] of Object.entries(COMMANDS)) {
       expect(io.out).toContain(`  ${name.padEnd(14)} ${entry.summary}`);
       expect((await entry.load()).default.name).toBe(name);
+    }
+  });
+
+  it('marks every command that starts the GPU engine, so its stderr goes through the Dawn filter', () => {
+    for (const [name, entry] of Object.entries(COMMANDS)) {
+      const source = readFileSync(join(PROJECT_ROOT, 'main/host/commands', `${name}.ts`), 'utf8');
+      expect(entry.gpu === true, `${name}: gpu flag`).toBe(/\bEngineClient\b|engine-client/.test(source) || name === 'serve');
     }
   });
 

@@ -29,7 +29,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   export: { summary: "Save a project's edited scene or one layer as 3DGS PLY, .splat or .spz", load: () => import('./commands/export.ts') },
   synth: { summary: 'Generate a synthetic scene with ground truth, prompts and oracle masks', load: () => import('./commands/synth.ts') },
   eval: { summary: 'Score segmentation against ground truth (3D IoU, 2D mIoU/mAcc, latency)', load: () => import('./commands/eval.ts') },
-  'eval-suite': { summary: 'Run the fixed synthetic evaluation suite and write bench/RESULTS.md', load: () => import('./commands/eval-suite.ts') },
+  'eval-suite': { summary: 'Run the fixed synthetic evaluation suite and write bench/RESULTS.md', gpu: true, load: () => import('./commands/eval-suite.ts') },
   serve: { summary: 'Serve the editor to a browser on 127.0.0.1 (browser mode)', gpu: true, load: () => import('./commands/serve.ts') },
 };
 
