@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { workerEntries } from './main/host/build/entries.ts';
 
 const root = import.meta.dirname;
 
@@ -16,11 +17,11 @@ export default defineConfig({
       // Native addons and ws load from node_modules at run time; bundling them breaks their binaries.
       externalizeDeps: { include: ['better-sqlite3', 'onnxruntime-node', 'webgpu', 'ws'] },
       rollupOptions: {
-        input: {
-          index: resolve(root, 'main/app/index.ts'),
-          // Worker entries are their own files beside index.js; the modules that start them look there first.
-          'prepare-worker-entry': resolve(root, 'main/engine/masks/prepare-worker-entry.ts'),
-        },
+        // Worker entries are found in the sources (entries.ts) and emitted as their own files
+        // beside index.js, where startWorker (main/common/start-worker.ts) looks for them.
+        input: { index: resolve(root, 'main/app/index.ts'), ...workerEntries(root) },
+        // Flat, so a worker entry is beside whichever chunk startWorker was bundled into.
+        output: { chunkFileNames: '[name]-[hash].js' },
       },
     },
   },
@@ -42,8 +43,13 @@ export default defineConfig({
     build: {
       outDir: resolve(root, 'out/renderer'),
       minify: true,
-      rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },
-      // The splat viewer is large by nature; it is one chunk on purpose.
+      rollupOptions: {
+        input: { index: resolve(root, 'renderer/index.html') },
+        // The splat viewer is its own chunk, named so its frames are recognisable in a stack
+        // (renderer/src/viewport/viewer-rejection.ts tells its failures from the app's by them).
+        output: { manualChunks: (id: string) => (id.includes('@mkkellogg/gaussian-splats-3d') ? 'gaussian-splats-3d' : undefined) },
+      },
+      // The splat viewer is large by nature; its chunk is one on purpose.
       chunkSizeWarningLimit: 2000,
     },
   },

@@ -7,6 +7,7 @@ export default defineConfig({
     // Separate processes: the Dawn GPU device and native addons are safest outside shared worker threads.
     pool: 'forks',
     reporters: ['default', './e2e/summary-reporter.ts'],
+    globalSetup: ['./e2e/support/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -13,7 +13,7 @@ import { WebSocket } from 'ws';
 import { SCENES, sharedScene } from '../e2e/fixtures.ts';
 import type { ApiMethods } from '../main/contract/api.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
-import { connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
+import { browserModeSocketUrl, connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
 import { startServer } from '../main/host/server/server.ts';
 
 export interface OpenTiming {
@@ -41,7 +41,7 @@ export async function measureOpen(scenePath: string, runs = 3): Promise<OpenTimi
   let peak = process.memoryUsage.rss();
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
   try {
-    const transport = await connectWebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`, WebSocket as unknown as WebSocketConstructor);
+    const transport = await connectWebSocket(browserModeSocketUrl(server.url), WebSocket as unknown as WebSocketConstructor);
     const client = new RpcClient<ApiMethods>(transport);
     const open: number[] = [];
     const fetched: number[] = [];
@@ -54,7 +54,7 @@ export async function measureOpen(scenePath: string, runs = 3): Promise<OpenTimi
       const opened = await client.call('scene.open', { path: scenePath });
       open.push(performance.now() - t);
       t = performance.now();
-      const bytes = await (await fetch(new URL(opened.url, server.origin))).arrayBuffer();
+      const bytes = await (await fetch(new URL(opened.url, server.url))).arrayBuffer();
       fetched.push(performance.now() - t);
       count = opened.summary.count;
       viewerBytes = bytes.byteLength;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { WebSocket } from 'ws';
+import { browserModeSocketUrl } from '../main/contract/transports/websocket.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, SCENES, sharedScene } from './fixtures.ts';
 import { shareDifferentFrom } from './support/pixels.ts';
@@ -133,10 +134,12 @@ describe('SAGA Studio in the browser', () => {
     expect(await page.getByTestId('error-banner').count()).toBe(0);
   }, E2E_TIMEOUT_MS);
 
-  it('refuses API calls and page loads without the token', async () => {
-    const { origin, token } = studio.server;
+  it('refuses API calls and page loads without the token, and sets no cookie', async () => {
+    const { origin, token, url } = studio.server;
     expect((await fetch(`${origin}/`)).status).toBe(401);
-    expect((await fetch(`${origin}/?token=wrong-${token}`)).status).toBe(403);
+    expect((await fetch(`${origin}/wrong-${token}/`)).status).toBe(403);
+    // The token rides in the path only: the browser holds no cookie another local page could be sent.
+    expect(await studio.page.context().cookies()).toEqual([]);
     const refused = await new Promise<string>((resolve) => {
       const ws = new WebSocket(`${origin.replace('http', 'ws')}/rpc`);
       ws.on('open', () => {
@@ -149,7 +152,7 @@ describe('SAGA Studio in the browser', () => {
     expect(refused).toMatch(/^refused/);
     // With the token the same call is answered: the refusal was about the token, not the server.
     const answered = await new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(`${origin.replace('http', 'ws')}/rpc?token=${encodeURIComponent(token)}`, { headers: { Origin: origin } });
+      const ws = new WebSocket(browserModeSocketUrl(url), { headers: { Origin: origin } });
       ws.on('open', () => ws.send(JSON.stringify({ type: 'request', id: 1, method: 'app.info', params: {} })));
       ws.on('message', (data) => {
         ws.close();

@@ -203,4 +203,28 @@ describe('Training panel: Prepare', () => {
     await expect.poll(() => page.getByTestId('prepare-state').textContent()).toBe(`${views - 1} of ${views} views prepared · masks: built-in (no SAM model)`);
     writeFileSync(join(ARTIFACTS, 'e2e-prepare-failed-view.png'), await page.getByTestId('training-panel').screenshot());
   });
+
+  // Last: it stops this suite's server.
+  it('when the connection drops mid-job, the panel ends the job and its buttons work again', async () => {
+    const { page } = studio;
+    await page.getByTestId('prepare-force').check();
+    await page.getByTestId('prepare-button').click();
+    await page.getByTestId('prepare-progress').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('prepare-button').isDisabled()).toBe(true);
+
+    await studio.server.close();
+    const outcome = page.getByTestId('prepare-outcome');
+    await outcome.waitFor({ timeout: 15_000 });
+    expect(await outcome.getAttribute('data-kind')).toBe('failed');
+    expect(await page.getByTestId('prepare-progress').count()).toBe(0);
+    const banner = page.getByTestId('error-banner');
+    expect(await banner.getAttribute('data-code')).toBe('DISCONNECTED');
+    expect(await banner.textContent()).toMatch(/Lost the connection/);
+    expect(await page.getByTestId('prepare-button').isDisabled()).toBe(false);
+
+    // A later action fails at once with the same reason instead of waiting for an answer that cannot come.
+    await page.getByTestId('verify-source').click();
+    await expect.poll(() => banner.getAttribute('data-code')).toBe('DISCONNECTED');
+    expect(await page.getByTestId('verify-source').isDisabled()).toBe(false);
+  }, 120_000);
 });

@@ -2,7 +2,7 @@
  * The one API the UI uses, in every host (Electron MessagePort, browser-mode WebSocket, in-memory).
  * Requests map a method name to typed params and result; long work is a job: the request returns a
  * job id at once and progress/result/error arrive as JobEvents. Large data (scene bytes) never rides
- * in JSON: results carry a URL the renderer fetches (browser: /blob/<id>?token=...; Electron: app://blob/<id>),
+ * in JSON: results carry a URL the renderer fetches (browser: blob/<id> beside the page, under its token; Electron: app://blob/<id>),
  * and a method whose result is a Uint8Array ('blob.get', 'edit.display') is answered with one binary frame.
  * The RPC and transports are in rpc.ts and transports/; requests are checked by validate.ts.
  */
@@ -476,6 +476,11 @@ export interface SagaApi {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
   /** Subscribe to job events from every job of this host; returns the unsubscribe function. */
   onJobEvent(listener: (event: JobEvent) => void): () => void;
+  /**
+   * Called once when the connection to the host is lost (the server stopped, the network dropped):
+   * no answer or job event will arrive after it. Returns the unsubscribe function.
+   */
+  onDisconnect(listener: (error: SagaErrorData) => void): () => void;
 }
 
 /** Every method name, for hosts that check a request's method before dispatch (preload, validation). */

@@ -6,6 +6,18 @@
 
 export type Frame = string | Uint8Array;
 
+/**
+ * Largest frame a network transport carries (the browser-mode WebSocket's limit on both sides).
+ * API requests are small JSON and large data travels as HTTP downloads, so 16 MiB is far above any
+ * real message while a runaway or hostile client cannot make the server buffer gigabytes.
+ */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Upper bound of a frame's size in bytes, without encoding it (a UTF-16 unit is at most 3 UTF-8 bytes). */
+export function frameBytesAtMost(frame: Frame): number {
+  return typeof frame === 'string' ? frame.length * 3 : frame.byteLength;
+}
+
 export interface Transport {
   /**
    * Queue a frame for the other side. Sending on a closed transport throws SagaError('DISCONNECTED').

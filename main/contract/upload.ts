@@ -1,6 +1,6 @@
 /**
  * Browser mode only: a file dropped on the page has no path the host can open, so the page sends
- * its bytes to POST /upload?name=<file name> (same origin, token cookie) and gets back the path the
+ * its bytes to POST upload?name=<file name> beside the page (/<token>/upload) and gets back the path the
  * host stored it at, which it then opens like any other (scene.open, project.create). Uploaded
  * files are kept in the host's user-data folder: a project may reference them.
  * No Node imports: the renderer uses this.
@@ -15,12 +15,16 @@ export interface UploadResult {
   bytes: number;
 }
 
-/** Send `file` to the browser-mode host serving this page. Rejects with the host's SagaError. */
-export async function uploadFile(file: Blob, name: string, origin: string, fetchImpl: typeof fetch = fetch): Promise<UploadResult> {
-  const res = await fetchImpl(`${origin}${UPLOAD_PATH}?name=${encodeURIComponent(name)}`, {
+/**
+ * Send `file` to the browser-mode host serving the page at `pageUrl` (http://host/<token>/).
+ * Rejects with the host's SagaError.
+ */
+export async function uploadFile(file: Blob, name: string, pageUrl: string, fetchImpl: typeof fetch = fetch): Promise<UploadResult> {
+  const url = new URL(`${UPLOAD_PATH.slice(1)}?name=${encodeURIComponent(name)}`, pageUrl);
+  const res = await fetchImpl(url, {
     method: 'POST',
     body: file,
-    credentials: 'same-origin',
+    credentials: 'omit',
     headers: { 'Content-Type': 'application/octet-stream' },
   });
   const text = await res.text();

@@ -7,8 +7,8 @@
 import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defaultModelsDir, defaultUserDataDir } from '../common/user-data.ts';
 import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
@@ -28,7 +28,7 @@ import { ProjectEditor } from '../project/editor.ts';
 import { EditService } from './edit-service.ts';
 import { SegmentService } from './segment-service.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
-import { encodeScene, readScene } from '../scene/io.ts';
+import { encodeScene, openError, readScene } from '../scene/io.ts';
 import { sceneInFolder } from '../scene/scene-folder.ts';
 import { inspectPath } from './path-content.ts';
 import { updateSettings } from '../project/settings.ts';
@@ -37,7 +37,7 @@ export interface BackendOptions {
   host: AppInfo['host'];
   /** Where the recent-projects list lives (Electron: app.getPath('userData')). Default {@link defaultUserDataDir}. */
   userDataDir?: string;
-  /** The URL the renderer fetches a blob from (browser: /blob/<id>?token=..., Electron: app://blob/<id>). */
+  /** The URL the renderer fetches a blob from (browser: blob/<id>, relative to the page under its token; Electron: app://blob/<id>). */
   blobUrl: (id: string) => string;
   /** What the UI should open on load (serve --open, Electron argv). */
   initialOpen?: InitialOpen;
@@ -47,17 +47,14 @@ export interface BackendOptions {
   acceptsUploads?: boolean;
   /** Called after the recent-projects list changed (Electron rebuilds its menu). */
   onRecentChanged?: () => void;
-  /** Where SAM models live. Default: $SAGA_MODELS_DIR, else <userDataDir>/models. */
+  /** Where SAM models live. Default: {@link defaultModelsDir}, the same folder for every host. */
   modelsDir?: string;
   /** The SAM model registry (default: resources/models.json); tests pass one pointing at a local server. */
   modelRegistry?: RegistryModel[];
 }
 
 /** ~/.local/share/saga-studio, or under $XDG_DATA_HOME: where a host without its own keeps user data. */
-export function defaultUserDataDir(): string {
-  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-  return join(base, 'saga-studio');
-}
+export { defaultUserDataDir };
 
 /** Bytes a blob URL stands for: in memory, or a file (e.g. a viewer cache in the project's cache/). */
 export type BlobEntry = {
@@ -125,7 +122,7 @@ export class SagaBackend {
   /** Running model downloads by model id: two would write the same partial file. */
   private readonly installs = new Map<string, { jobId: string; jobs: JobRunner }>();
   private modelManager: ModelManager | undefined;
-  private readonly modelsDir: string;
+  readonly modelsDir: string;
 
   /** One handler per API method, for an RpcServer (see createBackendServer). */
   readonly handlers: Handlers<ApiMethods>;
@@ -138,8 +135,9 @@ export class SagaBackend {
   constructor(private readonly options: BackendOptions) {
     const userDataDir = options.userDataDir ?? defaultUserDataDir();
     this.recent = new RecentProjects(userDataDir);
-    // The CLI honours $SAGA_MODELS_DIR too, so a model installed with `prepare --download` shows here.
-    this.modelsDir = options.modelsDir ?? process.env.SAGA_MODELS_DIR ?? join(userDataDir, 'models');
+    // The folder the CLI uses too (not <userDataDir>/models: Electron's userData is elsewhere), so a
+    // model installed with `prepare --download` shows here.
+    this.modelsDir = options.modelsDir ?? defaultModelsDir();
     this.initialOpen = options.initialOpen;
     this.handlers = this.buildHandlers();
   }
@@ -324,15 +322,19 @@ export class SagaBackend {
     }
     if (model !== undefined) throw new SagaError('BAD_ARGUMENT', 'Imported masks use no model: leave the model out.', { masks, model });
     const folder = resolve(masks);
-    const isDir = (() => {
-      try {
-        return statSync(folder).isDirectory();
-      } catch (e) {
-        // Missing or unreadable: refused below with the sentence that says what to choose.
-        void e;
-        return false;
+    let isDir: boolean;
+    try {
+      isDir = statSync(folder).isDirectory();
+    } catch (e) {
+      const code = e instanceof Error && 'code' in e ? String(e.code) : '';
+      // Only a path that is not there is "not a folder"; a permission error (or any other) is said
+      // as it is, or the user would look for a typo in a path that exists.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : e instanceof Error ? e.message : String(e);
+        throw new SagaError('FILE_UNREADABLE', `The imported masks folder ${folder} cannot be read (${reason}). Check its permissions, or choose another mask source.`, { masks: folder, code }, { cause: e });
       }
-    })();
+      isDir = false;
+    }
     if (!isDir) {
       throw new SagaError('BAD_ARGUMENT', `Masks must be 'auto', 'sam' or a folder of imported masks (<folder>/<image-name>/<k>.png); ${folder} is not a folder.`, { masks: folder });
     }
@@ -523,6 +525,8 @@ export class SagaBackend {
       try {
         size = (await stat(source.scenePath)).size;
       } catch (e) {
+        const code = e instanceof Error && 'code' in e ? String(e.code) : '';
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw openError(source.scenePath, e);
         throw new SagaError('FILE_NOT_FOUND', `The project's scene ${source.scenePath} is missing. Put the file back (or restore it from a backup) and open the project again.`, { path: source.scenePath }, { cause: e });
       }
       if (size !== source.bytes) {

@@ -7,11 +7,12 @@ export interface CliIO {
   stderr: (text: string) => void;
 }
 
-/** One `saga-studio <name>` subcommand. Each lives in main/host/commands/<name>.ts as the default export. */
+/**
+ * One `saga-studio <name>` subcommand. Each lives in main/host/commands/<name>.ts as the default
+ * export, and has a line in the command table of main/host/cli.ts (its summary for --help).
+ */
 export interface Command {
   name: string;
-  /** One line for the command list. */
-  summary: string;
   /** Full help text printed by `saga-studio <name> --help`. */
   help: string;
   /** Returns the process exit code. Throw SagaError for failures the user can act on. */

@@ -4,7 +4,8 @@
  * a MessagePort, so the calling thread may block (reference renders, file IO, loss math) without
  * endangering the device. Typed arrays travel as binary attachments, transferred, not copied.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { startWorker } from '../common/start-worker.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcClient } from '../contract/rpc.ts';
 import { messagePortTransport } from '../contract/transports/message-port.ts';
@@ -51,13 +52,7 @@ export class EngineClient {
   /** Starts the engine worker and its GPU device. */
   static async start(options: EngineStartOptions = {}): Promise<EngineClient> {
     const { port1, port2 } = new MessageChannel();
-    // A tiny bootstrap registers tsx inside the worker: on Node 20, `--import tsx` in execArgv does
-    // not reach a worker whose entry is a .ts file.
-    const entry = new URL('./engine-worker.ts', import.meta.url).href;
-    // tsx is resolved here: an eval worker resolves bare names from the current folder, not ours.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { port: port2 }, transferList: [port2] });
+    const worker = startWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { port: port2 }, transferList: [port2] });
     const client = new EngineClient(worker, port1);
     try {
       const info: EngineInfo = await client.call('engine.init', options);

@@ -16,13 +16,19 @@ const KERNELS: KernelName[] = ['forward', 'backward', 'adam'];
 
 // Control words (Int32): 0 call sequence (caller), 1 finished sequence (helper; GONE when the
 // helper's loop ended for any reason), 2 kernel index (-1 quits), 3 failed flag, 4 argument
-// count. Arguments are float64 at byte 64 (exact for addresses and for f32 parameters).
-const CONTROL_BYTES = 64 + 16 * 8;
+// count, 5 length of the failure text. Arguments are float64 at byte 64 (exact for addresses and
+// for f32 parameters); the failure text (UTF-8) at byte 192, so a caller blocked in waitAll reads
+// why a kernel failed without a message round trip.
+const ARGS_AT = 64;
+const ERROR_AT = ARGS_AT + 16 * 8;
+const ERROR_BYTES = 1024;
+const CONTROL_BYTES = ERROR_AT + ERROR_BYTES;
 const SEQ = 0;
 const DONE = 1;
 const KERNEL = 2;
 const FAILED = 3;
 const ARGC = 4;
+const ERROR_LENGTH = 5;
 const GONE = -1;
 
 const HELPER_SOURCE = `
@@ -30,7 +36,8 @@ const { workerData, parentPort } = require('node:worker_threads');
 const { module, memory, control, kernels } = workerData;
 const exportsOf = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctl = new Int32Array(control, 0, 16);
-const args = new Float64Array(control, 64, 16);
+const args = new Float64Array(control, ${ARGS_AT}, 16);
+const errorText = new Uint8Array(control, ${ERROR_AT}, ${ERROR_BYTES});
 parentPort.postMessage('ready');
 let seen = 0;
 try {
@@ -44,6 +51,9 @@ try {
       ctl[${FAILED}] = 0;
     } catch (e) {
       ctl[${FAILED}] = 1;
+      const text = new TextEncoder().encode(String((e && e.message) || e).slice(0, ${ERROR_BYTES / 4}));
+      errorText.set(text.subarray(0, ${ERROR_BYTES}));
+      ctl[${ERROR_LENGTH}] = Math.min(text.length, ${ERROR_BYTES});
     }
     Atomics.store(ctl, ${DONE}, seen);
     Atomics.notify(ctl, ${DONE});
@@ -61,6 +71,8 @@ interface Helper {
   worker: Worker;
   ctl: Int32Array;
   args: Float64Array;
+  /** Why the last call failed (UTF-8, ctl[ERROR_LENGTH] bytes). */
+  errorText: Uint8Array;
   busy: boolean;
 }
 
@@ -82,7 +94,7 @@ export function nodeKernelHelpers(max = 3): KernelHelperFactory {
           worker.once('error', reject);
           worker.once('exit', (code) => reject(new Error(`exited with code ${code}`)));
         });
-        helpers.push({ worker, ctl: new Int32Array(control, 0, 16), args: new Float64Array(control, 64, 16), busy: false });
+        helpers.push({ worker, ctl: new Int32Array(control, 0, 16), args: new Float64Array(control, ARGS_AT, 16), errorText: new Uint8Array(control, ERROR_AT, ERROR_BYTES), busy: false });
       }
     } catch (e) {
       for (const h of helpers) void h.worker.terminate();
@@ -112,7 +124,7 @@ class NodeKernelHelpers implements KernelHelpers {
   }
 
   waitAll(): void {
-    let failed = false;
+    let failed: string | undefined;
     let error: SagaError | undefined;
     for (const h of this.helpers) {
       if (!h.busy) continue;
@@ -128,10 +140,10 @@ class NodeKernelHelpers implements KernelHelpers {
           break;
         }
       }
-      failed ||= h.ctl[FAILED] !== 0;
+      if (h.ctl[FAILED] !== 0) failed ??= new TextDecoder().decode(h.errorText.slice(0, h.ctl[ERROR_LENGTH]));
     }
     if (error) throw error;
-    if (failed) throw new SagaError('INTERNAL', 'A training kernel failed on a helper thread (memory out of range).');
+    if (failed !== undefined) throw new SagaError('INTERNAL', `A training kernel failed on a helper thread: ${failed}.`, { reason: failed });
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * reference rasterizer, the real backend over the in-memory transport, the real worker thread.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { RpcClient, type RpcServer } from '../contract/rpc.ts';
 import { memoryTransportPair } from '../contract/transports/memory.ts';
 import { encodeRgbPng } from '../engine/masks/image.ts';
 import { imageStem } from '../engine/masks/imported.ts';
-import type { RegistryModel } from '../engine/masks/models.ts';
+import { defaultModelsDir, loadRegistry, type RegistryModel } from '../engine/masks/models.ts';
 import { tinySamDecoder, tinySamEncoder } from '../engine/masks/testing/tiny-sam.ts';
 import { readManifest, viewDir, viewKey } from '../engine/masks/storage.ts';
 import { projectSourceFor, renderViewImages } from '../engine/masks/testing/views.ts';
@@ -131,6 +131,11 @@ describe('project.prepare as a job', () => {
     await expect(client.call('project.prepare', { masks: 'sam' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringMatching(/No SAM model is installed/) });
     await expect(client.call('project.prepare', { masks: 'auto', model: 'sam_vit_b_quantized' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     await expect(client.call('project.prepare', { masks: join(root, 'no-such-masks') })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/not a folder/) });
+    // A folder that exists but cannot be read is not called "not a folder": the cause is named.
+    // (Tests run as root, which no permission stops; a symbolic link loop fails stat the same way.)
+    const loop = join(root, 'masks-loop');
+    symlinkSync(loop, loop);
+    await expect(client.call('project.prepare', { masks: loop })).rejects.toMatchObject({ code: 'FILE_UNREADABLE', message: expect.stringMatching(/masks-loop cannot be read \(ELOOP/) });
 
     const { jobId } = await client.call('project.prepare', { masks: 'auto' });
     const end = await jobEnd(jobId);
@@ -302,4 +307,40 @@ describe('models.install as a job', () => {
     own.backend.close();
     own.server.close();
   }, 60_000);
+
 });
+
+describe('the models folder', () => {
+  it('is the one the CLI uses, whatever user-data folder the host has (Electron passes its own)', async () => {
+    const env = { ...process.env };
+    const home = mkdtempSync(join(tmpdir(), 'saga-models-home-'));
+    try {
+      delete process.env.SAGA_MODELS_DIR;
+      process.env.XDG_DATA_HOME = home;
+      const app = new SagaBackend({ host: 'electron', userDataDir: join(home, 'electron-user-data'), blobUrl: (id) => `app://blob/${id}` });
+      expect(app.modelsDir).toBe(defaultModelsDir());
+      expect(app.modelsDir).toBe(join(home, 'saga-studio', 'models'));
+      // A model the CLI installed there is installed for the app.
+      const registry = loadRegistry();
+      const model = registry.find((m) => !m.archive)!;
+      mkdirSync(join(app.modelsDir, model.id), { recursive: true });
+      writeFileSync(join(app.modelsDir, model.id, model.encoder.file), 'x');
+      writeFileSync(join(app.modelsDir, model.id, model.decoder.file), 'x');
+      const server = createBackendServer(app);
+      const [c, s] = memoryTransportPair();
+      server.attach(s);
+      const listed = await new RpcClient<ApiMethods>(c).call('models.list', {});
+      expect(listed.find((m) => m.id === model.id)?.installed).toBe(true);
+      app.closeAll();
+      process.env.SAGA_MODELS_DIR = join(home, 'elsewhere');
+      expect(new SagaBackend({ host: 'memory', userDataDir: home, blobUrl: (id) => id }).modelsDir).toBe(join(home, 'elsewhere'));
+    } finally {
+      process.env.SAGA_MODELS_DIR = env.SAGA_MODELS_DIR;
+      if (env.SAGA_MODELS_DIR === undefined) delete process.env.SAGA_MODELS_DIR;
+      process.env.XDG_DATA_HOME = env.XDG_DATA_HOME;
+      if (env.XDG_DATA_HOME === undefined) delete process.env.XDG_DATA_HOME;
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+

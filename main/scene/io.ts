@@ -149,7 +149,7 @@ function decodeAsciiPlyScene(header: PlyHeader, body: Uint8Array, options: ReadO
   return scene;
 }
 
-function openError(path: string, e: unknown): SagaError {
+export function openError(path: string, e: unknown): SagaError {
   const code = e instanceof Error && 'code' in e ? String(e.code) : '';
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new SagaError('FILE_NOT_FOUND', `${path}: no such file. Check the path and try again.`, { path }, { cause: e });
@@ -163,7 +163,7 @@ function openError(path: string, e: unknown): SagaError {
   return new SagaError('FILE_UNREADABLE', `${path}: cannot read the file (${e instanceof Error ? e.message : String(e)}). Choose another file.`, { path, code }, { cause: e });
 }
 
-async function readExact(file: FileHandle, buffer: Uint8Array, length: number, position: number, path: string): Promise<void> {
+export async function readExact(file: FileHandle, buffer: Uint8Array, length: number, position: number, path: string): Promise<void> {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await file.read(buffer, done, length - done, position + done);
@@ -178,8 +178,21 @@ async function readExact(file: FileHandle, buffer: Uint8Array, length: number, p
  * Reads a scene file. INRIA binary PLY is streamed in 16 MB chunks (reading the next chunk while
  * the current one is decoded); other formats are read whole, after a size check.
  */
-export async function readScene(path: string, options?: ReadOptions): Promise<GaussianScene> {
-  checkAborted(options?.signal);
+/** An open scene file, its size and format, and the parsed header when it is a binary INRIA PLY. */
+export interface OpenedSceneFile {
+  file: FileHandle;
+  size: number;
+  format: SceneFormat;
+  /** Set for a binary (little or big endian) INRIA PLY: the layout the streaming readers need. */
+  binaryPly?: PlyHeader;
+}
+
+/**
+ * Opens a scene file and tells what it holds from its first bytes. The caller closes `file`
+ * (closeSceneFile); on failure nothing is left open.
+ */
+export async function openSceneFile(path: string, signal?: AbortSignal): Promise<OpenedSceneFile> {
+  checkAborted(signal);
   let size: number;
   try {
     const st = await stat(path);
@@ -208,11 +221,29 @@ export async function readScene(path: string, options?: ReadOptions): Promise<Ga
         await readExact(file, headerBytes, headerBytes.length, 0, path);
       }
       const header = parsePlyHeader(headerBytes, path);
-      if (header.encoding !== 'ascii' && !isCompressedPlyHeader(header)) {
-        const { scene, nonFinite } = await streamBinaryPly(file, header, size, options, path);
-        applyNonFinitePolicy(scene, options, path, nonFinite);
-        return scene;
-      }
+      if (header.encoding !== 'ascii' && !isCompressedPlyHeader(header)) return { file, size, format, binaryPly: header };
+    }
+    return { file, size, format };
+  } catch (e) {
+    await closeSceneFile(file);
+    throw e;
+  }
+}
+
+export async function closeSceneFile(file: FileHandle): Promise<void> {
+  await file.close().catch((closeError: unknown) => {
+    // Reading is finished (or already failed); a close error cannot change what the caller gets.
+    void closeError;
+  });
+}
+
+export async function readScene(path: string, options?: ReadOptions): Promise<GaussianScene> {
+  const { file, size, format, binaryPly } = await openSceneFile(path, options?.signal);
+  try {
+    if (binaryPly) {
+      const { scene, nonFinite } = await streamBinaryPly(file, binaryPly, size, options, path);
+      applyNonFinitePolicy(scene, options, path, nonFinite);
+      return scene;
     }
     if (size > MAX_WHOLE_FILE_BYTES) {
       throw new SagaError('TOO_LARGE', `${path}: the file is ${(size / 2 ** 30).toFixed(1)} GB; files of this format must be under 2 GB to load. Convert it to a binary 3DGS PLY first.`, { path, size });
@@ -229,10 +260,7 @@ export async function readScene(path: string, options?: ReadOptions): Promise<Ga
     options?.onProgress?.({ stage: 'decode', done: scene.count, total: scene.count });
     return scene;
   } finally {
-    await file.close().catch((closeError: unknown) => {
-      // Reading is finished (or already failed); a close error cannot change what the caller gets.
-      void closeError;
-    });
+    await closeSceneFile(file);
   }
 }
 

@@ -131,13 +131,16 @@ export function applyNonFinitePolicy(scene: GaussianScene, options: ReadOptions 
     scene.source = { ...(scene.source ?? { format: 'ply' }), nonFinite: { count, firstRow } };
     return;
   }
-  if (count > 0) {
-    throw new SagaError(
-      'NON_FINITE_VALUES',
-      `${where(path)}${count.toLocaleString('en-US')} of ${scene.count.toLocaleString('en-US')} Gaussians hold NaN or infinite values (first at row ${firstRow}). Open it with non-finite values kept or reported (CLI: --non-finite keep), or clean the scene in its training tool.`,
-      { path, count, firstRow },
-    );
-  }
+  if (count > 0) throw nonFiniteError(path, { count, firstRow }, scene.count);
+}
+
+/** NON_FINITE_VALUES for a scene of `total` Gaussians of which `counted` hold NaN or infinite values. */
+export function nonFiniteError(path: string | undefined, counted: NonFiniteCount, total: number): SagaError {
+  return new SagaError(
+    'NON_FINITE_VALUES',
+    `${where(path)}${counted.count.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} Gaussians hold NaN or infinite values (first at row ${counted.firstRow}). Open it with non-finite values kept or reported (CLI: --non-finite keep), or clean the scene in its training tool.`,
+    { path, count: counted.count, firstRow: counted.firstRow },
+  );
 }
 
 /** Reports progress at most every few percent so callers are not flooded. */

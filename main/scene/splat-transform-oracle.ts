@@ -6,6 +6,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../common/paths.ts';
 import { type GaussianScene, shRestPerChannel } from './gaussians.ts';
 import {
   MemoryReadFileSystem,
@@ -53,7 +55,7 @@ export interface NianticCloud {
 export async function loadNianticSpz(): Promise<NianticSpz> {
   // splat-transform lazy-loads a hashed chunk for its SPZ writer (the nianticlabs/spz C++ code);
   // find the ES module one among its dist files.
-  const dist = new URL('../../node_modules/@playcanvas/splat-transform/dist/', import.meta.url);
+  const dist = pathToFileURL(`${PROJECT_ROOT}/node_modules/@playcanvas/splat-transform/dist/`);
   for (const file of readdirSync(dist)) {
     if (!/^spz-.*\.js$/.test(file)) continue;
     const text = readFileSync(new URL(file, dist), 'latin1');

@@ -113,6 +113,7 @@ export class Studio {
 
   async start(): Promise<void> {
     this.api.onJobEvent((event) => this.onJobEvent(event));
+    this.api.onDisconnect((error) => this.onDisconnect(error));
     const info = await this.run(() => this.api.call('app.info', {}));
     if (!info) return;
     this.info = info;
@@ -293,7 +294,7 @@ export class Studio {
       return;
     }
     if (!(await this.mayCloseProject(file.name))) return;
-    const uploaded = await this.run(() => uploadFile(file, file.name, new URL(this.pageUrl).origin), `Uploading ${file.name}…`);
+    const uploaded = await this.run(() => uploadFile(file, file.name, this.pageUrl), `Uploading ${file.name}…`);
     if (uploaded) await this.openScene(uploaded.path);
   }
 
@@ -432,6 +433,27 @@ export class Studio {
     if (event.kind === 'result') this.prepareSummary = event.result as PrepareSummary;
     else this.prepareOutcome = { kind: event.error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: event.error };
     void this.refreshPrepareState();
+  }
+
+  /**
+   * The host is gone: no event of the jobs this window follows will ever arrive. End them here,
+   * or their buttons (Verify, Prepare) would stay disabled waiting; the banner says what happened,
+   * and any later action fails with the same error rather than hanging.
+   */
+  private onDisconnect(error: SagaErrorData): void {
+    this.error = error;
+    this.busy = null;
+    this.loadPercent = null;
+    if (this.prepareJob) {
+      this.prepareJob = null;
+      this.prepareOutcome = { kind: 'failed', error };
+    }
+    if (this.job) {
+      const done = this.jobDone;
+      this.jobDone = null;
+      done?.({ jobId: this.job.id, kind: 'error', error });
+      this.job = null;
+    }
   }
 
   private onJobEvent(event: JobEvent): void {

@@ -4,7 +4,10 @@
  * no Node imports. The server side is main/host/server/ws-transport.ts.
  */
 import { SagaError } from '../errors.ts';
-import { TransportBase, asBytes, type Frame, type Transport } from '../transport.ts';
+import { MAX_FRAME_BYTES, TransportBase, asBytes, frameBytesAtMost, type Frame, type Transport } from '../transport.ts';
+
+/** The API's WebSocket endpoint, under the page's token: /<token>/rpc. */
+export const RPC_PATH = '/rpc';
 
 /** The parts of the standard WebSocket this transport uses. */
 export interface WebSocketLike {
@@ -38,6 +41,7 @@ class WebSocketTransport extends TransportBase implements Transport {
     if (this.closed || this.socket.readyState !== OPEN) {
       throw new SagaError('DISCONNECTED', 'Lost the connection to the SAGA Studio server. Check that `npm run serve` is still running and reload the page.');
     }
+    checkFrameSize(frame);
     this.socket.send(frame);
   }
 
@@ -45,6 +49,18 @@ class WebSocketTransport extends TransportBase implements Transport {
     if (this.closed) return;
     this.markClosed('closed locally');
     this.socket.close(1000, 'client closed');
+  }
+}
+
+/**
+ * Refuses a frame over MAX_FRAME_BYTES before it is sent: the server would close the whole
+ * connection on it (code 1009), failing every other call in flight with it.
+ */
+export function checkFrameSize(frame: Frame): void {
+  if (frameBytesAtMost(frame) <= MAX_FRAME_BYTES) return;
+  const bytes = typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
+  if (bytes > MAX_FRAME_BYTES) {
+    throw new SagaError('TOO_LARGE', `A request of ${bytes.toLocaleString('en-US')} bytes is over the ${MAX_FRAME_BYTES.toLocaleString('en-US')}-byte message limit of the connection. Send large data as a file (upload or path) instead.`, { bytes, max: MAX_FRAME_BYTES });
   }
 }
 
@@ -64,16 +80,21 @@ export function connectWebSocket(url: string, Ctor?: WebSocketConstructor): Prom
       resolve(new WebSocketTransport(socket));
     };
     const refuse = () => {
-      reject(new SagaError('UNAUTHORIZED', 'The SAGA Studio server refused the connection. Open the exact URL (with its ?token=...) that `npm run serve` printed.', { url: url.replace(/token=[^&]*/, 'token=…') }));
+      reject(new SagaError('UNAUTHORIZED', 'The SAGA Studio server refused the connection. Open the exact URL that `npm run serve` printed (http://127.0.0.1:<port>/<token>/); a restarted server has a new token.'));
     };
     socket.onerror = refuse;
     socket.onclose = refuse;
   });
 }
 
-/** The WebSocket URL for a page served by browser mode: same host, path /rpc, the page's token. */
-export function browserModeSocketUrl(location: { protocol: string; host: string; search: string }): string {
-  const token = new URLSearchParams(location.search).get('token') ?? '';
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/rpc?token=${encodeURIComponent(token)}`;
+/**
+ * The WebSocket URL for a page served by browser mode: `rpc` beside the page, so under the page's
+ * token (http://host/<token>/ gives ws://host/<token>/rpc) and through whatever port forwards it.
+ */
+export function browserModeSocketUrl(pageUrl: string): string {
+  const url = new URL(RPC_PATH.slice(1), pageUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '';
+  url.hash = '';
+  return url.href;
 }

@@ -1,8 +1,10 @@
 /** Loads the WGSL files of native-shaders/ from disk (Node hosts). */
 import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../../common/paths.ts';
 import { SagaError } from '../../contract/errors.ts';
 
-const SHADER_DIR = new URL('../../../native-shaders/', import.meta.url);
+const SHADER_DIR = pathToFileURL(`${PROJECT_ROOT}/native-shaders/`);
 
 export async function loadShaderFromDisk(name: string): Promise<string> {
   const url = new URL(name, SHADER_DIR);

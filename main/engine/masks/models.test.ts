@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadFile, extractZipMember, loadRegistry, ModelManager, redirectTarget, type RegistryModel } from './models.ts';
+import { downloadFile, extractZipMember, loadRegistry, ModelManager, parseRegistry, redirectTarget, type RegistryModel } from './models.ts';
 import { SamPredictor } from './sam.ts';
 import { tinySamDecoder, tinySamEncoder } from './testing/tiny-sam.ts';
 
@@ -244,6 +244,42 @@ describe('ModelManager', () => {
     await p.close();
     expect(() => mm.resolve(join(root, 'nope'))).toThrow(expect.objectContaining({ code: 'MODEL_NOT_FOUND' }));
     expect(() => mm.resolve(join(dir, 'my.encoder.onnx'))).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+  });
+});
+
+describe('parseRegistry', () => {
+  const good = () => JSON.parse(JSON.stringify({ version: 1, models: loadRegistry() })) as { models: Record<string, unknown>[] };
+  const refused = (mutate: (r: { models: Record<string, unknown>[] }) => void, field: string) => {
+    const r = good();
+    mutate(r);
+    expect(() => parseRegistry(r, 'test.json'), field).toThrow(expect.objectContaining({ code: 'MODEL_INVALID', details: { source: 'test.json', field }, message: expect.stringContaining(`${field} must be`) }));
+  };
+
+  it('accepts the shipped registry and refuses each malformed field by name', () => {
+    expect(parseRegistry(good(), 'test.json').map((m) => m.id)).toEqual(loadRegistry().map((m) => m.id));
+    refused((r) => delete (r as Partial<typeof r>).models, 'models');
+    refused((r) => (r.models[0]!.id = '../../outside'), 'models[0].id');
+    refused((r) => (r.models[1]!.id = r.models[0]!.id), 'models[1].id');
+    refused((r) => ((r.models[0]!.encoder as Record<string, unknown>).file = '../x.onnx'), 'models[0].encoder.file');
+    refused((r) => ((r.models[0]!.decoder as Record<string, unknown>).sha256 = 'abc'), 'models[0].decoder.sha256');
+    refused((r) => ((r.models[0]!.decoder as Record<string, unknown>).url = 'file:///etc/passwd'), 'models[0].decoder.url');
+    refused((r) => ((r.models[0]!.encoder as Record<string, unknown>).sizeBytes = -5), 'models[0].encoder.sizeBytes');
+    refused((r) => (r.models[0]!.supported = 'yes'), 'models[0].supported');
+    refused((r) => ((r.models[0]!.input as Record<string, unknown>).pixelMean = [1, 2]), 'models[0].input.pixelMean');
+    refused((r) => ((r.models[0]!.input as Record<string, unknown>).layout = 'nhwc'), 'models[0].input.layout');
+    refused((r) => (r.models[2] = null as unknown as Record<string, unknown>), 'models[2]');
+  });
+
+  it('says a registry file that is not JSON cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saga-registry-'));
+    try {
+      writeFileSync(join(dir, 'bad.json'), '{ "models": [');
+      expect(() => loadRegistry(join(dir, 'bad.json'))).toThrow(expect.objectContaining({ code: 'FILE_UNREADABLE' }));
+      writeFileSync(join(dir, 'wrong.json'), JSON.stringify({ models: [{ id: 'x' }] }));
+      expect(() => loadRegistry(join(dir, 'wrong.json'))).toThrow(expect.objectContaining({ code: 'MODEL_INVALID', message: expect.stringContaining('models[0].name') }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -48,15 +48,94 @@ export interface RegistryModel {
 /**
  * The registry shipped with the app, imported rather than read by path so that it is part of every
  * bundle (the Electron build moves this module to out/main, where a relative path would miss it).
+ * Either way it is checked field by field (parseRegistry): ids and file names become paths under
+ * the models folder and URLs are fetched, so nothing in it is taken on trust.
  */
 export function loadRegistry(path?: string): RegistryModel[] {
-  if (path === undefined) return (bundledRegistry as unknown as { models: RegistryModel[] }).models;
+  if (path === undefined) return parseRegistry(bundledRegistry, 'resources/models.json');
+  let json: unknown;
   try {
-    const json = JSON.parse(readFileSync(path, 'utf8')) as { version: number; models: RegistryModel[] };
-    return json.models;
+    json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new SagaError('FILE_UNREADABLE', `The model registry ${path} cannot be read (${e instanceof Error ? e.message : String(e)}). Reinstall SAGA Studio.`, { path }, { cause: e });
   }
+  return parseRegistry(json, path);
+}
+
+/** A registry field that is not what the app needs: which one, and what it should be. */
+function badRegistry(source: string, field: string, expected: string): SagaError {
+  return new SagaError('MODEL_INVALID', `The model registry ${source} is malformed: ${field} must be ${expected}. Reinstall SAGA Studio (or fix the file you passed).`, { source, field });
+}
+
+type Fields = Record<string, unknown>;
+
+/** Checks `value` is a registry (version, models[]) and returns its models, typed. */
+export function parseRegistry(value: unknown, source: string): RegistryModel[] {
+  const object = (v: unknown, field: string): Fields => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRegistry(source, field, 'an object');
+    return v as Fields;
+  };
+  const string = (o: Fields, key: string, field: string, pattern?: RegExp, what = 'a non-empty string'): string => {
+    const v = o[key];
+    if (typeof v !== 'string' || v === '' || (pattern && !pattern.test(v))) throw badRegistry(source, `${field}.${key}`, what);
+    return v;
+  };
+  const optionalString = (o: Fields, key: string, field: string): void => {
+    if (o[key] !== undefined) string(o, key, field);
+  };
+  const boolean = (o: Fields, key: string, field: string, optional = false): void => {
+    if (optional && o[key] === undefined) return;
+    if (typeof o[key] !== 'boolean') throw badRegistry(source, `${field}.${key}`, 'true or false');
+  };
+  const numbers = (o: Fields, key: string, field: string, length?: number): void => {
+    const v = o[key];
+    if (!Array.isArray(v) || (length !== undefined && v.length !== length) || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+      throw badRegistry(source, `${field}.${key}`, length === undefined ? 'a list of positive numbers' : `a list of ${length} positive numbers`);
+    }
+  };
+  const file = (o: Fields, key: string, field: string): void => {
+    const f = object(o[key], `${field}.${key}`);
+    const at = `${field}.${key}`;
+    // A file name, never a path: it is joined to the model's folder.
+    string(f, 'file', at, /^(?!\.\.?$)[\w.+-]+$/, 'a plain file name (no folders)');
+    if (f.url !== null) string(f, 'url', at, /^https?:\/\/\S+$/, 'an http(s) URL or null');
+    if (f.sizeBytes !== null && !(Number.isSafeInteger(f.sizeBytes) && (f.sizeBytes as number) > 0)) throw badRegistry(source, `${at}.sizeBytes`, 'a positive whole number or null');
+    if (f.sha256 !== null) string(f, 'sha256', at, /^[0-9a-f]{64}$/, 'a sha256 (64 lowercase hex digits) or null');
+  };
+  const root = object(value, 'the file');
+  if (!Array.isArray(root.models)) throw badRegistry(source, 'models', 'a list');
+  const ids = new Set<string>();
+  root.models.forEach((entry, i) => {
+    const at = `models[${i}]`;
+    const m = object(entry, at);
+    // The id names the model's folder: no separators, no '..'.
+    const id = string(m, 'id', at, /^(?!\.\.?$)[\w.-]+$/, 'an id of letters, digits, ".", "_" and "-"');
+    if (ids.has(id)) throw badRegistry(source, `${at}.id`, `unique ('${id}' appears twice)`);
+    ids.add(id);
+    string(m, 'name', at);
+    string(m, 'family', at);
+    boolean(m, 'supported', at);
+    boolean(m, 'recommended', at, true);
+    for (const key of ['params', 'license', 'source', 'caveat']) optionalString(m, key, at);
+    file(m, 'encoder', at);
+    file(m, 'decoder', at);
+    if (m.archive !== undefined) {
+      file(m, 'archive', at);
+      if ((m.archive as Fields).format !== 'zip') throw badRegistry(source, `${at}.archive.format`, "'zip'");
+    }
+    if (m.input !== null) {
+      const input = object(m.input, `${at}.input`);
+      string(input, 'layout', `${at}.input`, /^(nchw-normalized-padded|hwc-resized-raw)$/, "'nchw-normalized-padded' or 'hwc-resized-raw'");
+      if (!Number.isSafeInteger(input.size) || (input.size as number) <= 0) throw badRegistry(source, `${at}.input.size`, 'a positive whole number');
+      string(input, 'resize', `${at}.input`);
+      numbers(input, 'pixelMean', `${at}.input`, 3);
+      numbers(input, 'pixelStd', `${at}.input`, 3);
+      numbers(input, 'embedding', `${at}.input`, 3);
+      for (const key of ['inputName', 'outputName']) if (input[key] !== null) string(input, key, `${at}.input`, undefined, 'a non-empty string or null');
+    }
+    string(m, 'decoderSignature', at);
+  });
+  return root.models as RegistryModel[];
 }
 
 export interface DownloadProgress extends JobProgress {
@@ -435,9 +514,5 @@ export class ModelManager {
   }
 }
 
-/** The default user-data folder for models: $SAGA_MODELS_DIR, else $XDG_DATA_HOME or ~/.local/share, /saga-studio/models. */
-export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SAGA_MODELS_DIR) return env.SAGA_MODELS_DIR;
-  const base = env.XDG_DATA_HOME ?? join(env.HOME ?? env.USERPROFILE ?? '.', '.local', 'share');
-  return join(base, 'saga-studio', 'models');
-}
+/** The models folder every host uses (see main/common/user-data.ts). */
+export { defaultModelsDir } from '../../common/user-data.ts';

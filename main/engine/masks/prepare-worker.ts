@@ -3,9 +3,8 @@
  * hundred milliseconds of synchronous segmentation per view; a host whose thread also holds a Dawn
  * device or serves the UI should call this instead of prepareViews.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../common/start-worker.ts';
 import { SagaError, type SagaErrorData } from '../../contract/errors.ts';
 import type { PrepareInput, PrepareOptions, PrepareProgress, PrepareResult } from './prepare.ts';
 
@@ -38,18 +37,6 @@ export function prepareViewsInWorker(input: PrepareInput, options: PrepareOption
   });
 }
 
-/**
- * The worker runs the built entry when this module is part of a bundle (electron-vite emits
- * prepare-worker-entry.js beside the main bundle), else the TypeScript source through tsx.
- */
 function startPrepareWorker(workerData: unknown): Worker {
-  const built = new URL('./prepare-worker-entry.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return new Worker(built, { workerData });
-  // On Node 20, `--import tsx` in execArgv does not reach a worker whose entry is a .ts file, so a
-  // tiny bootstrap registers tsx inside the worker first (same approach as main/host/engine-client.ts).
-  const entry = new URL('./prepare-worker-entry.ts', import.meta.url).href;
-  // tsx is resolved here: an eval worker resolves bare names from the current folder, not ours.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return startWorker(new URL('./prepare-worker-entry.ts', import.meta.url), { workerData });
 }

@@ -17,7 +17,7 @@ import { hierarchyMasks, HIERARCHY_DEFAULTS, segmentHierarchy, type HierarchyPar
 import { decodeImage, longestSideShape, resizeChannels, type RgbImage } from './image.ts';
 import { readImportedMasks } from './imported.ts';
 import { SAM_INPUT_SIZE, SamPredictor, type SamModelFiles } from './sam.ts';
-import {
+import { FEATURES_FILE,
   downsampleMask,
   encodeFloat16,
   maskBox,
@@ -245,7 +245,7 @@ export async function prepareViews(input: PrepareInput, options: PrepareOptions)
           masks: vm.infos,
           features:
             vm.features && vm.featureKind
-              ? { file: 'features.f16', channels: FEATURE_CHANNELS, height: FEATURE_GRID, width: FEATURE_GRID, dtype: 'float16', kind: vm.featureKind, frame: { size: SAM_INPUT_SIZE, ...longestSideShape(img.width, img.height, SAM_INPUT_SIZE) } }
+              ? { file: FEATURES_FILE, channels: FEATURE_CHANNELS, height: FEATURE_GRID, width: FEATURE_GRID, dtype: 'float16', kind: vm.featureKind, frame: { size: SAM_INPUT_SIZE, ...longestSideShape(img.width, img.height, SAM_INPUT_SIZE) } }
               : null,
           elapsedMs: Math.round(elapsedMs),
         };

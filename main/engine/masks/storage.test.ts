@@ -113,6 +113,13 @@ describe('prepared view files', () => {
       const masks = readPreparedMasks(dir, m).map((bits) => Array.from(unpackMask(bits, 15)));
       expect(masks).toEqual([Array.from(a), Array.from(b)]);
       expect(Array.from(readPreparedFeatures(dir, m)!)).toEqual(Array.from(feats));
+
+      // Prepared again (forced) from a source without features: the old feature file goes too.
+      writePreparedView(dir, { ...m, sourceDetail: 'imported', source: 'imported', features: null }, [packMask(a)], null);
+      expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'masks.bin']);
+      const again = readManifest(dir)!;
+      expect(again.features).toBeNull();
+      expect(readPreparedFeatures(dir, again)).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -17,6 +17,8 @@ import { writeFileAtomicSync } from '../../common/atomic-write.ts';
 import { SagaError } from '../../contract/errors.ts';
 
 export const MASK_PIXEL_BUDGET = 200 * 200;
+/** The feature map's file in a view's folder (ViewManifest.features.file). */
+export const FEATURES_FILE = 'features.f16';
 export const MANIFEST_VERSION = 1;
 
 export type MaskSource = 'sam' | 'auto' | 'imported';
@@ -225,7 +227,10 @@ export function writePreparedView(
   const all = new Uint8Array(stride * packedMasks.length);
   packedMasks.forEach((m, i) => all.set(m.subarray(0, stride), i * stride));
   writeFileAtomicSync(join(dir, 'masks.bin'), all);
-  if (features) writeFileAtomicSync(join(dir, 'features.f16'), new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+  // A view prepared again without features (another mask source) must not keep the old ones: a
+  // trainer finding features.f16 beside a manifest that names none would be reading another run.
+  if (features) writeFileAtomicSync(join(dir, FEATURES_FILE), new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+  else rmSync(join(dir, FEATURES_FILE), { force: true });
   const full: ViewManifest = { version: MANIFEST_VERSION, ...manifest };
   writeFileAtomicSync(join(dir, 'manifest.json'), JSON.stringify(full, null, 1));
   return full;

@@ -2,7 +2,8 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
-import { outputFormatFor, readScene, writeScene } from '../../scene/io.ts';
+import { convertScene } from '../../scene/convert.ts';
+import { outputFormatFor } from '../../scene/io.ts';
 import { parseNonFinite } from './info.ts';
 
 const HELP = `Usage: saga-studio convert <input> <output> [--force] [--non-finite reject|keep]
@@ -15,8 +16,10 @@ the output format follows the output file's extension:
   .spz    Niantic .spz version 3 (gzip; quantised; no extras)
 Inputs: 3DGS PLY (binary or ASCII), PlayCanvas compressed PLY, .splat, .spz (versions 2-4, gzip or ZSTD).
 
-The output is written to a temporary file and renamed when complete: a failed conversion leaves
-no partial file, and an existing output is only replaced with --force.
+A binary 3DGS PLY converted to .ply or .splat is streamed (memory stays at a few megabytes whatever
+the scene's size); other inputs are read whole. The output is written to a temporary file and
+renamed when complete: a failed conversion leaves no partial file, and an existing output is only
+replaced with --force.
 
 Options:
   --force                replace the output file if it exists
@@ -32,7 +35,6 @@ Examples:
 
 const convert: Command = {
   name: 'convert',
-  summary: 'Convert a scene between 3DGS PLY, compressed PLY, .splat and .spz',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('convert', args, {
@@ -55,10 +57,9 @@ const convert: Command = {
       if (exists) throw new SagaError('BAD_ARGUMENT', `${output} already exists. Pass --force to replace it.`);
     }
     const started = performance.now();
-    const scene = await readScene(input, { nonFinite: policy });
-    await writeScene(scene, output);
+    const result = await convertScene(input, output, { nonFinite: policy });
     const ms = performance.now() - started;
-    io.stdout(`Wrote ${scene.count.toLocaleString('en-US')} Gaussians (SH degree ${scene.shDegree}) to ${output} as ${outputFormatFor(output)} in ${ms.toFixed(0)} ms\n`);
+    io.stdout(`Wrote ${result.count.toLocaleString('en-US')} Gaussians (SH degree ${result.shDegree}) to ${output} as ${outputFormatFor(output)} in ${ms.toFixed(0)} ms\n`);
     return 0;
   },
 };

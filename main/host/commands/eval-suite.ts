@@ -1,10 +1,8 @@
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../../common/paths.ts';
 import { SagaError } from '../../contract/errors.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
 import { PROMPT_KINDS, type PromptKind } from '../../engine/segment/types.ts';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const help = `Usage: saga-studio eval-suite [options]   (npm run eval)
 
@@ -27,7 +25,6 @@ printed beside the untrained features.
 
 const command: Command = {
   name: 'eval-suite',
-  summary: 'Run the fixed synthetic evaluation suite and write bench/RESULTS.md',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('eval-suite', args, {

@@ -23,7 +23,6 @@ Options:
 
 const command: Command = {
   name: 'eval',
-  summary: 'Score segmentation against ground truth (3D IoU, 2D mIoU/mAcc, latency)',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('eval', args, {

@@ -22,7 +22,6 @@ Options:
 
 const command: Command = {
   name: 'export-features',
-  summary: 'Write the scene with its trained features as extra PLY properties (f_feat_*)',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('export-features', args, {

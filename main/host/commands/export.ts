@@ -33,7 +33,6 @@ Examples:
 
 const exportCommand: Command = {
   name: 'export',
-  summary: "Save a project's edited scene or one layer as 3DGS PLY, .splat or .spz",
   help: HELP,
   async run(args, io) {
     const { values } = parseCommandArgs(

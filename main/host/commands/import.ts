@@ -19,7 +19,6 @@ Options:
 
 const importCommand: Command = {
   name: 'import',
-  summary: 'Create a project from a scene file or a 3DGS training output folder',
   help,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('import', args, {

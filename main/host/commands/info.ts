@@ -41,7 +41,6 @@ export function parseNonFinite(value: string | undefined, fallback: NonFinitePol
 
 const info: Command = {
   name: 'info',
-  summary: 'Print a scene file\'s format, Gaussian count, SH degree, properties and bounds',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('info', args, {

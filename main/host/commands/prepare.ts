@@ -44,7 +44,6 @@ function formatEta(seconds: number | undefined): string {
 
 const command: Command = {
   name: 'prepare',
-  summary: 'Extract 2D masks and image features for every view (SAM or the built-in default)',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs(

@@ -52,7 +52,6 @@ async function placeScene(scene: string, folder: string): Promise<string> {
 
 const renderViews: Command = {
   name: 'render-views',
-  summary: 'Render N orbit views of a scene into images/ + cameras.json (INRIA layout)',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('render-views', args, {

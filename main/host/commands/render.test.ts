@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { decode } from 'fast-png';
@@ -53,6 +53,31 @@ describe('saga-studio render and render-views', () => {
     const c2 = capture();
     expect(await main(['render', views, '--camera', 'orbit-1', '--out', fromFolder], c2.io), c2.err.join('')).toBe(0);
     expect(Buffer.from(decode(readFileSync(fromFolder)).data)).toEqual(Buffer.from(written.data));
+  });
+
+  it('renders a project (as the README says): its scene, from one of its training views by name or index', async () => {
+    // A training output folder: the scene beside its cameras.json and images/, imported as a project.
+    const capture0 = join(dir, 'capture');
+    expect(await main(['render-views', sharedScene(SCENES.inria), '--orbit', '3', '--out', capture0, '--width', '40', '--height', '30'], capture().io)).toBe(0);
+    copyFileSync(sharedScene(SCENES.inria), join(capture0, 'point_cloud.ply'));
+    const project = join(dir, 'project');
+    const imported = capture();
+    expect(await main(['import', capture0, '--project', project], imported.io), imported.err.join('')).toBe(0);
+
+    const byName = join(dir, 'project-orbit-2.png');
+    const c = capture();
+    expect(await main(['render', project, '--camera', 'orbit-2', '--out', byName], c.io), c.err.join('')).toBe(0);
+    const written = decode(readFileSync(join(capture0, 'images', 'orbit-2.png')));
+    expect(Buffer.from(decode(readFileSync(byName)).data)).toEqual(Buffer.from(written.data));
+    const byIndex = join(dir, 'project-2.png');
+    expect(await main(['render', project, '--camera', '2', '--out', byIndex], capture().io)).toBe(0);
+    expect(readFileSync(byIndex).equals(readFileSync(byName))).toBe(true);
+    // The other camera forms work on a project's scene too.
+    expect(await main(['render', project, '--camera', 'orbit:0/4', '--out', join(dir, 'project-orbit.png'), '--width', '32'], capture().io)).toBe(0);
+
+    const missing = capture();
+    expect(await main(['render', project, '--camera', 'no-such-view', '--out', join(dir, 'x.png')], missing.io)).toBe(2);
+    expect(missing.err.join('')).toMatch(/has no view 'no-such-view' \(3 views, indices 0-2: orbit-0, orbit-1, orbit-2\)/);
   });
 
   it('refuses bad arguments with exit code 2 and a helpful message', async () => {

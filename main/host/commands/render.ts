@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { SagaError } from '../../contract/errors.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 import { readScene } from '../../scene/io.ts';
+import { isProjectDir, openProject } from '../../project/store.ts';
 import { readCameras } from '../../scene/cameras/index.ts';
 import { resolveScenePath } from '../../scene/scene-folder.ts';
 import { findTrainingOutput } from '../../scene/training-output.ts';
@@ -12,15 +13,16 @@ import { orbitCamera } from '../../engine/raster/orbit.ts';
 import { featuresToPcaColors, writePng } from '../../engine/raster/images.ts';
 import { sceneFeatures } from '../../scene/feature-properties.ts';
 
-const HELP = `Usage: saga-studio render <scene | folder> --camera <spec> --out <image.png> [options]
+const HELP = `Usage: saga-studio render <scene | folder | project> --camera <spec> --out <image.png> [options]
 
 Renders one view of a Gaussian splat scene on the GPU (WebGPU; on a machine without a GPU, Mesa's
 lavapipe Vulkan driver) and writes a PNG. A folder stands for its scene (a 3DGS training output's
-latest point cloud, or a folder's one scene file), and its cameras can be named directly.
+latest point cloud, or a folder's one scene file), and its cameras can be named directly; a
+project stands for its source scene and its training views.
 
 Camera (--camera):
   <cameras.json|COLMAP folder>#<index|name>   a view of a camera file (index from 0, or image name)
-  <index|name>                                a view of the folder's own cameras (folder input)
+  <index|name>                                a view of the folder's own cameras, or of the project's
   orbit:<i>/<n>                               view i of n on a ring around the scene
 
 Options:
@@ -37,7 +39,29 @@ Examples:
   saga-studio render scene.ply --camera orbit:0/8 --out view.png --width 640
   saga-studio render point_cloud.ply --camera cameras.json#12 --out view12.png
   saga-studio render output/garden --camera DSC_0042 --out view.png
+  saga-studio render my-project --camera 12 --out view12.png
 `;
+
+/** A project's source scene and its training views (render takes a project like a folder). */
+async function projectTarget(dir: string): Promise<{ scenePath: string; scene: GaussianScene; views: Camera[] }> {
+  const project = openProject(dir);
+  try {
+    const scenePath = project.sceneSource().scenePath;
+    return { scenePath, scene: await readScene(scenePath), views: project.views().map((v) => v.camera) };
+  } finally {
+    project.close();
+  }
+}
+
+/** A project's training view by name or index (the bare --camera form with a project). */
+function projectView(spec: string, views: Camera[], project: string): Camera {
+  const camera = views.find((c) => c.name === spec) ?? (/^\d+$/.test(spec) ? views[Number(spec)] : undefined);
+  if (!camera) {
+    const names = views.slice(0, 5).map((c) => c.name).join(', ');
+    throw new SagaError('BAD_ARGUMENT', `The project ${project} has no view '${spec}' (${views.length} views${views.length ? `, indices 0-${views.length - 1}: ${names}${views.length > 5 ? ', …' : ''}` : ''}). Use a view name or index, orbit:i/n, or <cameras file>#<view>.`);
+  }
+  return camera;
+}
 
 /**
  * Resolves a --camera spec (see HELP) for a scene. `folder`: the folder the scene was given as,
@@ -83,7 +107,6 @@ export function parseBackground(value: string | undefined): [number, number, num
 
 const render: Command = {
   name: 'render',
-  summary: 'Render one view of a scene to a PNG on the GPU (colour or per-Gaussian features)',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs('render', args, {
@@ -95,7 +118,7 @@ const render: Command = {
       background: { type: 'string' },
       'sh-degree': { type: 'string' },
     });
-    if (positionals.length !== 1) throw new SagaError('BAD_ARGUMENT', `expected one scene file, got ${positionals.length}. See 'saga-studio render --help'.`);
+    if (positionals.length !== 1) throw new SagaError('BAD_ARGUMENT', `expected one scene file, folder or project, got ${positionals.length}. See 'saga-studio render --help'.`);
     if (!values.camera) throw new SagaError('BAD_ARGUMENT', "--camera is required. See 'saga-studio render --help'.");
     if (!values.out) throw new SagaError('BAD_ARGUMENT', "--out is required. See 'saga-studio render --help'.");
     if (values.features !== undefined && values.features !== 'pca') {
@@ -109,8 +132,9 @@ const render: Command = {
       throw new SagaError('BAD_ARGUMENT', `--sh-degree must be 0, 1, 2 or 3 (got '${values['sh-degree']}').`);
     }
     const input = resolve(positionals[0]!);
-    const scenePath = await resolveScenePath(input);
-    const scene = await readScene(scenePath);
+    const project = isProjectDir(input) ? await projectTarget(input) : undefined;
+    const scenePath = project?.scenePath ?? (await resolveScenePath(input));
+    const scene = project?.scene ?? (await readScene(scenePath));
     // Checked before the engine starts: a PCA image of made-up features would look like a result.
     const features = values.features === 'pca' ? sceneFeatures(scene) : undefined;
     if (values.features === 'pca' && !features) {
@@ -119,7 +143,10 @@ const render: Command = {
         `${scenePath} has no per-Gaussian features (f_feat_* properties). Train or export features first, or render colour without --features.`,
       );
     }
-    const camera = await resolveCamera(values.camera, scene, width, height, scenePath === input ? undefined : input);
+    const bareView = !/^orbit:/.test(values.camera) && !(values.camera.lastIndexOf('#') > 0);
+    const camera = project && bareView
+      ? projectView(values.camera, project.views, positionals[0]!)
+      : await resolveCamera(values.camera, scene, width, height, project || scenePath === input ? undefined : input);
     const client = await EngineClient.start();
     try {
       await client.loadScene(scene);

@@ -64,7 +64,6 @@ function promptFrom(values: { point?: string[]; scribble?: string; box?: string;
 
 const command: Command = {
   name: 'segment',
-  summary: 'Select an object from a click, scribble, box or mask in a view (SAGA, trained features)',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('segment', args, {

@@ -27,7 +27,6 @@ function parsePort(text: string | undefined): number {
 
 const serve: Command = {
   name: 'serve',
-  summary: 'Serve the editor to a browser on 127.0.0.1 (browser mode)',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('serve', args, {
@@ -51,13 +50,10 @@ const serve: Command = {
       }
       throw e;
     }
-    io.stdout(`SAGA Studio: ${server.url}\n`);
-    const rendererDir = values.renderer ?? defaultRendererDir();
-    if (!existsSync(join(rendererDir, 'index.html'))) {
-      io.stderr(`saga-studio serve: the editor is not built (no ${join(rendererDir, 'index.html')}); run \`npm run build\` first. The API is up meanwhile.\n`);
-    }
     const running = server;
-    await new Promise<void>((resolve) => {
+    // Listening for Ctrl+C before the URL is printed: whoever reads the URL may stop us at once,
+    // and a signal with no listener yet would end the process without closing the server.
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
@@ -66,6 +62,12 @@ const serve: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    io.stdout(`SAGA Studio: ${server.url}\n`);
+    const rendererDir = values.renderer ?? defaultRendererDir();
+    if (!existsSync(join(rendererDir, 'index.html'))) {
+      io.stderr(`saga-studio serve: the editor is not built (no ${join(rendererDir, 'index.html')}); run \`npm run build\` first. The API is up meanwhile.\n`);
+    }
+    await stopped;
     return 0;
   },
 };

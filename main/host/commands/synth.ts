@@ -48,7 +48,6 @@ export function parseSize(value: string | undefined, fallback: [number, number])
 
 const command: Command = {
   name: 'synth',
-  summary: 'Generate a synthetic scene with ground truth, prompts and oracle masks',
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('synth', args, {

@@ -5,6 +5,7 @@ import { openProject } from '../../project/store.ts';
 import { readScene } from '../../scene/io.ts';
 import { parseCommandArgs, type Command, type CliIO } from '../command.ts';
 import { EngineClient } from '../engine-client.ts';
+import { stderrIsTerminal } from '../dawn-stderr.ts';
 import { runProjectTraining } from '../training-run.ts';
 
 const help = `Usage: saga-studio train --project <dir> [--iterations N] [--seed S] [--ablate corr|guidance] [--restart]
@@ -71,7 +72,6 @@ function progressPrinter(io: CliIO, tty: boolean): (p: TrainProgress) => void {
 
 const command: Command = {
   name: 'train',
-  summary: "Train the per-Gaussian features on the prepared views (SAGA's losses; resumable)",
   help,
   async run(args, io) {
     const { values } = parseCommandArgs('train', args, {
@@ -106,7 +106,7 @@ const command: Command = {
       engine = await EngineClient.start();
       await engine.loadScene(scene);
       const summary = await runProjectTraining(
-        { project, engine, count: scene.count, signal: ac.signal, onProgress: progressPrinter(io, process.stderr.isTTY === true) },
+        { project, engine, count: scene.count, signal: ac.signal, onProgress: progressPrinter(io, stderrIsTerminal()) },
         {
           ...(iterations !== undefined ? { iterations } : {}),
           ...(seed !== undefined ? { seed } : {}),

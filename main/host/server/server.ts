@@ -1,10 +1,13 @@
 /**
  * Browser mode: a Node HTTP server on 127.0.0.1 that serves the built renderer (out/renderer) and
- * speaks the API over a WebSocket at /rpc. A random token guards everything: the page URL carries
- * it (?token=...), the page's answer sets it as a SameSite=Strict cookie so the page's own asset,
- * worker and blob requests carry it too, and the WebSocket upgrade must present it. Requests without
- * it get 401, with a wrong one 403. Responses are cross-origin isolated (COOP/COEP: the splat
- * viewer needs SharedArrayBuffer) and carry a strict CSP. Scene bytes are served at /blob/<id>.
+ * speaks the API over a WebSocket. A random token guards everything, as the first segment of every
+ * path: the page is /<token>/, and because the renderer's URLs are relative its assets, the
+ * WebSocket (<token>/rpc), uploads (<token>/upload) and scene bytes (<token>/blob/<id>) carry the
+ * token too. No cookie: browsers send a 127.0.0.1 cookie to every port of that host, so any other
+ * local web app would be handed it. Requests without the token get 401, with a wrong one 403.
+ * Responses are cross-origin isolated (COOP/COEP: the splat viewer needs SharedArrayBuffer) and
+ * carry a strict CSP. Limits (headers, upload size and idle time, WebSocket frame size) are in
+ * {@link SERVER_LIMITS}; requests over them get an error that says which limit and what to do.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,9 +16,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { PROJECT_ROOT } from '../../common/paths.ts';
 import { SagaBackend, blobBytes, classifyOpenPath, createBackendServer, defaultUserDataDir } from '../backend.ts';
 import { SagaError, toSagaError } from '../../contract/errors.ts';
 import { BROWSER_CONTENT_SECURITY_POLICY, ISOLATION_HEADERS, contentTypeFor } from '../../contract/security-headers.ts';
+import { MAX_FRAME_BYTES } from '../../contract/transport.ts';
+import { RPC_PATH } from '../../contract/transports/websocket.ts';
 import { UPLOAD_PATH } from '../../contract/upload.ts';
 import type { RegistryModel } from '../../engine/masks/models.ts';
 import { receiveUpload } from './upload.ts';
@@ -31,13 +37,17 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Referrer-Policy': 'no-referrer',
 };
 
-/**
- * The token cookie is named after the server's port: browsers send 127.0.0.1 cookies to every port,
- * so a second `serve` (or another local app) must neither overwrite nor be handed this one's name.
- */
-export function tokenCookieName(port: number): string {
-  return `saga_token_${port}`;
-}
+/** Size and time limits of the server; each refusal names the limit it hit. */
+export const SERVER_LIMITS = {
+  /** Request line plus headers: a browser sends under 2 KB. Larger requests get 431. */
+  headerBytes: 16 * 1024,
+  /** Time for a client to send its headers (slow clients hold a socket no longer than this). */
+  headersTimeoutMs: 20_000,
+  /** An upload that sends nothing for this long is dropped (its partial file is removed). */
+  uploadIdleMs: 60_000,
+  /** Largest WebSocket message (see MAX_FRAME_BYTES: API requests are small JSON). */
+  frameBytes: MAX_FRAME_BYTES,
+} as const;
 
 export interface ServerOptions {
   /** 0 (default) picks a free port. */
@@ -48,18 +58,20 @@ export interface ServerOptions {
   open?: string;
   /** Where the recent-projects list lives (default ~/.local/share/saga-studio or $XDG_DATA_HOME). */
   userDataDir?: string;
-  /** Use this token instead of a random one (tests that need a known value). */
+  /** Use this token instead of a random one (tests that need a known value; URL-safe characters only). */
   token?: string;
-  /** Largest accepted POST /upload body. Default {@link DEFAULT_MAX_UPLOAD_BYTES}. */
+  /** Largest accepted upload body. Default {@link DEFAULT_MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
-  /** Where SAM models live (default: $SAGA_MODELS_DIR, else <userDataDir>/models). */
+  /** Where SAM models live (default: the per-user models folder every host shares, see main/common/user-data.ts). */
   modelsDir?: string;
   /** The SAM model registry (default resources/models.json); tests serve their own models. */
   modelRegistry?: RegistryModel[];
+  /** Drop an upload that sends nothing for this long. Default {@link SERVER_LIMITS}.uploadIdleMs. */
+  uploadIdleMs?: number;
 }
 
 export interface RunningServer {
-  /** The page URL with its token: what a person opens. */
+  /** The page URL with its token (http://127.0.0.1:<port>/<token>/): what a person opens. */
   url: string;
   /** The origin, e.g. http://127.0.0.1:5173. */
   origin: string;
@@ -70,7 +82,7 @@ export interface RunningServer {
 }
 
 export function defaultRendererDir(): string {
-  return resolve(import.meta.dirname, '../../../out/renderer');
+  return join(PROJECT_ROOT, 'out/renderer');
 }
 
 function sameToken(given: string, expected: string): boolean {
@@ -79,18 +91,38 @@ function sameToken(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage, cookieName: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === cookieName) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
+/** The request target split into path and query, with the token's path segment taken off. */
+interface Target {
+  /** The first path segment, where the token belongs ('' when the path is just '/'). */
+  given: string;
+  /** The rest of the path, starting with '/' ('' for /<token> without its trailing slash). */
+  path: string;
+  query: URLSearchParams;
 }
 
-/** 'ok' when the request carries the token (query or cookie), else the HTTP status to refuse with. */
-function checkToken(req: IncomingMessage, url: URL, token: string, cookieName: string): 'ok' | 401 | 403 {
-  const given = url.searchParams.get('token') ?? cookieToken(req, cookieName);
-  if (given === undefined || given === null || given === '') return 401;
+/**
+ * Splits a request target by hand rather than with `new URL(target, base)`: that would read
+ * `//host/x` as another host and never names a malformed target; here anything that is not an
+ * origin-form path (`/...`) is refused with 400.
+ */
+function parseTarget(target: string | undefined): Target | undefined {
+  if (!target?.startsWith('/')) return undefined;
+  const q = target.indexOf('?');
+  const pathname = q < 0 ? target : target.slice(0, q);
+  const slash = pathname.indexOf('/', 1);
+  return {
+    given: slash < 0 ? pathname.slice(1) : pathname.slice(1, slash),
+    path: slash < 0 ? '' : pathname.slice(slash),
+    query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)),
+  };
+}
+
+/** What a token looks like (see startServer): a first segment such as `assets` or `rpc` is none. */
+const TOKEN_SHAPE = /^[\w-]{16,200}$/;
+
+/** 'ok' when the path carries the token; 401 when it carries none, 403 when a wrong one. */
+function checkToken(given: string, token: string): 'ok' | 401 | 403 {
+  if (!TOKEN_SHAPE.test(given)) return 401;
   return sameToken(given, token) ? 'ok' : 403;
 }
 
@@ -130,24 +162,33 @@ function send(res: ServerResponse, status: number, body: string | Uint8Array, he
 }
 
 const REFUSED: Record<401 | 403, string> = {
-  401: 'SAGA Studio: this request has no access token. Open the exact URL that `npm run serve` printed (it ends in ?token=...).\n',
+  401: 'SAGA Studio: this request has no access token. Open the exact URL that `npm run serve` printed (http://127.0.0.1:<port>/<token>/).\n',
   403: 'SAGA Studio: wrong access token. Open the exact URL that the running `npm run serve` printed; a restarted server has a new token.\n',
 };
 
+/** The status and text of an upload that failed with `err`. */
+function uploadStatus(err: SagaError): number {
+  if (err.code === 'TOO_LARGE') return 413;
+  if (err.code === 'DISCONNECTED') return 408;
+  return err.code === 'INTERNAL' || err.code === 'WRITE_FAILED' ? 500 : 400;
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const token = options.token ?? randomBytes(24).toString('base64url');
+  if (!TOKEN_SHAPE.test(token)) {
+    throw new SagaError('BAD_ARGUMENT', 'The access token must be 16 to 200 URL-safe characters (letters, digits, - and _).');
+  }
   const rendererDir = resolve(options.rendererDir ?? defaultRendererDir());
   let port = options.port ?? 0;
   if (options.open !== undefined && !existsSync(options.open)) {
     throw new SagaError('FILE_NOT_FOUND', `Nothing to open at ${resolve(options.open)}. Check the --open path.`, { path: options.open });
   }
-  let origin = '';
   const backend = new SagaBackend({
     host: 'browser',
     acceptsUploads: true,
     userDataDir: options.userDataDir ?? defaultUserDataDir(),
-    // Relative: the page may reach us through a forwarded port, under another origin than ours.
-    blobUrl: (id) => `/blob/${id}?token=${encodeURIComponent(token)}`,
+    // Relative to the page (/<token>/): it works through a forwarded port, and carries the token.
+    blobUrl: (id) => `blob/${id}`,
     ...(options.open ? { initialOpen: classifyOpenPath(options.open) } : {}),
     ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
     ...(options.modelRegistry ? { modelRegistry: options.modelRegistry } : {}),
@@ -155,7 +196,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const rpc = createBackendServer(backend);
   // Kept after the server stops: a project created from an uploaded scene references the file.
   const uploadsDir = join(options.userDataDir ?? defaultUserDataDir(), 'uploads');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: SERVER_LIMITS.frameBytes });
 
   async function serveStatic(res: ServerResponse, pathname: string, head: boolean): Promise<void> {
     let relative: string;
@@ -173,18 +214,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       body = await readFile(file);
     } catch (e) {
       const code = e instanceof Error && 'code' in e ? String(e.code) : '';
-      if (code !== 'ENOENT') return send(res, 500, `Cannot read ${relative}: ${e instanceof Error ? e.message : String(e)}\n`);
-      // Browsers ask for it on their own; without an icon in the build, answer "nothing" rather than log a 404.
-      if (relative === 'favicon.ico') return send(res, 204, '');
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return send(res, 500, `Cannot read ${relative}: ${e instanceof Error ? e.message : String(e)}\n`);
       if (relative === 'index.html') {
         return send(res, 503, `SAGA Studio: the renderer is not built (no ${file}). Run \`npm run build\`, then start the server again.\n`);
       }
       return send(res, 404, 'Not found.\n');
     }
     const headers: Record<string, string> = { 'Content-Type': contentTypeFor(file) };
-    if (relative === 'index.html') {
-      headers['Set-Cookie'] = `${tokenCookieName(port)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
-    }
     if (head) {
       res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', ...headers, 'Content-Length': String(body.length) });
       res.end();
@@ -193,57 +229,75 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     send(res, 200, body, headers);
   }
 
-  const http = createServer((req, res) => {
-    void (async () => {
-      if (!hostAllowed(req)) return send(res, 403, 'SAGA Studio answers only on 127.0.0.1.\n');
-      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-      const access = checkToken(req, url, token, tokenCookieName(port));
-      if (access !== 'ok') return send(res, access, REFUSED[access]);
-      if (url.pathname === UPLOAD_PATH && req.method === 'POST') {
-        // Cross-site pages cannot send the SameSite cookie, but a token in their URL would do: check the origin too.
-        if (!originAllowed(req)) return send(res, 403, 'Uploads are accepted from the SAGA Studio page only.\n');
-        try {
-          const result = await receiveUpload(req, uploadsDir, url.searchParams.get('name') ?? '', options.maxUploadBytes);
-          return send(res, 200, JSON.stringify(result), { 'Content-Type': 'application/json' });
-        } catch (e) {
-          const err = toSagaError(e);
-          const status = err.code === 'TOO_LARGE' ? 413 : err.code === 'INTERNAL' || err.code === 'WRITE_FAILED' ? 500 : 400;
-          // The body may not have been read to its end: close the connection rather than reuse it.
-          return send(res, status, JSON.stringify(err.toJSON()), { 'Content-Type': 'application/json', Connection: 'close' });
-        }
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req)) return send(res, 403, 'SAGA Studio answers only on 127.0.0.1.\n');
+    const target = parseTarget(req.url);
+    if (!target) return send(res, 400, 'Malformed request target.\n');
+    // Browsers ask for it on their own, without the token: answer "nothing" rather than refuse.
+    if (target.given === 'favicon.ico' && target.path === '') return send(res, 204, '');
+    const access = checkToken(target.given, token);
+    if (access !== 'ok') return send(res, access, REFUSED[access]);
+    // The page's relative URLs need the trailing slash.
+    if (target.path === '') return send(res, 308, '', { Location: `/${token}/` });
+    if (target.path === UPLOAD_PATH && req.method === 'POST') {
+      // A page on another site that learnt the URL could post to it: only the page's own origin may.
+      if (!originAllowed(req)) return send(res, 403, 'Uploads are accepted from the SAGA Studio page only.\n');
+      try {
+        const result = await receiveUpload(req, uploadsDir, target.query.get('name') ?? '', { maxBytes: options.maxUploadBytes, idleMs: options.uploadIdleMs ?? SERVER_LIMITS.uploadIdleMs });
+        return send(res, 200, JSON.stringify(result), { 'Content-Type': 'application/json' });
+      } catch (e) {
+        const err = toSagaError(e);
+        // The body may not have been read to its end: close the connection rather than reuse it.
+        return send(res, uploadStatus(err), JSON.stringify(err.toJSON()), { 'Content-Type': 'application/json', Connection: 'close' });
       }
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Only GET and HEAD (and POST /upload); the API is on the WebSocket.\n', { Allow: 'GET, HEAD' });
-      const blobMatch = /^\/blob\/([A-Za-z0-9-]{1,100})$/.exec(url.pathname);
-      if (blobMatch) {
-        const blob = backend.blob(blobMatch[1]!);
-        if (!blob) return send(res, 404, 'That scene data is no longer available: open the scene again.\n');
-        const bytes = await blobBytes(blob);
-        if (req.method === 'HEAD') {
-          res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': blob.contentType, 'Content-Length': String(bytes.length) });
-          res.end();
-          return;
-        }
-        return send(res, 200, bytes, { 'Content-Type': blob.contentType, 'Content-Disposition': `inline; filename="${blob.fileName}"` });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Only GET and HEAD (and POST upload); the API is on the WebSocket.\n', { Allow: 'GET, HEAD' });
+    const blobMatch = /^\/blob\/([A-Za-z0-9-]{1,100})$/.exec(target.path);
+    if (blobMatch) {
+      const blob = backend.blob(blobMatch[1]!);
+      if (!blob) return send(res, 404, 'That scene data is no longer available: open the scene again.\n');
+      const bytes = await blobBytes(blob);
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': blob.contentType, 'Content-Length': String(bytes.length) });
+        res.end();
+        return;
       }
-      if (url.pathname === '/rpc') return send(res, 426, 'This is the WebSocket endpoint.\n', { Upgrade: 'websocket' });
-      await serveStatic(res, url.pathname, req.method === 'HEAD');
-    })().catch((e: unknown) => {
+      return send(res, 200, bytes, { 'Content-Type': blob.contentType, 'Content-Disposition': `inline; filename="${blob.fileName}"` });
+    }
+    if (target.path === RPC_PATH) return send(res, 426, 'This is the WebSocket endpoint.\n', { Upgrade: 'websocket' });
+    await serveStatic(res, target.path, req.method === 'HEAD');
+  }
+
+  const http = createServer({ maxHeaderSize: SERVER_LIMITS.headerBytes, headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: 0 }, (req, res) => {
+    answer(req, res).catch((e: unknown) => {
       // A failure while answering must not take the server down; the request gets a 500.
       console.error(`saga-studio serve: ${req.method} ${req.url}: ${e instanceof Error ? e.stack : String(e)}`);
       if (!res.headersSent) send(res, 500, 'Internal error; see the server log.\n');
       else res.destroy();
     });
   });
+  // A malformed request (bad request line, headers over the limit, a reset mid-request) is answered
+  // here when the socket can still take it; Node's default would do the same, but silently drop
+  // the 431's reason.
+  http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = tooLarge ? `Request headers over ${SERVER_LIMITS.headerBytes} bytes.\n` : 'Malformed HTTP request.\n';
+    socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A reset while the upgrade is refused or completed must not become an uncaught 'error'.
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!hostAllowed(req) || !originAllowed(req)) return refuse(403, 'Forbidden');
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
-    const access = checkToken(req, url, token, tokenCookieName(port));
+    const target = parseTarget(req.url);
+    if (!target) return refuse(400, 'Bad Request');
+    const access = checkToken(target.given, token);
     if (access !== 'ok') return refuse(access, access === 401 ? 'Unauthorized' : 'Forbidden');
+    if (target.path !== RPC_PATH) return refuse(404, 'Not Found');
     wss.handleUpgrade(req, socket, head, (ws) => {
       rpc.attach(wsServerTransport(ws));
     });
@@ -259,11 +313,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = http.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   port = address.port;
-  origin = `http://127.0.0.1:${port}`;
+  const origin = `http://127.0.0.1:${port}`;
 
   let closing: Promise<void> | undefined;
   return {
-    url: `${origin}/?token=${encodeURIComponent(token)}`,
+    url: `${origin}/${token}/`,
     origin,
     port,
     token,

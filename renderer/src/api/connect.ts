@@ -1,6 +1,6 @@
 /**
  * How the renderer reaches the backend: in Electron, preload has put the API on window.saga; in
- * browser mode we open the WebSocket the page's host serves, with the token from the page URL.
+ * browser mode we open the WebSocket the page's host serves, beside the page (under its token).
  * Nothing else in the renderer knows which host it runs in.
  */
 import type { ApiMethods, SagaApi } from '../../../main/contract/api.ts';
@@ -15,7 +15,7 @@ declare global {
 
 export async function connectApi(win: Window): Promise<SagaApi> {
   if (win.saga) return win.saga;
-  const transport = await connectWebSocket(browserModeSocketUrl(win.location));
+  const transport = await connectWebSocket(browserModeSocketUrl(win.location.href));
   return new RpcClient<ApiMethods>(transport);
 }
 

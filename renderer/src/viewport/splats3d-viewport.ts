@@ -7,6 +7,7 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { LogLevel, RenderMode, SceneFormat, SceneRevealMode, Viewer } from '@mkkellogg/gaussian-splats-3d';
 import { keyIsForEditor } from '../shortcuts.ts';
+import { isViewerLibraryRejection } from './viewer-rejection.ts';
 import { boundsRadius, frameBounds, GAUSSIAN_SPLATTING_UP, initialViewDirection, poseFromCamera, robustBounds, type Bounds, type Vec3 } from './camera-math.ts';
 import { FLY_KEYS, flyStep } from './fly.ts';
 import { FrustumOverlay } from './frusta.ts';
@@ -159,10 +160,12 @@ export class Splats3dViewport implements Viewport {
     const onAbort = () => loading.abort('Loading was cancelled.');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // The library's parsers throw inside detached promise chains: such a failure surfaces only as
-    // an unhandled rejection and `loading` never settles. Treat one during the load as its failure.
+    // an unhandled rejection and `loading` never settles. Treat one of the library's during the load
+    // as its failure; others are the app's, left to the console (see viewer-rejection.ts).
     let removeCrashWatch = () => {};
     const crashed = new Promise<never>((_, reject) => {
       const onRejection = (e: PromiseRejectionEvent) => {
+        if (!isViewerLibraryRejection(e.reason)) return;
         e.preventDefault();
         reject(new Error(`The viewer could not read this scene (${describeReason(e.reason)}).`));
       };
