@@ -37,6 +37,9 @@ const saga: SagaApi = {
   onJobEvent(listener: (event: JobEvent) => void): () => void {
     return client.onJobEvent(listener);
   },
+  onDisconnect(listener: (reason: string) => void): () => void {
+    return client.onDisconnect(listener);
+  },
 };
 
 contextBridge.exposeInMainWorld('saga', saga);

@@ -241,6 +241,23 @@ describe('RPC over the in-memory transport', () => {
     await expect(client.call('math.add', { a: 1, b: 1 })).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });
 
+  it('tells disconnect listeners once, and a listener added after the loss at once', async () => {
+    const { client, clientSide } = connect();
+    const heard: string[] = [];
+    client.onDisconnect((reason) => heard.push(`early: ${reason}`));
+    const off = client.onDisconnect(() => heard.push('unsubscribed'));
+    off();
+    expect(await client.call('math.add', { a: 1, b: 2 })).toBe(3);
+    expect(heard).toEqual([]);
+    clientSide.close();
+    client.close();
+    expect(heard).toHaveLength(1);
+    expect(heard[0]).toMatch(/^early: /);
+    client.onDisconnect((reason) => heard.push(`late: ${reason}`));
+    expect(heard).toHaveLength(2);
+    expect(heard[1]).toBe(heard[0]!.replace('early', 'late'));
+  });
+
   it('runs the validator before the handler', async () => {
     const [c, s] = memoryTransportPair();
     const server = new RpcServer<TestMethods>(handlers, {

@@ -50,6 +50,9 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly jobListeners = new Set<(event: JobEvent) => void>();
+  private readonly disconnectListeners = new Set<(reason: string) => void>();
+  /** Why the connection ended, once it has. */
+  private lostReason: string | undefined;
   private readonly onProtocolError: (message: string) => void;
 
   constructor(
@@ -58,7 +61,7 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   ) {
     this.onProtocolError = options.onProtocolError ?? ((m) => console.warn(`saga rpc client: ${m}`));
     transport.onFrame((frame) => this.receive(frame));
-    transport.onClose((reason) => this.failAll(reason));
+    transport.onClose((reason) => this.lose(reason));
   }
 
   call<K extends keyof M & string>(method: K, params: M[K]['params']): Promise<M[K]['result']> {
@@ -90,9 +93,31 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
     return () => this.jobListeners.delete(listener);
   }
 
+  /**
+   * Called once when the connection is lost; no job event follows. A listener added after that is
+   * called at once, so a late subscriber never waits for events that cannot come.
+   */
+  onDisconnect(listener: (reason: string) => void): () => void {
+    if (this.lostReason !== undefined) {
+      listener(this.lostReason);
+      return () => {};
+    }
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
   close(): void {
     this.transport.close();
-    this.failAll('closed by the client');
+    this.lose('closed by the client');
+  }
+
+  private lose(reason: string): void {
+    this.failAll(reason);
+    if (this.lostReason !== undefined) return;
+    this.lostReason = reason;
+    const listeners = [...this.disconnectListeners];
+    this.disconnectListeners.clear();
+    for (const l of listeners) l(reason);
   }
 
   private settle(id: number): Pending | undefined {

@@ -18,6 +18,7 @@ import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareResult } from '
 import { prepareInputOf, trainingInputs } from './project-inputs.ts';
 import { noScene, SceneEngine } from './services/scene-engine.ts';
 import { runProjectTraining, trainingStatus } from './training-run.ts';
+import { FeatureColorCache } from './feature-colors.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
@@ -122,6 +123,8 @@ export class SagaBackend {
   private readonly projectJobs = new Map<string, { kind: 'prepare' | 'train'; jobId: string; jobs: JobRunner }>();
   /** The GPU engine, started when training (or segmentation) first needs it. */
   private readonly engine = new SceneEngine();
+  /** The open project's feature colours (Features display mode), until a newer checkpoint. */
+  private readonly featureColors = new FeatureColorCache();
   /** Running model downloads by model id: two would write the same partial file. */
   private readonly installs = new Map<string, { jobId: string; jobs: JobRunner }>();
   private modelManager: ModelManager | undefined;
@@ -226,6 +229,10 @@ export class SagaBackend {
       'project.prepared': () => this.serial(async () => this.prepareState(this.requireProject('show how far its views are prepared'))),
       'project.train': (params, { jobs }) => this.serial(async () => this.startTrain(params, jobs)),
       'project.training': () => this.serial(async () => this.trainingState(this.requireProject('show how far its features are trained'))),
+      'project.featureColors': () => this.serial(async () => {
+        const project = this.requireProject('colour by its features');
+        return this.featureColors.colors(project.dir, this.current?.scene.count ?? project.sceneSource().count);
+      }),
       'models.list': () => this.models.list().map(modelInfo),
       'models.install': ({ id }, { jobs }) => this.startInstall(id, jobs),
       'dialog.openPath': ({ kind }) => (this.options.openDialog ? this.options.openDialog(kind) : null),
@@ -452,6 +459,7 @@ export class SagaBackend {
     this.segments.reset();
     this.project?.close();
     this.project = undefined;
+    this.featureColors.clear();
     if (this.current) this.blobs.delete(this.current.blobId);
     this.current = undefined;
   }
