@@ -24,6 +24,8 @@ import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
 import { uploadFile } from '../../main/contract/upload.ts';
 import { sceneUp } from './viewport/camera-math.ts';
+import { FeatureTraining } from './feature-training.svelte.ts';
+import { SplatDisplay } from './splat-display.svelte.ts';
 import type { Viewport } from './viewport/viewport.ts';
 
 /** Performance marks the time-to-first-frame benchmark reads (bench/ttff.bench.ts). */
@@ -102,6 +104,10 @@ export class Studio {
   modelInstall = $state<{ id: string; jobId: string; progress: JobProgress | null } | null>(null);
   /** The model the last download in this window installed (the Training panel then chooses it). */
   installedModel = $state<string | null>(null);
+  /** Feature training of the open project: status, the followed job, the loss history. */
+  readonly training: FeatureTraining;
+  /** How the splats are coloured: their own colours or their trained features. */
+  readonly display: SplatDisplay;
 
   private viewport: Viewport | null = null;
   private loadAbort: AbortController | null = null;
@@ -109,10 +115,17 @@ export class Studio {
   constructor(
     readonly api: SagaApi,
     private readonly pageUrl: string,
-  ) {}
+  ) {
+    const showError = (error: SagaErrorData) => {
+      this.error = error;
+    };
+    this.display = new SplatDisplay(api, showError);
+    this.training = new FeatureTraining(api, { error: showError, ended: () => void this.display.featuresChanged() });
+  }
 
   async start(): Promise<void> {
     this.api.onJobEvent((event) => this.onJobEvent(event));
+    this.api.onDisconnect((reason) => this.onDisconnect(reason));
     const info = await this.run(() => this.api.call('app.info', {}));
     if (!info) return;
     this.info = info;
@@ -123,6 +136,7 @@ export class Studio {
 
   attachViewport(viewport: Viewport): void {
     this.viewport = viewport;
+    this.display.attach(viewport);
     viewport.onFrame((stats) => {
       this.drawMs = stats.cpuMs;
       if (stats.intervalMs !== null) this.frameMs = stats.intervalMs;
@@ -279,6 +293,7 @@ export class Studio {
     this.scene = null;
     this.selectedView = null;
     this.splatCount = 0;
+    this.display.reset();
     await this.viewport?.clear();
   }
 
@@ -397,9 +412,10 @@ export class Studio {
     return path ?? null;
   }
 
-  /** On project open: how far it is prepared, a prepare job to reattach to, and the models to offer. */
+  /** On project open: how far it is prepared and trained, jobs to reattach to, and the models to offer. */
   private async loadTraining(): Promise<void> {
     this.resetTraining();
+    void this.training.refresh();
     const dir = this.project?.dir;
     const [state, models] = await Promise.all([this.run(() => this.api.call('project.prepared', {})), this.run(() => this.api.call('models.list', {}))]);
     // Another project was opened meanwhile: these answers are about the old one.
@@ -411,6 +427,7 @@ export class Studio {
   }
 
   private resetTraining(): void {
+    this.training.reset();
     this.prepareState = null;
     this.prepareJob = null;
     this.prepareSummary = null;
@@ -432,9 +449,12 @@ export class Studio {
     if (event.kind === 'result') this.prepareSummary = event.result as PrepareSummary;
     else this.prepareOutcome = { kind: event.error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: event.error };
     void this.refreshPrepareState();
+    // Prepared views are what training trains on: whether it can start, and whether it is stale.
+    void this.training.refresh();
   }
 
   private onJobEvent(event: JobEvent): void {
+    if (this.training.handle(event)) return;
     if (this.prepareJob && event.jobId === this.prepareJob.id) {
       this.onPrepareEvent(event);
       return;
@@ -453,8 +473,30 @@ export class Studio {
     done?.(event);
   }
 
+  /**
+   * The backend is gone (server stopped, socket closed): no job event can arrive any more, so
+   * nothing may wait for one; every job this window followed is dropped and its buttons work again
+   * (their requests then say the connection is lost).
+   */
+  private onDisconnect(reason: string): void {
+    this.prepareJob = null;
+    this.modelInstall = null;
+    this.training.disconnected();
+    const error: SagaErrorData = { code: 'DISCONNECTED', message: `Lost the connection to the SAGA Studio backend (${reason}). Reload the page or restart the app; everything in the project is saved.` };
+    const done = this.jobDone;
+    this.jobDone = null;
+    this.job = null;
+    done?.({ jobId: '', kind: 'error', error });
+    this.error = error;
+  }
+
   frameScene(): void {
     this.viewport?.frameScene();
+  }
+
+  /** The Features display mode (T): splats coloured by their trained features, or their own colours. */
+  toggleFeatures(): void {
+    if (this.scene && this.project) void this.display.toggleFeatures();
   }
 
   toggleViews(): void {
@@ -508,6 +550,7 @@ export class Studio {
     this.loadAbort = abort;
     this.scene = opened;
     this.splatCount = 0;
+    this.display.reset();
     const startView = views.length > 0 ? 0 : undefined;
     this.selectedView = startView ?? null;
     this.loadPercent = 0;
