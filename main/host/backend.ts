@@ -450,11 +450,15 @@ export class SagaBackend {
     return { ...trainingStatus(project), ...(running ? { runningJobId: running, paused } : {}) };
   }
 
-  /** Close the project and forget the scene; used on shutdown too. */
-  closeAll(): void {
+  /**
+   * Close the project and forget the scene; used on shutdown too. `keepTrainingOf`: the project
+   * folder being opened again (a reloaded page opens the project it shows): its training job goes
+   * on, and the page follows it.
+   */
+  closeAll(options: { keepTrainingOf?: string } = {}): void {
     const training = this.project ? this.runningProjectJob(this.project.dir) : undefined;
     // Its checkpoint is written as it stops; the next scene waits for the engine (SceneEngine lease).
-    if (training?.kind === 'train') this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
+    if (training?.kind === 'train' && this.project!.dir !== options.keepTrainingOf) this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
     this.edits.detach();
     this.segments.reset();
     this.project?.close();
@@ -542,7 +546,7 @@ export class SagaBackend {
       }
       // The history is replayed before the open project is replaced: a damaged one leaves it open.
       const editor = ProjectEditor.open(project);
-      this.closeAll();
+      this.closeAll({ keepTrainingOf: project.dir });
       this.project = project;
       this.edits.attach(editor);
       const info = project.info();

@@ -132,6 +132,19 @@ describe('project.train through the backend', () => {
     expect(ofJob(again.jobId).at(-1)).toMatchObject({ kind: 'result', result: { ran: 5 } });
   });
 
+  it('keeps training when its own project is opened again (a reloaded page), and reports the job', async () => {
+    const { jobId } = await client.call('project.train', { iterations: 5000 });
+    await until(() => progressOf(jobId).some((p) => p.stage === 'train'));
+    await client.call('project.open', { dir: synth.projectDir });
+    const status = await client.call('project.training', {});
+    expect(status).toMatchObject({ runningJobId: jobId, paused: false });
+    const before = Math.max(...progressOf(jobId).map((p) => p.iteration ?? 0));
+    await until(() => progressOf(jobId).some((p) => (p.iteration ?? 0) > before + 5));
+    expect(ofJob(jobId).some((e) => e.kind === 'error')).toBe(false);
+    await client.call('job.cancel', { jobId });
+    await until(() => ofJob(jobId).some((e) => e.kind === 'error'));
+  });
+
   it('stops training when its project is closed, keeping a checkpoint', async () => {
     const { jobId } = await client.call('project.train', { iterations: 5000 });
     await until(() => progressOf(jobId).some((p) => p.stage === 'train'));
