@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthFolder } from '../main/engine/synth/folder.ts';
 import { ARTIFACTS } from './fixtures.ts';
-import type { Image } from './support/pixels.ts';
+import { changedShare, type Image } from './support/pixels.ts';
 import { afterFrames, createProjectByPath, openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
 
 const VIEWS = 4;
@@ -54,19 +54,6 @@ async function viewportShot(page: Page, name: string): Promise<Image> {
   writeFileSync(join(ARTIFACTS, `e2e-training-${name}.png`), png);
   const image = decode(png);
   return { width: image.width, height: image.height, data: image.data as Uint8Array, channels: image.channels };
-}
-
-/** Share of pixels whose colour differs by more than `tolerance` (sum of absolute RGB differences). */
-function changedShare(a: Image, b: Image, tolerance = 30): number {
-  expect([a.width, a.height]).toEqual([b.width, b.height]);
-  let changed = 0;
-  for (let p = 0; p < a.width * a.height; p++) {
-    const i = p * a.channels;
-    const j = p * b.channels;
-    const d = Math.abs(a.data[i]! - b.data[j]!) + Math.abs(a.data[i + 1]! - b.data[j + 1]!) + Math.abs(a.data[i + 2]! - b.data[j + 2]!);
-    if (d > tolerance) changed++;
-  }
-  return changed / (a.width * a.height);
 }
 
 describe('Training panel: Train and the Features display mode', () => {

@@ -4,8 +4,7 @@
  * pause, resume and cancel, and the loss history. What the panel says is decided by the pure
  * functions of training-state.ts; this class only talks to the backend and keeps their result.
  */
-import type { SagaApi } from '../../main/contract/api.ts';
-import type { JobEvent } from '../../main/contract/api.ts';
+import type { JobEvent, SagaApi } from '../../main/contract/api.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import { describeError } from './api/errors.ts';
 import { NO_TRAINING, trainingPhase, withJobEvent, withoutConnection, withStartedJob, withStatus, type TrainingView } from './training-state.ts';

@@ -166,7 +166,7 @@ export function trainingPhase(view: TrainingView): TrainingPhase {
  */
 export function trainProgressText(progress: TrainJobProgress | null): string {
   if (!progress) return 'Starting…';
-  if (progress.stage === 'prepare-view') return `Getting view ${progress.view ?? ''} ready for training…`.replace('  ', ' ');
+  if (progress.stage === 'prepare-view') return progress.view ? `Getting view ${progress.view} ready for training…` : 'Getting a view ready for training…';
   if (progress.stage !== 'train') return `Starting (${progress.stage})…`;
   const parts = [`Iteration ${count(progress.iteration ?? progress.done)} of ${count(progress.total)}`];
   if (progress.iterationsPerSecond !== undefined) parts.push(`${progress.iterationsPerSecond.toFixed(1)} it/s`);
