@@ -4,7 +4,7 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { API_METHOD_NAMES, type ApiMethod, type ApiMethods, type ApiParams, type ApiResult, type JobEvent, type SagaApi } from '../main/contract/api.ts';
-import { SagaError } from '../main/contract/errors.ts';
+import { SagaError, type SagaErrorData } from '../main/contract/errors.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
 import { messagePortTransport, type MessagePortLike } from '../main/contract/transports/message-port.ts';
 import { DROPPED_PATH_KEY, PORT_CHANNEL } from '../main/app/channels.ts';
@@ -37,7 +37,7 @@ const saga: SagaApi = {
   onJobEvent(listener: (event: JobEvent) => void): () => void {
     return client.onJobEvent(listener);
   },
-  onDisconnect(listener: (reason: string) => void): () => void {
+  onDisconnect(listener: (error: SagaErrorData) => void): () => void {
     return client.onDisconnect(listener);
   },
 };

@@ -495,10 +495,10 @@ export interface SagaApi {
   /** Subscribe to job events from every job of this host; returns the unsubscribe function. */
   onJobEvent(listener: (event: JobEvent) => void): () => void;
   /**
-   * Called once when the connection to the backend is lost (server stopped, socket closed): no job
-   * event comes after it, so whatever waits for one must stop waiting. Returns the unsubscribe function.
+   * Called once when the connection to the host is lost (the server stopped, the network dropped):
+   * no answer or job event will arrive after it. Returns the unsubscribe function.
    */
-  onDisconnect(listener: (reason: string) => void): () => void;
+  onDisconnect(listener: (error: SagaErrorData) => void): () => void;
 }
 
 /** Every method name, for hosts that check a request's method before dispatch (preload, validation). */

@@ -7,7 +7,7 @@
  * Imported by the renderer and preload too: no Node imports here.
  */
 import type { ApiMethods, JobEvent, JobProgress, JobStarted } from './api.ts';
-import { SagaError, toSagaError, type SagaErrorData } from './errors.ts';
+import { SagaError, isSagaError, toSagaError, type SagaErrorData } from './errors.ts';
 import { decodeFrame, encodeFrame } from './binary-frame.ts';
 import type { Frame, Transport } from './transport.ts';
 
@@ -50,9 +50,6 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly jobListeners = new Set<(event: JobEvent) => void>();
-  private readonly disconnectListeners = new Set<(reason: string) => void>();
-  /** Why the connection ended, once it has. */
-  private lostReason: string | undefined;
   private readonly onProtocolError: (message: string) => void;
 
   constructor(
@@ -61,7 +58,7 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   ) {
     this.onProtocolError = options.onProtocolError ?? ((m) => console.warn(`saga rpc client: ${m}`));
     transport.onFrame((frame) => this.receive(frame));
-    transport.onClose((reason) => this.lose(reason));
+    transport.onClose((reason) => this.failAll(reason));
   }
 
   call<K extends keyof M & string>(method: K, params: M[K]['params']): Promise<M[K]['result']> {
@@ -94,30 +91,25 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   }
 
   /**
-   * Called once when the connection is lost; no job event follows. A listener added after that is
-   * called at once, so a late subscriber never waits for events that cannot come.
+   * Called once with a DISCONNECTED error when the transport closes (at once, on the next turn, if
+   * it already has). Returns the unsubscribe function.
    */
-  onDisconnect(listener: (reason: string) => void): () => void {
-    if (this.lostReason !== undefined) {
-      listener(this.lostReason);
-      return () => {};
+  onDisconnect(listener: (error: SagaErrorData) => void): () => void {
+    if (this.transport.closed) {
+      let active = true;
+      queueMicrotask(() => {
+        if (active) listener(disconnected('the connection is closed').toJSON());
+      });
+      return () => {
+        active = false;
+      };
     }
-    this.disconnectListeners.add(listener);
-    return () => this.disconnectListeners.delete(listener);
+    return this.transport.onClose((reason) => listener(disconnected(reason).toJSON()));
   }
 
   close(): void {
     this.transport.close();
-    this.lose('closed by the client');
-  }
-
-  private lose(reason: string): void {
-    this.failAll(reason);
-    if (this.lostReason !== undefined) return;
-    this.lostReason = reason;
-    const listeners = [...this.disconnectListeners];
-    this.disconnectListeners.clear();
-    for (const l of listeners) l(reason);
+    this.failAll('closed by the client');
   }
 
   private settle(id: number): Pending | undefined {
@@ -321,7 +313,9 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
   attach(transport: Transport): () => void {
     this.connections.add(transport);
     const offFrame = transport.onFrame((frame) => {
-      void this.receive(transport, frame);
+      // receive() answers every failure itself; what is left (a bug) is reported, never left as an
+      // unhandled rejection, which would end the process.
+      this.receive(transport, frame).catch((e: unknown) => this.onProtocolError(`a request failed while being answered: ${e instanceof Error ? e.stack : String(e)}`));
     });
     const offClose = transport.onClose(() => this.connections.delete(transport));
     return () => {
@@ -344,8 +338,22 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
 
   private broadcast(msg: RpcMessage): void {
     const frame = encodeFrame(msg);
-    for (const t of this.connections) {
-      if (!t.closed) t.send(typeof frame === 'string' ? frame : frame.slice());
+    // Each connection gets its own copy of a binary frame: a MessagePort transport transfers it.
+    for (const t of this.connections) this.sendTo(t, typeof frame === 'string' ? frame : frame.slice());
+  }
+
+  /**
+   * Sends unless the client is gone. A transport can be closing before it says closed (a WebSocket
+   * whose close frame arrived with the request): its DISCONNECTED means nobody is left to answer,
+   * so it is dropped here rather than thrown into a job's progress report or a pending reply.
+   */
+  private sendTo(transport: Transport, frame: Frame): void {
+    if (transport.closed) return;
+    try {
+      transport.send(frame);
+    } catch (e) {
+      if (isSagaError(e, 'DISCONNECTED')) return;
+      throw e;
     }
   }
 
@@ -384,6 +392,6 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
   }
 
   private reply(transport: Transport, msg: RpcMessage): void {
-    if (!transport.closed) transport.send(encodeFrame(msg));
+    this.sendTo(transport, encodeFrame(msg));
   }
 }

@@ -125,7 +125,7 @@ export class Studio {
 
   async start(): Promise<void> {
     this.api.onJobEvent((event) => this.onJobEvent(event));
-    this.api.onDisconnect((reason) => this.onDisconnect(reason));
+    this.api.onDisconnect((error) => this.onDisconnect(error));
     const info = await this.run(() => this.api.call('app.info', {}));
     if (!info) return;
     this.info = info;
@@ -474,20 +474,26 @@ export class Studio {
   }
 
   /**
-   * The backend is gone (server stopped, socket closed): no job event can arrive any more, so
-   * nothing may wait for one; every job this window followed is dropped and its buttons work again
-   * (their requests then say the connection is lost).
+   * The host is gone: no event of the jobs this window follows will ever arrive. End them here,
+   * or their buttons (Verify, Prepare, Train) would stay disabled waiting; the banner says what
+   * happened, and any later action fails with the same error rather than hanging.
    */
-  private onDisconnect(reason: string): void {
-    this.prepareJob = null;
+  private onDisconnect(error: SagaErrorData): void {
+    this.error = error;
+    this.busy = null;
+    this.loadPercent = null;
+    if (this.prepareJob) {
+      this.prepareJob = null;
+      this.prepareOutcome = { kind: 'failed', error };
+    }
+    if (this.job) {
+      const done = this.jobDone;
+      this.jobDone = null;
+      done?.({ jobId: this.job.id, kind: 'error', error });
+      this.job = null;
+    }
     this.modelInstall = null;
     this.training.disconnected();
-    const error: SagaErrorData = { code: 'DISCONNECTED', message: `Lost the connection to the SAGA Studio backend (${reason}). Reload the page or restart the app; everything in the project is saved.` };
-    const done = this.jobDone;
-    this.jobDone = null;
-    this.job = null;
-    done?.({ jobId: '', kind: 'error', error });
-    this.error = error;
   }
 
   frameScene(): void {
