@@ -191,8 +191,9 @@ describe('Training panel: Train and the Features display mode', () => {
     await page.reload();
     await page.getByText(/browser · v/).waitFor({ timeout: 30_000 });
     await openProjectByPath(page, project);
-    await page.getByTestId('train-progress').waitFor({ timeout: 60_000 });
-    expect(await state(page)).toBe('training');
+    // Polled on the state line, so a job that ended meanwhile fails with what the panel says.
+    await expect.poll(async () => `${await state(page)}: ${await stateText(page)}`, { timeout: 60_000 }).toMatch(/^training: /);
+    await page.getByTestId('train-progress').waitFor({ timeout: 30_000 });
     const seen = await (async () => {
       await waitForIteration(page, ITERATIONS + 6, 60_000);
       return shownIteration(page);
