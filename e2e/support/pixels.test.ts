@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foreground, shareDifferentFrom, standingPose } from './pixels.ts';
+import { changedShare, foreground, shareDifferentFrom, standingPose } from './pixels.ts';
 
 function solid(width: number, height: number, rgb: [number, number, number]) {
   const data = new Uint8Array(width * height * 4);
@@ -20,6 +20,20 @@ describe('shareDifferentFrom', () => {
     expect(shareDifferentFrom(img, [16, 18, 22], 0.5)).toBeCloseTo(0.5, 5);
     const noisy = solid(10, 10, [20, 21, 25]);
     expect(shareDifferentFrom(noisy, [16, 18, 22])).toBe(0);
+  });
+});
+
+describe('changedShare', () => {
+  it('counts the pixels that changed colour beyond the tolerance, across channel layouts', () => {
+    const a = solid(10, 10, [100, 100, 100]);
+    const b = solid(10, 10, [100, 100, 100]);
+    expect(changedShare(a, b)).toBe(0);
+    for (let x = 0; x < 10; x++) b.data.set([200, 40, 100], x * 4);
+    b.data.set([110, 105, 100], 50 * 4);
+    expect(changedShare(a, b)).toBeCloseTo(0.1, 10);
+    const rgb = { width: 10, height: 10, channels: 3, data: new Uint8Array(300).fill(100) };
+    expect(changedShare(a, rgb)).toBe(0);
+    expect(() => changedShare(a, solid(5, 5, [0, 0, 0]))).toThrow(/cannot be compared/);
   });
 });
 

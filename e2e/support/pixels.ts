@@ -30,6 +30,22 @@ export function shareDifferentFrom(img: Image, background: readonly [number, num
   return total === 0 ? 0 : differing / total;
 }
 
+/**
+ * Share (0..1) of pixels whose colour differs between two pictures of the same size by more than
+ * `tolerance` (sum of absolute RGB differences): how much of a view a recolour changed.
+ */
+export function changedShare(a: Image, b: Image, tolerance = 30): number {
+  if (a.width !== b.width || a.height !== b.height) throw new Error(`Pictures of ${a.width}x${a.height} and ${b.width}x${b.height} cannot be compared pixel by pixel.`);
+  let changed = 0;
+  for (let p = 0; p < a.width * a.height; p++) {
+    const i = p * a.channels;
+    const j = p * b.channels;
+    const d = Math.abs(a.data[i]! - b.data[j]!) + Math.abs(a.data[i + 1]! - b.data[j + 1]!) + Math.abs(a.data[i + 2]! - b.data[j + 2]!);
+    if (d > tolerance) changed++;
+  }
+  return a.width * a.height === 0 ? 0 : changed / (a.width * a.height);
+}
+
 /** Where the picture's subject is: the pixels farther than `tolerance` from `background`. */
 export interface Foreground {
   /** Pixels counted. */

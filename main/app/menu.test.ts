@@ -12,7 +12,7 @@ describe('application menu', () => {
     );
     const labels = (i: number) => (template[i]?.submenu as { label?: string }[]).map((m) => m.label).filter(Boolean);
     expect(labels(0)).toEqual(['Open Scene…', 'Open Project…', 'New Project from…', 'Recent', 'Quit']);
-    expect(labels(1)).toEqual(expect.arrayContaining(['Frame Scene', 'Toggle Cameras']));
+    expect(labels(1)).toEqual(expect.arrayContaining(['Frame Scene', 'Toggle Cameras', 'Toggle Features']));
     const recent = (template[0]?.submenu as { label?: string; submenu?: { click?: () => void }[] }[]).find((m) => m.label === 'Recent');
     recent?.submenu?.[0]?.click?.();
     expect(opened).toEqual(['/p/garden']);
@@ -26,5 +26,6 @@ describe('application menu', () => {
     expect(press(MENU_KEYS.newProject)).toBe('new-project');
     expect(press(MENU_KEYS.frameScene)).toBe('frame-scene');
     expect(press(MENU_KEYS.toggleCameras)).toBe('toggle-views');
+    expect(press(MENU_KEYS.toggleFeatures)).toBe('toggle-features');
   });
 });

@@ -18,6 +18,7 @@ export const MENU_KEYS = {
   newProject: { keyCode: 'N', modifiers: ['control'] },
   frameScene: { keyCode: 'F', modifiers: [] },
   toggleCameras: { keyCode: 'C', modifiers: [] },
+  toggleFeatures: { keyCode: 'T', modifiers: [] },
 } as const satisfies Record<string, ShortcutKey>;
 
 export interface MenuActions {
@@ -49,6 +50,7 @@ export function buildMenuTemplate(actions: MenuActions, recent: readonly RecentP
       submenu: [
         { label: 'Frame Scene', accelerator: 'F', registerAccelerator: false, click: () => actions.sendKey(MENU_KEYS.frameScene) },
         { label: 'Toggle Cameras', accelerator: 'C', registerAccelerator: false, click: () => actions.sendKey(MENU_KEYS.toggleCameras) },
+        { label: 'Toggle Features', accelerator: 'T', registerAccelerator: false, click: () => actions.sendKey(MENU_KEYS.toggleFeatures) },
         { type: 'separator' },
         { role: 'reload' },
         { role: 'toggleDevTools' },

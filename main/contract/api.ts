@@ -3,7 +3,8 @@
  * Requests map a method name to typed params and result; long work is a job: the request returns a
  * job id at once and progress/result/error arrive as JobEvents. Large data (scene bytes) never rides
  * in JSON: results carry a URL the renderer fetches (browser: blob/<id> beside the page, under its token; Electron: app://blob/<id>),
- * and a method whose result is a Uint8Array ('blob.get', 'edit.display') is answered with one binary frame.
+ * and a message holding typed arrays (a 'blob.get', 'edit.display' or 'project.featureColors' result,
+ * a 'segment.prompt' mask) travels as one binary frame (binary-frame.ts).
  * The RPC and transports are in rpc.ts and transports/; requests are checked by validate.ts.
  */
 import type { Camera } from '../scene/camera.ts';
@@ -348,6 +349,19 @@ export interface SegmentOutcome extends EditState {
   timings: Record<string, number>;
 }
 
+/**
+ * Result of 'project.featureColors': each Gaussian's trained feature as a colour, for the Features
+ * display mode. `colors` is 8-bit RGB, 3 bytes per Gaussian in PLY row order: the feature projected
+ * on the first three principal axes of all features, each axis stretched over its 1st to 99th
+ * percentile. It travels as a binary attachment, never as JSON numbers.
+ */
+export interface FeatureColors {
+  /** The training iteration the features are from, and the run's target. */
+  iteration: number;
+  iterations: number;
+  colors: Uint8Array;
+}
+
 /** Request methods: params and result per method. */
 export interface ApiMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
@@ -403,6 +417,11 @@ export interface ApiMethods {
    * name, or any camera (the viewport's). Needs trained features (NOT_TRAINED otherwise).
    */
   'segment.prompt': { params: { view?: string; camera?: Camera; prompt: SegmentPrompt; mode?: SelectionMode; post?: boolean }; result: SegmentOutcome };
+  /**
+   * The open project's trained features as per-Gaussian colours (see FeatureColors), from the
+   * newest good checkpoint; FEATURES_MISSING before any training.
+   */
+  'project.featureColors': { params: Record<string, never>; result: FeatureColors };
   /** The SAM models of the registry and whether each is installed. */
   'models.list': { params: Record<string, never>; result: ModelInfo[] };
   /**
@@ -500,6 +519,7 @@ export const API_METHOD_NAMES = [
   'project.train',
   'project.training',
   'segment.prompt',
+  'project.featureColors',
   'models.list',
   'models.install',
   'dialog.openPath',

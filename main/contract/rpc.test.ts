@@ -241,6 +241,21 @@ describe('RPC over the in-memory transport', () => {
     await expect(client.call('math.add', { a: 1, b: 1 })).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });
 
+  it('tells disconnect listeners once with DISCONNECTED, and one added after the loss on the next turn', async () => {
+    const { client, clientSide } = connect();
+    const heard: string[] = [];
+    client.onDisconnect((error) => heard.push(`early: ${error.code}`));
+    const off = client.onDisconnect(() => heard.push('unsubscribed'));
+    off();
+    expect(await client.call('math.add', { a: 1, b: 2 })).toBe(3);
+    expect(heard).toEqual([]);
+    clientSide.close();
+    expect(heard).toEqual(['early: DISCONNECTED']);
+    client.onDisconnect((error) => heard.push(`late: ${error.code}`));
+    await Promise.resolve();
+    expect(heard).toEqual(['early: DISCONNECTED', 'late: DISCONNECTED']);
+  });
+
   it('runs the validator before the handler', async () => {
     const [c, s] = memoryTransportPair();
     const server = new RpcServer<TestMethods>(handlers, {

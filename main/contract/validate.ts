@@ -99,6 +99,7 @@ const SCHEMAS: { [M in ApiMethod]: ParamsSchema<M> } = {
     mode: { kind: 'enum', values: ['replace', 'add', 'subtract', 'intersect'], optional: true },
     post: { kind: 'boolean', optional: true },
   },
+  'project.featureColors': {},
   'models.list': {},
   'models.install': { id: { kind: 'string', maxLength: 200 } },
   'dialog.openPath': { kind: { kind: 'enum', values: ['scene', 'project', 'folder'] } },

@@ -18,6 +18,7 @@ import { AUTO_RECOMMENDATION, type MaskSourceOption, type PrepareResult } from '
 import { prepareInputOf, trainingInputs } from './project-inputs.ts';
 import { noScene, SceneEngine } from './services/scene-engine.ts';
 import { runProjectTraining, trainingStatus } from './training-run.ts';
+import { FeatureColorCache } from './feature-colors.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
@@ -119,6 +120,8 @@ export class SagaBackend {
   private readonly projectJobs = new Map<string, { kind: 'prepare' | 'train'; jobId: string; jobs: JobRunner }>();
   /** The GPU engine, started when training (or segmentation) first needs it. */
   private readonly engine = new SceneEngine();
+  /** The open project's feature colours (Features display mode), until a newer checkpoint. */
+  private readonly featureColors = new FeatureColorCache();
   /** Running model downloads by model id: two would write the same partial file. */
   private readonly installs = new Map<string, { jobId: string; jobs: JobRunner }>();
   private modelManager: ModelManager | undefined;
@@ -224,6 +227,10 @@ export class SagaBackend {
       'project.prepared': () => this.serial(async () => this.prepareState(this.requireProject('show how far its views are prepared'))),
       'project.train': (params, { jobs }) => this.serial(async () => this.startTrain(params, jobs)),
       'project.training': () => this.serial(async () => this.trainingState(this.requireProject('show how far its features are trained'))),
+      'project.featureColors': () => this.serial(async () => {
+        const project = this.requireProject('colour by its features');
+        return this.featureColors.colors(project.dir, this.current?.scene.count ?? project.sceneSource().count);
+      }),
       'models.list': () => this.models.list().map(modelInfo),
       'models.install': ({ id }, { jobs }) => this.startInstall(id, jobs),
       'dialog.openPath': ({ kind }) => (this.options.openDialog ? this.options.openDialog(kind) : null),
@@ -445,15 +452,20 @@ export class SagaBackend {
     return { ...trainingStatus(project), ...(running ? { runningJobId: running, paused } : {}) };
   }
 
-  /** Close the project and forget the scene; used on shutdown too. */
-  closeAll(): void {
+  /**
+   * Close the project and forget the scene; used on shutdown too. `keepTrainingOf`: the project
+   * folder being opened again (a reloaded page opens the project it shows): its training job goes
+   * on, and the page follows it.
+   */
+  closeAll(options: { keepTrainingOf?: string } = {}): void {
     const training = this.project ? this.runningProjectJob(this.project.dir) : undefined;
     // Its checkpoint is written as it stops; the next scene waits for the engine (SceneEngine lease).
-    if (training?.kind === 'train') this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
+    if (training?.kind === 'train' && this.project!.dir !== options.keepTrainingOf) this.projectJobs.get(this.project!.dir)!.jobs.cancel(training.jobId);
     this.edits.detach();
     this.segments.reset();
     this.project?.close();
     this.project = undefined;
+    this.featureColors.clear();
     if (this.current) this.blobs.delete(this.current.blobId);
     this.current = undefined;
   }
@@ -538,7 +550,7 @@ export class SagaBackend {
       }
       // The history is replayed before the open project is replaced: a damaged one leaves it open.
       const editor = ProjectEditor.open(project);
-      this.closeAll();
+      this.closeAll({ keepTrainingOf: project.dir });
       this.project = project;
       this.edits.attach(editor);
       const info = project.info();

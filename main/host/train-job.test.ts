@@ -15,6 +15,8 @@ import { resolveProjectSource } from '../project/source.ts';
 import { createProject } from '../project/store.ts';
 import { SagaBackend, createBackendServer } from './backend.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
+import { readTrainedFeatures } from '../project/checkpoints.ts';
+import { pcaColors } from './feature-colors.ts';
 
 let root: string;
 let synth: SynthProject;
@@ -55,6 +57,7 @@ describe('project.train through the backend', () => {
     createProject(join(root, 'bare'), { source: resolved.source }).close();
     await client.call('project.open', { dir: join(root, 'bare') });
     await expect(client.call('project.train', { iterations: 10 })).rejects.toMatchObject({ code: 'MASKS_MISSING', message: expect.stringMatching(/Run Prepare first/) });
+    await expect(client.call('project.featureColors', {})).rejects.toMatchObject({ code: 'FEATURES_MISSING', message: expect.stringMatching(/click Train/) });
     expect(await client.call('project.training', {})).toMatchObject({ state: 'missing', trainableViews: 0 });
   });
 
@@ -98,6 +101,22 @@ describe('project.train through the backend', () => {
     expect(status.losses.length).toBeGreaterThan(3);
   });
 
+  it('colours the Gaussians by their trained features: RGB bytes per Gaussian in one binary attachment', async () => {
+    const first = await client.call('project.featureColors', {});
+    expect(first.iteration).toBe(150);
+    // Decoded from a binary attachment: JSON would have made it a plain object or array.
+    expect(first.colors).toBeInstanceOf(Uint8Array);
+    expect(first.colors.length).toBe(synth.scene.count * 3);
+    // The newest checkpoint's features through the PCA colouring (whose separation feature-colors.test.ts checks).
+    const trained = readTrainedFeatures(synth.projectDir, synth.scene.count)!;
+    expect(trained.iteration).toBe(150);
+    expect(Buffer.from(first.colors).equals(Buffer.from(pcaColors(trained.features, trained.count, trained.dim)))).toBe(true);
+    expect(new Set(first.colors).size).toBeGreaterThan(100);
+    // Unchanged checkpoint: the same colours again without recomputing them.
+    const again = await client.call('project.featureColors', {});
+    expect(Buffer.from(again.colors).equals(Buffer.from(first.colors))).toBe(true);
+  });
+
   it('cancels a run with a CANCELLED event that says where it stopped; the next run resumes', async () => {
     const { jobId } = await client.call('project.train', { iterations: 2000 });
     await until(() => progressOf(jobId).some((p) => p.stage === 'train' && (p.iteration ?? 0) >= 170));
@@ -111,6 +130,19 @@ describe('project.train through the backend', () => {
     const again = await client.call('project.train', { iterations: status.iteration + 5 });
     await until(() => ofJob(again.jobId).some((e) => e.kind === 'result'));
     expect(ofJob(again.jobId).at(-1)).toMatchObject({ kind: 'result', result: { ran: 5 } });
+  });
+
+  it('keeps training when its own project is opened again (a reloaded page), and reports the job', async () => {
+    const { jobId } = await client.call('project.train', { iterations: 5000 });
+    await until(() => progressOf(jobId).some((p) => p.stage === 'train'));
+    await client.call('project.open', { dir: synth.projectDir });
+    const status = await client.call('project.training', {});
+    expect(status).toMatchObject({ runningJobId: jobId, paused: false });
+    const before = Math.max(...progressOf(jobId).map((p) => p.iteration ?? 0));
+    await until(() => progressOf(jobId).some((p) => (p.iteration ?? 0) > before + 5));
+    expect(ofJob(jobId).some((e) => e.kind === 'error')).toBe(false);
+    await client.call('job.cancel', { jobId });
+    await until(() => ofJob(jobId).some((e) => e.kind === 'error'));
   });
 
   it('stops training when its project is closed, keeping a checkpoint', async () => {

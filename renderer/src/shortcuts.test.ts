@@ -40,6 +40,7 @@ describe('shortcutFor', () => {
     expect(shortcutFor(key('KeyF'), 'electron')).toBe('frame-scene');
     expect(shortcutFor(key('KeyC'), 'electron')).toBe('toggle-views');
     expect(shortcutFor(key('KeyU'), 'browser')).toBe('flip-up');
+    expect(shortcutFor(key('KeyT'), 'browser')).toBe('toggle-features');
     expect(shortcutFor(key('KeyO', { ctrlKey: true }), 'electron')).toBe('open-scene');
     expect(shortcutFor(key('KeyO', { metaKey: true, shiftKey: true }), 'electron')).toBe('open-project');
     expect(shortcutFor(key('KeyN', { ctrlKey: true }), 'electron')).toBe('new-project');

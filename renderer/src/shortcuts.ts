@@ -10,6 +10,7 @@ export type ShortcutAction =
   | 'frame-scene'
   | 'toggle-views'
   | 'flip-up'
+  | 'toggle-features'
   | 'open-scene'
   | 'open-project'
   | 'new-project'
@@ -56,6 +57,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { code: 'KeyF', action: 'frame-scene', label: 'Frame the scene' },
   { code: 'KeyC', action: 'toggle-views', label: 'Show or hide training cameras' },
   { code: 'KeyU', action: 'flip-up', label: 'Turn the scene upside down (remembered with the project)' },
+  { code: 'KeyT', action: 'toggle-features', label: 'Colour splats by their trained features, or back to their own colours' },
   { code: 'KeyO', mod: true, action: 'open-scene', label: 'Open a scene file' },
   { code: 'KeyO', mod: true, shift: true, action: 'open-project', label: 'Open a project' },
   { code: 'KeyN', mod: true, hosts: ['electron', 'memory'], action: 'new-project', label: 'New project from a scene' },

@@ -24,6 +24,8 @@ import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
 import { uploadFile } from '../../main/contract/upload.ts';
 import { sceneUp } from './viewport/camera-math.ts';
+import { FeatureTraining } from './feature-training.svelte.ts';
+import { SplatDisplay } from './splat-display.svelte.ts';
 import type { Viewport } from './viewport/viewport.ts';
 
 /** Performance marks the time-to-first-frame benchmark reads (bench/ttff.bench.ts). */
@@ -102,6 +104,10 @@ export class Studio {
   modelInstall = $state<{ id: string; jobId: string; progress: JobProgress | null } | null>(null);
   /** The model the last download in this window installed (the Training panel then chooses it). */
   installedModel = $state<string | null>(null);
+  /** Feature training of the open project: status, the followed job, the loss history. */
+  readonly training: FeatureTraining;
+  /** How the splats are coloured: their own colours or their trained features. */
+  readonly display: SplatDisplay;
 
   private viewport: Viewport | null = null;
   private loadAbort: AbortController | null = null;
@@ -109,7 +115,13 @@ export class Studio {
   constructor(
     readonly api: SagaApi,
     private readonly pageUrl: string,
-  ) {}
+  ) {
+    const showError = (error: SagaErrorData) => {
+      this.error = error;
+    };
+    this.display = new SplatDisplay(api, showError);
+    this.training = new FeatureTraining(api, { error: showError, ended: () => void this.display.featuresChanged() });
+  }
 
   async start(): Promise<void> {
     this.api.onJobEvent((event) => this.onJobEvent(event));
@@ -124,6 +136,7 @@ export class Studio {
 
   attachViewport(viewport: Viewport): void {
     this.viewport = viewport;
+    this.display.attach(viewport);
     viewport.onFrame((stats) => {
       this.drawMs = stats.cpuMs;
       if (stats.intervalMs !== null) this.frameMs = stats.intervalMs;
@@ -280,6 +293,7 @@ export class Studio {
     this.scene = null;
     this.selectedView = null;
     this.splatCount = 0;
+    this.display.reset();
     await this.viewport?.clear();
   }
 
@@ -398,9 +412,10 @@ export class Studio {
     return path ?? null;
   }
 
-  /** On project open: how far it is prepared, a prepare job to reattach to, and the models to offer. */
+  /** On project open: how far it is prepared and trained, jobs to reattach to, and the models to offer. */
   private async loadTraining(): Promise<void> {
     this.resetTraining();
+    void this.training.refresh();
     const dir = this.project?.dir;
     const [state, models] = await Promise.all([this.run(() => this.api.call('project.prepared', {})), this.run(() => this.api.call('models.list', {}))]);
     // Another project was opened meanwhile: these answers are about the old one.
@@ -412,6 +427,7 @@ export class Studio {
   }
 
   private resetTraining(): void {
+    this.training.reset();
     this.prepareState = null;
     this.prepareJob = null;
     this.prepareSummary = null;
@@ -433,30 +449,12 @@ export class Studio {
     if (event.kind === 'result') this.prepareSummary = event.result as PrepareSummary;
     else this.prepareOutcome = { kind: event.error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: event.error };
     void this.refreshPrepareState();
-  }
-
-  /**
-   * The host is gone: no event of the jobs this window follows will ever arrive. End them here,
-   * or their buttons (Verify, Prepare) would stay disabled waiting; the banner says what happened,
-   * and any later action fails with the same error rather than hanging.
-   */
-  private onDisconnect(error: SagaErrorData): void {
-    this.error = error;
-    this.busy = null;
-    this.loadPercent = null;
-    if (this.prepareJob) {
-      this.prepareJob = null;
-      this.prepareOutcome = { kind: 'failed', error };
-    }
-    if (this.job) {
-      const done = this.jobDone;
-      this.jobDone = null;
-      done?.({ jobId: this.job.id, kind: 'error', error });
-      this.job = null;
-    }
+    // Prepared views are what training trains on: whether it can start, and whether it is stale.
+    void this.training.refresh();
   }
 
   private onJobEvent(event: JobEvent): void {
+    if (this.training.handle(event)) return;
     if (this.prepareJob && event.jobId === this.prepareJob.id) {
       this.onPrepareEvent(event);
       return;
@@ -475,8 +473,36 @@ export class Studio {
     done?.(event);
   }
 
+  /**
+   * The host is gone: no event of the jobs this window follows will ever arrive. End them here,
+   * or their buttons (Verify, Prepare, Train) would stay disabled waiting; the banner says what
+   * happened, and any later action fails with the same error rather than hanging.
+   */
+  private onDisconnect(error: SagaErrorData): void {
+    this.error = error;
+    this.busy = null;
+    this.loadPercent = null;
+    if (this.prepareJob) {
+      this.prepareJob = null;
+      this.prepareOutcome = { kind: 'failed', error };
+    }
+    if (this.job) {
+      const done = this.jobDone;
+      this.jobDone = null;
+      done?.({ jobId: this.job.id, kind: 'error', error });
+      this.job = null;
+    }
+    this.modelInstall = null;
+    this.training.disconnected();
+  }
+
   frameScene(): void {
     this.viewport?.frameScene();
+  }
+
+  /** The Features display mode (T): splats coloured by their trained features, or their own colours. */
+  toggleFeatures(): void {
+    if (this.scene && this.project) void this.display.toggleFeatures();
   }
 
   toggleViews(): void {
@@ -530,6 +556,7 @@ export class Studio {
     this.loadAbort = abort;
     this.scene = opened;
     this.splatCount = 0;
+    this.display.reset();
     const startView = views.length > 0 ? 0 : undefined;
     this.selectedView = startView ?? null;
     this.loadPercent = 0;

@@ -3,7 +3,7 @@
  * Kept minimal on purpose: anything not declared here is not relied upon.
  */
 declare module '@mkkellogg/gaussian-splats-3d' {
-  import type { Camera, Scene, Vector3, Vector4, WebGLRenderer } from 'three';
+  import type { Camera, DataTexture, Scene, Vector2, Vector3, Vector4, WebGLRenderer } from 'three';
 
   export const SceneFormat: { readonly Splat: 0; readonly KSplat: 1; readonly Ply: 2; readonly Spz: 3 };
   export const RenderMode: { readonly Always: 0; readonly OnChange: 1; readonly Never: 2 };
@@ -44,7 +44,19 @@ declare module '@mkkellogg/gaussian-splats-3d' {
     catch(onRejected: (reason: unknown) => void): PromiseLike<T>;
   }
 
+  /** The splat data the shaders read. Kept while `freeIntermediateSplatData` is false (its default). */
+  export interface SplatDataTextures {
+    /** Per splat, as loaded: 8-bit RGBA colours (alpha = opacity), the source of `centerColors`. */
+    baseData: { colors: Uint8Array };
+    /**
+     * One RGBA32UI texel per splat: packed RGBA colour, then the centre's floats as bits. `data` is
+     * the texture's own array (`texture.image.data`), `size` its width and height in texels.
+     */
+    centerColors: { data: Uint32Array; texture: DataTexture; size: Vector2 };
+  }
+
   export interface SplatMesh {
+    splatDataTextures: SplatDataTextures;
     /** Reveal animation state: the scene counts as "changing" (and is redrawn) until start ≈ buffer radius. */
     visibleRegionFadeStartRadius: number;
     visibleRegionBufferRadius: number;

@@ -11,6 +11,7 @@ import { isViewerLibraryRejection } from './viewer-rejection.ts';
 import { boundsRadius, frameBounds, GAUSSIAN_SPLATTING_UP, initialViewDirection, poseFromCamera, robustBounds, type Bounds, type Vec3 } from './camera-math.ts';
 import { FLY_KEYS, flyStep } from './fly.ts';
 import { FrustumOverlay } from './frusta.ts';
+import { writeSplatColors } from './splat-texture.ts';
 import type { FrameStats, LoadOptions, Viewport } from './viewport.ts';
 
 /** Performance mark set when the library has every splat (before the first sort and draw). */
@@ -44,6 +45,8 @@ export class Splats3dViewport implements Viewport {
   private readonly frusta = new FrustumOverlay();
   private viewer: Viewer | null = null;
   private bounds: Bounds | null = null;
+  /** The loaded scene's own RGBA colours (sceneColors), copied before anything recolours a splat. */
+  private ownColors = new Uint8Array(0);
   private sceneRadius = 1;
   private paused = false;
   private overlayDirty = true;
@@ -189,6 +192,7 @@ export class Splats3dViewport implements Viewport {
     viewer.splatMesh.visibleRegionFadeStartRadius = viewer.splatMesh.visibleRegionBufferRadius;
     // For the time-to-first-frame benchmark: bytes fetched and parsed, splats uploaded.
     performance.mark(MARK_SPLATS_LOADED);
+    this.ownColors = viewer.splatMesh.splatDataTextures.baseData.colors.slice(0, this.splatCount() * 4);
     const sample = this.sampleSplats(viewer);
     this.bounds = robustBounds(sample.centers, sample.opacities);
     this.sceneRadius = boundsRadius(this.bounds);
@@ -206,6 +210,7 @@ export class Splats3dViewport implements Viewport {
     const viewer = this.viewer;
     this.viewer = null;
     this.bounds = null;
+    this.ownColors = new Uint8Array(0);
     this.frusta.clear();
     if (viewer) await viewer.dispose();
     this.markDirty();
@@ -280,6 +285,25 @@ export class Splats3dViewport implements Viewport {
 
   onFailure(listener: (message: string) => void): void {
     this.failureListeners.push(listener);
+  }
+
+  /** The viewport's own copy: read it, never change it. */
+  sceneColors(): Uint8Array {
+    return this.ownColors;
+  }
+
+  setSplatColors(colors: Uint8Array, target: { first: number } | { indices: Uint32Array } = { first: 0 }): void {
+    const viewer = this.viewer;
+    if (!viewer) return;
+    const { data, texture, size } = viewer.splatMesh.splatDataTextures.centerColors;
+    const ranges = writeSplatColors(data, size.x, this.splatCount(), colors, target);
+    if (ranges.length === 0) return;
+    for (const r of ranges) texture.addUpdateRange(r.start, r.count);
+    texture.needsUpdate = true;
+    // Upload now, not at the next draw: the cost is paid (and measured) here, and a paused render
+    // loop already holds the new colours when it resumes.
+    this.renderer.initTexture(texture);
+    this.markDirty();
   }
 
   pause(): void {

@@ -53,6 +53,18 @@ export interface Viewport {
   onFrame(listener: (stats: FrameStats) => void): void;
   /** The viewport broke outside any call (e.g. the graphics context was lost): a sentence to show. */
   onFailure(listener: (message: string) => void): void;
+  /**
+   * The scene's own colours as loaded: 8-bit RGBA per splat (alpha is the opacity), PLY row order.
+   * Empty with no scene. The base that display modes and per-splat state are worked out from.
+   */
+  sceneColors(): Uint8Array;
+  /**
+   * Draws splats in other colours without reloading the scene: 8-bit RGBA per splat, alpha 0 hides
+   * one. Without `indices`, `colors` covers splats 0, 1, ... (or from `first`); with them, colour k
+   * is splat indices[k]. Only what changed goes to the GPU (at most the texture rows touched), so
+   * per-splat state (hidden, selected, layer colours) can be shown this way after every edit.
+   */
+  setSplatColors(colors: Uint8Array, target?: { first: number } | { indices: Uint32Array }): void;
   /** Stops drawing (screenshots, background windows); `resume` redraws at once. */
   pause(): void;
   resume(): void;
