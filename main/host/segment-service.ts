@@ -83,7 +83,7 @@ export class SegmentService {
       scene, camera, prompt: toPrompt(params.prompt), unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
       ...(viewMasks ? { viewMasks } : {}),
       scorer: (queries) => scoreWith(data.kernel, data.unit, data.dim, queries),
-      ...(params.post === false ? { options: { post: { filter: false, region: false, grow: false } } } : {}),
+      ...(params.post === false ? { options: { post: { filter: false, region: false, extend: 0, grow: false } } } : {}),
     });
     const t1 = performance.now();
     let prompted = 0;

@@ -10,7 +10,7 @@ import type { SegmentationMethod } from '../segment/types.ts';
 const REGISTRY: Record<string, () => SegmentationMethod> = {
   'single-view': () => singleViewMethod(),
   saga: () => sagaMethod('saga', 'SAGA: trained features, the default threshold and post-processing', 'full'),
-  'saga-no-post': () => sagaMethod('saga-no-post', 'SAGA without 3D post-processing', 'full', { post: { filter: false, region: false, grow: false } }),
+  'saga-no-post': () => sagaMethod('saga-no-post', 'SAGA without 3D post-processing', 'full', { post: { filter: false, region: false, extend: 0, grow: false } }),
   'saga-no-corr': () => sagaMethod('saga-no-corr', 'SAGA trained without the correspondence loss', 'no-corr'),
   'saga-no-guidance': () => sagaMethod('saga-no-guidance', 'SAGA trained without the SAM-guidance loss', 'no-guidance'),
 };

@@ -4,7 +4,8 @@ import { createScene, logit, type GaussianScene } from '../../scene/gaussians.ts
 import { chanceGaussianIoU, gaussianIoU, maskScores, selectionMasks } from './metrics.ts';
 import { recordingRasterizer, referenceRasterizer } from './rasterizer.ts';
 import { generateSynthScene } from '../synth/generate.ts';
-import { liftMask, maskForBox, maskForPoints } from './single-view.ts';
+import { liftMask } from './single-view.ts';
+import { maskForBox, maskForPoints } from '../segment/view-masks.ts';
 import { evaluate } from './evaluate.ts';
 import type { Mask2D } from '../segment/mask2d.ts';
 import type { SegmentationMethod } from '../segment/types.ts';

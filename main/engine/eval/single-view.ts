@@ -3,16 +3,8 @@
  * then lift that one mask to the Gaussians that render into it. It needs no training, so it runs
  * before SAGA's features exist and is the floor that trained segmentation must beat.
  *
- * 2D step, from the view's automatic masks (SAM's, or the oracle's):
- * - points with at least one negative: for each positive point, the largest mask that contains it
- *   and contains no negative point; the 2D mask is the union of these. Automatic masks are nested
- *   (part, object, group), so "largest without a negative" climbs to the whole object and stops
- *   below the group that would also take the neighbour the negative click is on.
- * - positives only (a scribble, a lone click): the smallest mask that holds every positive point, as
- *   a scribble across an object's parts names the object; if none holds them all, the union over
- *   points of the smallest mask holding each. No candidate at all: empty selection.
- * - box: the mask whose own bounding box has the highest IoU with the prompt box (ties: larger mask).
- * - mask: the given mask as is.
+ * 2D step, from the view's automatic masks (SAM's, or the oracle's): the mask that the prompt picks
+ * among them (segment/view-masks.ts); a mask prompt is used as it is; no mask, empty selection.
  * Lift: a Gaussian is selected when at least `share` (default one half) of its total blending weight
  * in the prompt view falls on pixels inside the mask. Gaussians the view does not see stay out: this
  * is the baseline's weakness in 3D (backs of objects, occluded parts).
@@ -20,74 +12,10 @@
 import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import { SagaError } from '../../contract/errors.ts';
-import { boxIoU, maskArea, maskBox, maskContains, type Mask2D } from '../segment/mask2d.ts';
+import type { Mask2D } from '../segment/mask2d.ts';
+import { maskForBox, maskForPoints } from '../segment/view-masks.ts';
 import type { BlendRasterizer } from './rasterizer.ts';
 import type { PointPrompt, PromptInput, SegmentationContext, SegmentationMethod } from '../segment/types.ts';
-
-/** The 2D mask for point prompts (see the file comment for the rule); undefined when no mask fits. */
-export function maskForPoints(masks: readonly Mask2D[], points: readonly PointPrompt[]): Mask2D | undefined {
-  const positives = points.filter((p) => p.label === 1);
-  const negatives = points.filter((p) => p.label === 0);
-  if (negatives.length === 0) return maskForPositives(masks, positives);
-  const allowed = masks.filter((m) => !negatives.some((n) => maskContains(m, n.x, n.y)));
-  const chosen = new Set<Mask2D>();
-  for (const p of positives) {
-    let best: Mask2D | undefined;
-    let bestArea = 0;
-    for (const m of allowed) {
-      if (!maskContains(m, p.x, p.y)) continue;
-      const a = maskArea(m);
-      if (a > bestArea) { best = m; bestArea = a; }
-    }
-    if (best) chosen.add(best);
-  }
-  return union(chosen);
-}
-
-function union(chosen: Set<Mask2D>): Mask2D | undefined {
-  if (chosen.size === 0) return undefined;
-  const [first] = chosen;
-  const data = new Uint8Array(first!.data.length);
-  for (const m of chosen) for (let i = 0; i < data.length; i++) if (m.data[i]) data[i] = 1;
-  return { width: first!.width, height: first!.height, data };
-}
-
-function maskForPositives(masks: readonly Mask2D[], positives: readonly PointPrompt[]): Mask2D | undefined {
-  if (positives.length === 0) return undefined;
-  const smallestHolding = (pts: readonly PointPrompt[]): Mask2D | undefined => {
-    let best: Mask2D | undefined;
-    let bestArea = Infinity;
-    for (const m of masks) {
-      if (!pts.every((p) => maskContains(m, p.x, p.y))) continue;
-      const a = maskArea(m);
-      if (a < bestArea) { best = m; bestArea = a; }
-    }
-    return best;
-  };
-  const all = smallestHolding(positives);
-  if (all) return all;
-  const chosen = new Set<Mask2D>();
-  for (const p of positives) {
-    const m = smallestHolding([p]);
-    if (m) chosen.add(m);
-  }
-  return union(chosen);
-}
-
-/** The 2D mask for a box prompt: best bounding-box IoU, ties to the larger mask. */
-export function maskForBox(masks: readonly Mask2D[], box: readonly number[]): Mask2D | undefined {
-  let best: Mask2D | undefined;
-  let bestScore = 0;
-  let bestArea = 0;
-  for (const m of masks) {
-    const b = maskBox(m);
-    if (!b) continue;
-    const score = boxIoU(b, box);
-    const area = maskArea(m);
-    if (score > bestScore || (score === bestScore && score > 0 && area > bestArea)) { best = m; bestScore = score; bestArea = area; }
-  }
-  return best;
-}
 
 /**
  * Per-Gaussian selection of the Gaussians whose blending weight in `camera` lies mostly inside `mask`

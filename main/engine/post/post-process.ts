@@ -126,16 +126,16 @@ export function ballQueryGrow(scene: GaussianScene, selection: Uint8Array, optio
 
 /**
  * Region growing within `candidates` from `seeds` (both selections): repeatedly add candidates
- * within the seeds' largest nearest-neighbour distance of a grown member (equation 13), until no
- * candidate is added.
+ * within the seeds' largest nearest-neighbour distance (or its `quantile`) of a grown member
+ * (equation 13), until no candidate is added.
  */
-export function regionGrow(positions: Float32Array, candidates: Uint8Array, seeds: Uint8Array): Uint8Array {
+export function regionGrow(positions: Float32Array, candidates: Uint8Array, seeds: Uint8Array, quantile = 1): Uint8Array {
   const seedMembers = selectedIndices(seeds);
   const grown = new Uint8Array(candidates.length);
   for (const g of seedMembers) grown[g] = 1;
   if (seedMembers.length < 2) return grown;
   const seedIndex = buildSpatialIndex(positions, seeds);
-  const dMax = percentile(nearestDistances(positions, seedMembers, seedIndex), 1);
+  const dMax = percentile(nearestDistances(positions, seedMembers, seedIndex), quantile);
   if (!(dMax > 0)) return grown;
   const candidateIndex = buildSpatialIndex(positions, candidates);
   const frontier = Array.from(seedMembers);

@@ -21,7 +21,7 @@ export function sagaMethod(name: string, description: string, variant: string, o
       let probe = context.probe ?? probes.get(context.scene);
       if (!probe) probes.set(context.scene, (probe = new PixelProbe(context.scene)));
       const camera = findCamera(context.cameras, prompt.view);
-      const viewMasks = prompt.kind === 'box' ? await context.masks.masksFor(prompt.view) : undefined;
+      const viewMasks = prompt.kind === 'mask' ? undefined : await context.masks.masksFor(prompt.view);
       return sagaSegment({
         scene: context.scene, camera, prompt, unit: trained.features, dim: trained.dim, probe, index: context.index,
         ...(viewMasks ? { viewMasks } : {}), options,

@@ -18,24 +18,43 @@ import { ballQueryGrow, regionGrow, statisticalFilter } from '../post/post-proce
 import type { SpatialIndex } from '../post/spatial-index.ts';
 import { Mulberry32 } from '../../common/random.ts';
 import { normalizeRows, sphericalKMeans } from './kmeans.ts';
-import { boxIoU, maskArea, maskBox, type Mask2D } from './mask2d.ts';
+import { boxIoU, maskBox, type Mask2D } from './mask2d.ts';
 import type { PixelProbe } from './pixel-probe.ts';
 import type { PointPrompt, Prompt } from './types.ts';
+import { maskForBox, maskForPoints } from './view-masks.ts';
+import { viewThreshold } from './view-threshold.ts';
 
-/** How the score threshold is chosen (see chooseThreshold). */
-export type ThresholdRule = 'paper' | 'otsu' | { fixed: number };
+/**
+ * How the score threshold is chosen: 'view' (the render of the selection in the prompt view covers
+ * the prompt's 2D mask best, view-threshold.ts; without a 2D mask, `fallback`), the paper's rule,
+ * Otsu's split of the scores, or a fixed value.
+ */
+export type ThresholdRule = 'view' | 'paper' | 'otsu' | { fixed: number };
 
 export interface PostOptions {
   /** Statistical filter (point and scribble prompts). */
   filter: boolean;
   /** Region growing from mask-validated seeds (mask and box prompts). */
   region: boolean;
+  /**
+   * Hysteresis: grow the selection through spatially connected Gaussians scoring within `extend`
+   * below the threshold (0: off). Parts the prompt view does not show (backs, undersides) score a
+   * little lower than what it shows; their connection to the selection decides.
+   */
+  extend: number;
   /** Ball-query growing. */
   grow: boolean;
 }
 
 export interface SagaOptions {
   threshold: ThresholdRule;
+  /** The threshold when the rule is 'view' and the prompt has no 2D mask (a click in a view without masks). */
+  fallback: number;
+  /**
+   * Point and scribble prompts in a view with automatic masks: take the queries from the 2D mask the
+   * prompt picks (k-means, as a mask prompt) instead of from the clicked pixels alone.
+   */
+  pointQueriesFromMask: boolean;
   post: PostOptions;
   /** K-means clusters for scribble and mask prompts. */
   clusters: number;
@@ -44,8 +63,10 @@ export interface SagaOptions {
 }
 
 export const SAGA_DEFAULTS: SagaOptions = {
-  threshold: 'paper',
-  post: { filter: true, region: true, grow: true },
+  threshold: 'view',
+  fallback: 0.7,
+  pointQueriesFromMask: false,
+  post: { filter: true, region: true, extend: 0, grow: true },
   clusters: 5,
   maxPromptPixels: 256,
 };
@@ -131,27 +152,24 @@ export function boxMask(camera: Camera, box: readonly number[], viewMasks: reado
   if (x1 <= 0 || y1 <= 0 || x0 >= camera.width || y0 >= camera.height) {
     throw new SagaError('BAD_ARGUMENT', `The box (${x0}, ${y0}, ${x1}, ${y1}) lies outside the ${camera.width}x${camera.height} view.`, { box });
   }
-  let best: Mask2D | undefined;
-  let bestScore = 0;
-  for (const m of viewMasks ?? []) {
-    const b = maskBox(m);
-    if (!b) continue;
-    // Box coordinates are in the camera's pixels; the mask's box in its own grid.
-    const sx = camera.width / m.width;
-    const sy = camera.height / m.height;
-    const score = boxIoU([b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy], box);
-    if (score > bestScore || (score === bestScore && best && maskArea(m) > maskArea(best))) {
-      best = m;
-      bestScore = score;
-    }
-  }
-  if (best && bestScore >= 0.5) return best;
+  // The automatic masks may be on another grid than the camera's pixels.
+  const grid = viewMasks?.[0];
+  const best = grid ? maskForBox(viewMasks!, [x0 * grid.width / camera.width, y0 * grid.height / camera.height, x1 * grid.width / camera.width, y1 * grid.height / camera.height]) : undefined;
+  const b = best ? maskBox(best) : undefined;
+  if (best && b && boxIoU([b[0] * camera.width / best.width, b[1] * camera.height / best.height, b[2] * camera.width / best.width, b[3] * camera.height / best.height], box) >= 0.5) return best;
   const data = new Uint8Array(camera.width * camera.height);
   const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, hw = (x1 - x0) / 4, hh = (y1 - y0) / 4;
   for (let y = Math.max(0, Math.floor(cy - hh)); y < Math.min(camera.height, Math.ceil(cy + hh)); y++) {
     for (let x = Math.max(0, Math.floor(cx - hw)); x < Math.min(camera.width, Math.ceil(cx + hw)); x++) data[y * camera.width + x] = 1;
   }
   return { width: camera.width, height: camera.height, data };
+}
+
+/** The automatic mask a point or scribble prompt picks (view-masks.ts), in the masks' own grid. */
+function viewMaskFor(camera: Camera, masks: readonly Mask2D[], points: readonly PointPrompt[]): Mask2D | undefined {
+  const m = masks[0]!;
+  const sx = m.width / camera.width, sy = m.height / camera.height;
+  return maskForPoints(masks, points.map((p) => ({ x: p.x * sx, y: p.y * sy, label: p.label })));
 }
 
 /** Rendered unit features at `pixels`, dropping pixels the scene barely covers. */
@@ -243,21 +261,23 @@ export function sagaSegment(input: SagaInput): SagaResult {
   };
   let positive: Float32Array;
   let negative: Float32Array = new Float32Array(0);
+  /** The prompt's 2D mask: given, from the box, or picked among the view's automatic masks. */
   let mask: Mask2D | undefined;
-  if (prompt.kind === 'points') {
-    const pos = prompt.points.filter((p) => p.label === 1).map((p) => pixelOf(camera, p));
-    const neg = prompt.points.filter((p) => p.label === 0).map((p) => pixelOf(camera, p));
-    if (pos.length === 0) throw new SagaError('BAD_ARGUMENT', 'A point prompt needs at least one positive click on the object to select.');
-    positive = queriesAt(input, pos);
-    negative = queriesAt(input, neg);
-  } else if (prompt.kind === 'scribble') {
+  /** Mask and box prompts: region growing validates seeds against their mask. */
+  let dense = false;
+  if (prompt.kind === 'points' || prompt.kind === 'scribble') {
     const pos = prompt.points.filter((p) => p.label === 1);
     const neg = prompt.points.filter((p) => p.label === 0);
-    if (pos.length === 0) throw new SagaError('BAD_ARGUMENT', 'A scribble needs at least one point on the object to select.');
-    positive = sphericalKMeans(queriesAt(input, subsample(strokePixels(camera, pos), o.maxPromptPixels)), dim, o.clusters);
-    if (neg.length) negative = sphericalKMeans(queriesAt(input, subsample(strokePixels(camera, neg), o.maxPromptPixels)), dim, o.clusters);
+    if (pos.length === 0) throw new SagaError('BAD_ARGUMENT', `A ${prompt.kind === 'points' ? 'point prompt' : 'scribble'} needs at least one point on the object to select.`);
+    for (const p of prompt.points) pixelOf(camera, p);
+    mask = input.viewMasks?.length ? viewMaskFor(camera, input.viewMasks, prompt.points) : undefined;
+    const strokes = (points: PointPrompt[]) => (prompt.kind === 'points' ? points.map((p) => pixelOf(camera, p)) : subsample(strokePixels(camera, points), o.maxPromptPixels));
+    if (mask && o.pointQueriesFromMask) positive = sphericalKMeans(queriesAt(input, subsample(maskPixels(camera, mask), o.maxPromptPixels)), dim, o.clusters);
+    else positive = prompt.kind === 'points' ? queriesAt(input, strokes(pos)) : sphericalKMeans(queriesAt(input, strokes(pos)), dim, o.clusters);
+    if (neg.length) negative = prompt.kind === 'points' ? queriesAt(input, strokes(neg)) : sphericalKMeans(queriesAt(input, strokes(neg)), dim, o.clusters);
   } else {
     mask = prompt.kind === 'mask' ? prompt.mask : boxMask(camera, prompt.box, input.viewMasks);
+    dense = true;
     const pixels = maskPixels(camera, mask);
     if (pixels.length === 0) throw new SagaError('BAD_ARGUMENT', 'The mask prompt is empty: paint the object to select.');
     positive = sphericalKMeans(queriesAt(input, subsample(pixels, o.maxPromptPixels)), dim, o.clusters);
@@ -273,15 +293,29 @@ export function sagaSegment(input: SagaInput): SagaResult {
   const pos = score(positive);
   const neg = negative.length ? score(negative) : undefined;
   lap('score');
-  const threshold = chooseThreshold(o.threshold, pos);
-  for (let g = 0; g < n; g++) if (pos[g]! > threshold && (!neg || pos[g]! > neg[g]!)) selection[g] = 1;
+  // A Gaussian is a candidate when its positive score beats its negative one; the threshold does the rest.
+  const effective = neg ? pos.map((p, g) => (p > neg[g]! ? p : -Infinity)) : pos;
+  let threshold: number;
+  if (o.threshold === 'view') {
+    const chosen = mask ? viewThreshold({ probe: input.probe, camera, mask, scores: effective, unit, dim }) : undefined;
+    threshold = chosen?.threshold ?? o.fallback;
+  } else {
+    threshold = chooseThreshold(o.threshold, pos);
+  }
+  for (let g = 0; g < n; g++) if (effective[g]! > threshold) selection[g] = 1;
   lap('threshold');
-  if (mask && o.post.region) {
+  if (dense && mask && o.post.region) {
     selection = regionGrow(scene.positions, selection, projectInside(scene, camera, mask, selection));
     lap('region');
-  } else if (!mask && o.post.filter) {
+  } else if (!dense && o.post.filter) {
     selection = statisticalFilter(scene.positions, selection);
     lap('filter');
+  }
+  if (o.post.extend > 0) {
+    const candidates = new Uint8Array(n);
+    for (let g = 0; g < n; g++) if (effective[g]! > threshold - o.post.extend) candidates[g] = 1;
+    selection = regionGrow(scene.positions, candidates, selection, 0.95);
+    lap('extend');
   }
   if (o.post.grow) {
     selection = ballQueryGrow(scene, selection, { index: input.index }).selection;

@@ -70,6 +70,13 @@ export interface TrainOptions {
   checkpointEvery: number;
   /** onnxruntime intra-op threads (the same count and seed give the same features). */
   threads: number;
+  /** Standard deviation of the random initial features (1, as the official code's torch.randn). */
+  initScale: number;
+  /**
+   * Share of each loss's sampled pixels drawn mask by mask (a random mask, then a random pixel of it)
+   * instead of uniformly over the view, so small objects take part in every step (0: all uniform).
+   */
+  maskSampling: number;
 }
 
 export const TRAIN_DEFAULTS: TrainOptions = {
@@ -80,12 +87,14 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   lambda: 1,
   guidance: true,
   correspondence: true,
-  guidancePixels: 8192,
-  corrPixels: 1024,
+  guidancePixels: 4096,
+  corrPixels: 512,
   maxMasks: 64,
   listBudgetBytes: 1.5 * 1024 ** 3,
   checkpointEvery: 500,
   threads: 2,
+  initScale: 1,
+  maskSampling: 0.5,
 };
 
 /** Everything needed to continue a run exactly (a checkpoint's contents). */
@@ -164,10 +173,10 @@ function cancelled(iteration: number): SagaError {
 }
 
 /** Standard normal features, as the official code starts them (torch.randn). */
-export function initialFeatures(count: number, dim: number, seed: number): Float32Array {
+export function initialFeatures(count: number, dim: number, seed: number, scale = 1): Float32Array {
   const r = new Mulberry32((seed ^ 0x5f3759df) >>> 0);
   const out = new Float32Array(count * dim);
-  for (let i = 0; i < out.length; i++) out[i] = r.normal();
+  for (let i = 0; i < out.length; i++) out[i] = r.normal() * scale;
   return out;
 }
 
@@ -180,7 +189,7 @@ export async function train(run: TrainRun): Promise<TrainState> {
   try {
     const state: TrainState = run.resume ?? {
       iteration: 0,
-      features: initialFeatures(count, o.dim, o.seed),
+      features: initialFeatures(count, o.dim, o.seed, o.initScale),
       featureAdam: { m: new Float32Array(0), v: new Float32Array(0), step: 0 },
       mlp: initMlp(o.dim, (() => {
         const r = new Mulberry32((o.seed ^ 0x2545f491) >>> 0);
@@ -314,9 +323,9 @@ async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, st
   const P = v.width * v.height;
   const t0 = performance.now();
   // Draw every pixel the step uses first: the engine renders features at those pixels only.
-  const guidancePixels = o.guidance ? samplePixels(random, P, Math.min(o.guidancePixels, P)) : new Uint32Array(0);
+  const guidancePixels = o.guidance ? samplePixels(random, v, Math.min(o.guidancePixels, P), o.maskSampling) : new Uint32Array(0);
   const masks = o.guidance ? sampleMasks(random, v.masks, o.maxMasks) : new Uint32Array(0);
-  const corrPixels = o.correspondence ? samplePixels(random, P, Math.min(o.corrPixels, P)) : new Uint32Array(0);
+  const corrPixels = o.correspondence ? samplePixels(random, v, Math.min(o.corrPixels, P), o.maskSampling) : new Uint32Array(0);
   const Ps = guidancePixels.length;
   const S = corrPixels.length;
   const pixels = new Uint32Array(Ps + S);
@@ -379,10 +388,20 @@ async function step(engine: TrainingEngine, graph: StepGraph, view: Resident, st
   return { guidance: out.lossGuidance, corr: out.lossCorr };
 }
 
-/** `n` pixel indices drawn uniformly from [0, pixels) (with replacement: duplicates add their gradients). */
-function samplePixels(random: Mulberry32, pixels: number, n: number): Uint32Array {
+/**
+ * `n` pixel indices of the view, with replacement (duplicates add their gradients): a share
+ * `byMask` drawn from a random mask's pixels, the rest uniformly.
+ */
+function samplePixels(random: Mulberry32, view: TrainingView, n: number, byMask: number): Uint32Array {
+  const pixels = view.width * view.height;
   const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = random.below(pixels);
+  const masked = Math.round(n * byMask);
+  for (let i = 0; i < masked; i++) {
+    const k = random.below(view.masks);
+    const from = view.maskStart[k]!;
+    out[i] = view.maskPixels[from + random.below(view.maskStart[k + 1]! - from)]!;
+  }
+  for (let i = masked; i < n; i++) out[i] = random.below(pixels);
   return out;
 }
 

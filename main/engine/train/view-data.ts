@@ -26,6 +26,9 @@ export interface TrainingView {
   membership: Uint32Array;
   /** Pixels of each mask. */
   areas: Uint32Array;
+  /** The pixels of each mask, mask after mask: mask k's are maskPixels[maskStart[k] .. maskStart[k + 1]). */
+  maskPixels: Uint32Array;
+  maskStart: Uint32Array;
   /** Image features of the covered cells (cells x channels, float16 bits), or undefined without features. */
   sam?: { cells: number; channels: number; data: Uint16Array };
   /** Cell of each pixel (index into sam's cells). */
@@ -68,7 +71,22 @@ export function trainingView(name: string, contents: PreparedViewContents): Trai
     }
     areas[k] = area;
   }
-  const view: TrainingView = { name, width, height, masks: K, words, membership, areas, bytes: membership.byteLength };
+  const maskStart = new Uint32Array(K + 1);
+  for (let k = 0; k < K; k++) maskStart[k + 1] = maskStart[k]! + areas[k]!;
+  const maskPixels = new Uint32Array(maskStart[K]!);
+  const fill = maskStart.slice(0, K);
+  for (let p = 0; p < pixels; p++) {
+    for (let w = 0; w < words; w++) {
+      let bits = membership[p * words + w]!;
+      while (bits) {
+        const low = bits & -bits;
+        const k = w * 32 + 31 - Math.clz32(low);
+        maskPixels[fill[k]!++] = p;
+        bits ^= low;
+      }
+    }
+  }
+  const view: TrainingView = { name, width, height, masks: K, words, membership, areas, maskPixels, maskStart, bytes: membership.byteLength + maskPixels.byteLength };
   const f = m.features;
   if (!f || !contents.features) return view;
   if (contents.features.length !== f.channels * f.height * f.width) {

@@ -92,7 +92,7 @@ const command: Command = {
       const result = sagaSegment({
         scene, camera, prompt, unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
         ...(viewMasks ? { viewMasks } : {}),
-        ...(values['no-post'] ? { options: { post: { filter: false, region: false, grow: false } } } : {}),
+        ...(values['no-post'] ? { options: { post: { filter: false, region: false, extend: 0, grow: false } } } : {}),
       });
       const indices: number[] = [];
       for (let g = 0; g < result.selection.length; g++) if (result.selection[g]) indices.push(g);
