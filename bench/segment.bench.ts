@@ -19,6 +19,7 @@ import { generateSynthScene } from '../main/engine/synth/generate.ts';
 import { createRandom } from '../main/engine/synth/random.ts';
 import { synthCameras } from '../main/engine/synth/views.ts';
 import type { Camera } from '../main/scene/camera.ts';
+import type { Mask2D } from '../main/engine/segment/mask2d.ts';
 import { normalizeRows } from '../main/engine/segment/kmeans.ts';
 import { PixelProbe } from '../main/engine/segment/pixel-probe.ts';
 import { sagaSegment } from '../main/engine/segment/saga.ts';
@@ -70,6 +71,31 @@ export async function run(args: string[]): Promise<void> {
     }
   };
 
+  // A prepared view's automatic masks, roughly: per object, the 200x150 grid cells its Gaussians'
+  // centres fall in (a nearer object's cells win). Enough to time the view-consistent threshold.
+  const viewMasks = new Map<Camera, Mask2D[]>();
+  const masksOf = (camera: Camera): Mask2D[] => {
+    const cached = viewMasks.get(camera);
+    if (cached) return cached;
+    const W = 200, H = 150;
+    const owner = new Int32Array(W * H).fill(-1);
+    const depth = new Float32Array(W * H).fill(Infinity);
+    const R = camera.rotation, t = camera.translation;
+    for (let g = 0; g < count; g++) {
+      const px = scene.positions[3 * g]!, py = scene.positions[3 * g + 1]!, pz = scene.positions[3 * g + 2]!;
+      const z = R[6]! * px + R[7]! * py + R[8]! * pz + t[2]!;
+      if (!(z > 0.2)) continue;
+      const u = Math.floor((((camera.fx * (R[0]! * px + R[1]! * py + R[2]! * pz + t[0]!)) / z + camera.cx) * W) / camera.width);
+      const v = Math.floor((((camera.fy * (R[3]! * px + R[4]! * py + R[5]! * pz + t[1]!)) / z + camera.cy) * H) / camera.height);
+      if (u < 0 || v < 0 || u >= W || v >= H || z >= depth[v * W + u]!) continue;
+      depth[v * W + u] = z;
+      owner[v * W + u] = truth.objectIds[g]!;
+    }
+    const masks = [...new Set(owner)].filter((o) => o > 0).map((o) => ({ width: W, height: H, data: Uint8Array.from(owner, (x) => (x === o ? 1 : 0)) }));
+    viewMasks.set(camera, masks);
+    return masks;
+  };
+
   const tIndex = performance.now();
   const index = buildSpatialIndex(scene.positions);
   const indexMs = performance.now() - tIndex;
@@ -81,15 +107,24 @@ export async function run(args: string[]): Promise<void> {
   const totals: number[] = [];
   const sizes: number[] = [];
   const readTimes: number[] = [];
+  const viewPhases: Record<string, number[]> = {};
+  const viewTotals: number[] = [];
   let peakSelection = 0;
   for (let i = -5; i < clicks; i++) {
     const { camera, x, y } = click();
+    const prompt = { kind: 'points' as const, points: [{ x, y, label: 1 as const }] };
     const t0 = performance.now();
-    const result = sagaSegment({
-      scene, camera, prompt: { kind: 'points', points: [{ x, y, label: 1 }] }, unit, dim, probe, index,
-      scorer: (q) => kernel.maxScores(q),
-    });
+    const result = sagaSegment({ scene, camera, prompt, unit, dim, probe, index, scorer: (q) => kernel.maxScores(q) });
     const total = performance.now() - t0;
+    // The same click in a prepared training view: the threshold from the view's masks.
+    const masks = masksOf(camera);
+    const t1 = performance.now();
+    const inView = sagaSegment({ scene, camera, prompt, unit, dim, probe, index, viewMasks: masks, scorer: (q) => kernel.maxScores(q) });
+    const viewTotal = performance.now() - t1;
+    if (i >= 0) {
+      viewTotals.push(viewTotal);
+      for (const [k, v] of Object.entries(inView.timings)) (viewPhases[k] ??= []).push(v);
+    }
     const tr = performance.now();
     kernel.readOnce(count * dim * 2);
     const read = performance.now() - tr;
@@ -107,6 +142,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(`${count} Gaussians, ${clicks} clicks at 800x600; median selection ${median(sizes)} Gaussians`);
   console.log(`TARGET spatial index build: ${f1(indexMs)} ms (target <= 1000)`);
   console.log(`TARGET scoring every Gaussian (SIMD, int8 features): median ${f1(score)} ms (target <= 20); reading ${count} x 32 float16 once: ${f1(read)} ms; ratio ${(score / read).toFixed(2)} (target <= 2)`);
-  console.log(`TARGET click to final selection: median ${f1(median(totals))} ms (target <= 150) [${Object.entries(phases).map(([k, v]) => `${k} ${f1(median(v))}`).join(', ')}]`);
+  console.log(`TARGET click to final selection (free camera, fixed threshold): median ${f1(median(totals))} ms (target <= 150) [${Object.entries(phases).map(([k, v]) => `${k} ${f1(median(v))}`).join(', ')}]`);
+  console.log(`TARGET click in a prepared view (threshold from its masks): median ${f1(median(viewTotals))} ms (target <= 150) [${Object.entries(viewPhases).map(([k, v]) => `${k} ${f1(median(v))}`).join(', ')}]`);
   console.log(`TARGET memory, index + selection: ${f1((spatialIndexBytes(index) + peakSelection) / MB)} MB (target <= 200); load ${load()}`);
 }

@@ -11,7 +11,7 @@
  */
 import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
-import { blendPixel, float32Depth, LOW_PASS, NEAR_PLANE, projectGaussian, TILE_SIZE, type ProjectedGaussian } from '../raster/reference.ts';
+import { ALPHA_MAX, ALPHA_MIN, float32Depth, LOW_PASS, NEAR_PLANE, projectGaussian, TILE_SIZE, TRANSMITTANCE_MIN, type ProjectedGaussian } from '../raster/reference.ts';
 
 export interface ProbeResult {
   /** n x dim: the blended features at each requested pixel. */
@@ -20,6 +20,13 @@ export interface ProbeResult {
   alpha: Float32Array;
   /** Per pixel: the Gaussians blended into it and their weights (front to back), when asked for. */
   contributions?: { gaussians: Uint32Array; weights: Float32Array }[];
+}
+
+export interface ProbeOptions {
+  /** Also return each pixel's contributing Gaussians and their weights. */
+  contributions?: boolean;
+  /** Skip blending `values` (features come back zero): for callers that want the weights only. */
+  weightsOnly?: boolean;
 }
 
 export class PixelProbe {
@@ -38,7 +45,7 @@ export class PixelProbe {
    * Blended `values` (count x dim, e.g. trained features) at pixels `pixels` (y * width + x) of
    * `camera` at its own size, sampled at pixel centres.
    */
-  render(camera: Camera, pixels: ArrayLike<number>, values: Float32Array, dim: number, options: { contributions?: boolean } = {}): ProbeResult {
+  render(camera: Camera, pixels: ArrayLike<number>, values: Float32Array, dim: number, options: ProbeOptions = {}): ProbeResult {
     const { scene } = this;
     const { width, height, fx, fy, cx, cy } = camera;
     const tilesX = Math.ceil(width / TILE_SIZE);
@@ -68,8 +75,10 @@ export class PixelProbe {
     const limX = Math.max((width - cx) / fx, cx / fx) + 0.3 * tanX;
     const limY = Math.max((height - cy) / fy, cy / fy) + 0.3 * tanY;
     const fMax = Math.max(fx, fy);
-    // Gaussians that touch a requested tile, by slot: projection, Gaussian index, depth key.
-    const perPixel: number[][] = Array.from({ length: n }, () => []);
+    // Gaussians that touch a requested tile, by slot: projection, Gaussian index, depth key. Every
+    // pixel of a tile blends the same list, so lists are kept (and sorted) per tile.
+    const perTile = new Map<number, number[]>();
+    for (const tile of byTile.keys()) perTile.set(tile, []);
     const hitProjected: ProjectedGaussian[] = [];
     const hitGaussian: number[] = [];
     const hitKey: number[] = [];
@@ -96,9 +105,9 @@ export class PixelProbe {
       let hit = false;
       for (let ty = Math.max(p.tileMinY, ty0); ty < Math.min(p.tileMaxY, ty1 + 1); ty++) {
         for (let tx = Math.max(p.tileMinX, tx0); tx < Math.min(p.tileMaxX, tx1 + 1); tx++) {
-          const list = byTile.get(ty * tilesX + tx);
+          const list = perTile.get(ty * tilesX + tx);
           if (!list) continue;
-          for (const j of list) perPixel[j]!.push(slot);
+          list.push(slot);
           hit = true;
         }
       }
@@ -110,27 +119,52 @@ export class PixelProbe {
     }
     const features = new Float32Array(n * dim);
     const alpha = new Float32Array(n);
-    const contributions: { gaussians: Uint32Array; weights: Float32Array }[] | undefined = options.contributions ? [] : undefined;
+    const contributions: { gaussians: Uint32Array; weights: Float32Array }[] | undefined = options.contributions ? new Array(n) : undefined;
+    const blendValues = !options.weightsOnly;
     const acc = new Float64Array(dim);
-    for (let j = 0; j < n; j++) {
-      const list = perPixel[j]!;
+    for (const [tile, list] of perTile) {
       // Front to back, ties by Gaussian index: the reference's order.
       list.sort((a, b) => hitKey[a]! - hitKey[b]! || hitGaussian[a]! - hitGaussian[b]!);
-      const p = pixels[j]!;
-      acc.fill(0);
-      const gs: number[] = [];
-      const ws: number[] = [];
-      const T = blendPixel(list, hitProjected, (p % width) + 0.5, Math.floor(p / width) + 0.5, (slot, w) => {
-        const g = hitGaussian[slot]!;
-        for (let c = 0; c < dim; c++) acc[c] = acc[c]! + w * values[g * dim + c]!;
-        if (contributions) {
-          gs.push(g);
-          ws.push(w);
+      // The tile's Gaussians in that order as flat arrays: every pixel of the tile walks them.
+      const m = list.length;
+      const U = new Float64Array(m), V = new Float64Array(m), A = new Float64Array(m), B = new Float64Array(m), C = new Float64Array(m), O = new Float64Array(m);
+      const G = new Uint32Array(m);
+      for (let k = 0; k < m; k++) {
+        const q = hitProjected[list[k]!]!;
+        U[k] = q.u; V[k] = q.v; A[k] = q.conicA; B[k] = q.conicB; C[k] = q.conicC; O[k] = q.opacity;
+        G[k] = hitGaussian[list[k]!]!;
+      }
+      for (const j of byTile.get(tile)!) {
+        const p = pixels[j]!;
+        const sx = (p % width) + 0.5, sy = Math.floor(p / width) + 0.5;
+        if (blendValues) acc.fill(0);
+        const gs: number[] = [];
+        const ws: number[] = [];
+        // blendPixel of the reference, inlined over the flat arrays.
+        let T = 1;
+        for (let k = 0; k < m; k++) {
+          const dx = U[k]! - sx;
+          const dy = V[k]! - sy;
+          const power = -0.5 * (A[k]! * dx * dx + C[k]! * dy * dy) - B[k]! * dx * dy;
+          if (power > 0) continue;
+          const raw = Math.min(ALPHA_MAX, O[k]! * Math.exp(power));
+          if (raw <= ALPHA_MIN) continue;
+          const a = raw * Math.min(1, (raw - ALPHA_MIN) / ALPHA_MIN);
+          const nextT = T * (1 - a);
+          if (nextT < TRANSMITTANCE_MIN) break;
+          const w = a * T;
+          const g = G[k]!;
+          if (blendValues) for (let c = 0; c < dim; c++) acc[c] = acc[c]! + w * values[g * dim + c]!;
+          if (contributions) {
+            gs.push(g);
+            ws.push(w);
+          }
+          T = nextT;
         }
-      });
-      for (let c = 0; c < dim; c++) features[j * dim + c] = acc[c]!;
-      alpha[j] = 1 - T;
-      contributions?.push({ gaussians: Uint32Array.from(gs), weights: Float32Array.from(ws) });
+        if (blendValues) for (let c = 0; c < dim; c++) features[j * dim + c] = acc[c]!;
+        alpha[j] = 1 - T;
+        if (contributions) contributions[j] = { gaussians: Uint32Array.from(gs), weights: Float32Array.from(ws) };
+      }
     }
     return { features, alpha, ...(contributions ? { contributions } : {}) };
   }

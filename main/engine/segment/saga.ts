@@ -60,6 +60,8 @@ export interface SagaOptions {
   clusters: number;
   /** Most prompt pixels rendered for k-means. */
   maxPromptPixels: number;
+  /** Most pixels of the prompt view rendered to choose the 'view' threshold. */
+  viewPixels: number;
 }
 
 export const SAGA_DEFAULTS: SagaOptions = {
@@ -69,6 +71,7 @@ export const SAGA_DEFAULTS: SagaOptions = {
   post: { filter: true, region: true, extend: 0, grow: true },
   clusters: 5,
   maxPromptPixels: 256,
+  viewPixels: 2000,
 };
 
 export interface SagaInput {
@@ -297,7 +300,7 @@ export function sagaSegment(input: SagaInput): SagaResult {
   const effective = neg ? pos.map((p, g) => (p > neg[g]! ? p : -Infinity)) : pos;
   let threshold: number;
   if (o.threshold === 'view') {
-    const chosen = mask ? viewThreshold({ probe: input.probe, camera, mask, scores: effective, unit, dim }) : undefined;
+    const chosen = mask ? viewThreshold({ probe: input.probe, camera, mask, scores: effective, unit, dim, maxPixels: o.viewPixels }) : undefined;
     threshold = chosen?.threshold ?? o.fallback;
   } else {
     threshold = chooseThreshold(o.threshold, pos);

@@ -69,9 +69,9 @@ function gridPixels(camera: Camera, mask: Mask2D, maxPixels: number): { pixels: 
 
 export function viewThreshold(input: ViewThresholdInput): ViewThreshold | undefined {
   const { probe, camera, mask, scores } = input;
-  const { pixels, inside } = gridPixels(camera, mask, input.maxPixels ?? 6000);
+  const { pixels, inside } = gridPixels(camera, mask, input.maxPixels ?? 2000);
   if (pixels.length === 0) return undefined;
-  const rendered = probe.render(camera, pixels, input.unit, input.dim, { contributions: true });
+  const rendered = probe.render(camera, pixels, input.unit, input.dim, { contributions: true, weightsOnly: true });
   // Critical score per pixel: covered for every threshold below it (-Infinity: never covered).
   const critical = new Float64Array(pixels.length).fill(-Infinity);
   let maskPixels = 0;
