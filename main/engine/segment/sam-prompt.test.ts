@@ -52,7 +52,7 @@ describe('samQueries', () => {
     weights[i] = (g === 0 ? 0.7 : 0.3) / 10;
   }
   const average = new Float64Array(DIM);
-  for (let i = 0; i < 20; i++) for (let c = 0; c < DIM; c++) average[c] += weights[i]! * cellFeatures[i * DIM + c]!;
+  for (let i = 0; i < 20; i++) for (let c = 0; c < DIM; c++) average[c] = average[c]! + weights[i]! * cellFeatures[i * DIM + c]!;
   /** 100 rendered features of which `inside` agree with the average (positive product) and the rest oppose it. */
   const rendered = (inside: number) => {
     const out = new Float32Array(100 * DIM);
@@ -76,7 +76,7 @@ describe('samQueries', () => {
     // Each centre is the weighted mean of one group (plain reference), in some order.
     const means = [0, 1].map((g) => {
       const m = new Float64Array(DIM);
-      for (let i = g * 10; i < g * 10 + 10; i++) for (let c = 0; c < DIM; c++) m[c] += cellFeatures[i * DIM + c]! / 10;
+      for (let i = g * 10; i < g * 10 + 10; i++) for (let c = 0; c < DIM; c++) m[c] = m[c]! + cellFeatures[i * DIM + c]! / 10;
       return m;
     });
     const first = q.queries[0]! > q.queries[1]! ? 0 : 1;
