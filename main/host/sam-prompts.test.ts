@@ -18,6 +18,7 @@ import { readPrompts } from '../engine/eval/folder.ts';
 import type { EvalPrompt } from '../engine/eval/types.ts';
 import { ModelManager } from '../engine/masks/models.ts';
 import { tinySamDecoder, tinySamEncoderColour, TINY_RADII } from '../engine/masks/testing/tiny-sam.ts';
+import { writeCheckpoint } from '../project/checkpoints.ts';
 import { openProject } from '../project/store.ts';
 import type { Camera } from '../scene/camera.ts';
 import { SagaBackend, createBackendServer } from './backend.ts';
@@ -25,6 +26,8 @@ import { main } from './cli.ts';
 import { EngineClient } from './engine-client.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
 import { runProjectTraining } from './training-run.ts';
+import { decoderPrompt, trainedMlp } from './sam-prompts.ts';
+import { mlpSize } from '../engine/train/mlp.ts';
 
 const WIDTH = 160;
 const HEIGHT = 120;
@@ -150,5 +153,36 @@ describe('SAM-based prompts', () => {
     } finally {
       renameSync(away, modelDir);
     }
+  });
+});
+
+describe('decoderPrompt', () => {
+  const view = { width: 100, height: 50 } as Camera;
+  it('puts clicks and boxes in the embedded image\'s pixels', () => {
+    expect(decoderPrompt(view, { kind: 'points', points: [{ x: 10, y: 5, label: 1 }, { x: 99, y: 49, label: 0 }] }, { width: 200, height: 100 }))
+      .toEqual({ points: [{ x: 20, y: 10, label: 1 }, { x: 198, y: 98, label: 0 }] });
+    // A box reaching past the view is cut to it.
+    expect(decoderPrompt(view, { kind: 'box', box: [-5, 10, 40, 60] }, { width: 50, height: 25 })).toEqual({ box: [0, 5, 20, 25] });
+  });
+
+  it('refuses what SAM cannot take, saying what to fix', () => {
+    const bad = (p: Parameters<typeof decoderPrompt>[1]) => () => decoderPrompt(view, p, view);
+    expect(bad({ kind: 'points', points: [{ x: 100, y: 5, label: 1 }] })).toThrow(/outside the 100x50 view/);
+    expect(bad({ kind: 'points', points: [{ x: 10, y: 5, label: 0 }] })).toThrow(/at least one point on the object/);
+    expect(bad({ kind: 'box', box: [40, 10, 20, 30] })).toThrow(/inverted/);
+    expect(bad({ kind: 'box', box: [200, 10, 220, 30] })).toThrow(/outside/);
+    expect(bad({ kind: 'scribble', points: [{ x: 10, y: 5, label: 1 }] })).toThrow(/clicks or a box/);
+  });
+});
+
+describe('trainedMlp', () => {
+  it('refuses features trained without the SAM-guidance loss, which leaves the projection untrained', async () => {
+    const dir = join(root, 'no-guidance');
+    const meta = { format: 'saga-training-checkpoint', version: 1, iteration: 10, iterations: 10, count: 2, dim: 32, seed: 1, masksKey: 'k', createdAt: new Date(0).toISOString() } as const;
+    const arrays = { features: new Float32Array(64), mlp: new Float32Array(mlpSize(32)) };
+    const path = await writeCheckpoint(dir, { ...meta, options: { guidance: false } }, arrays);
+    expect(() => trainedMlp(dir, 2, path, 32)).toThrow(expect.objectContaining({ code: 'NOT_TRAINED', message: expect.stringMatching(/without the SAM-guidance loss/) }));
+    const trained = await writeCheckpoint(dir, { ...meta, iteration: 20, options: { guidance: true } }, arrays);
+    expect(trainedMlp(dir, 2, trained, 32).length).toBe(mlpSize(32));
   });
 });
