@@ -350,7 +350,7 @@ export interface SegmentOutcome extends EditState {
   bits: Uint8Array;
   /** Gaussians the prompt itself selected, before combining with the current selection. */
   prompted: number;
-  /** Milliseconds per phase (queries, score, threshold, filter or region, grow, combine) and in all. */
+  /** Milliseconds per phase (sam for SAM prompts: embedding and decoder; queries, score, threshold, filter or region, grow, combine) and in all. */
   timings: Record<string, number>;
 }
 

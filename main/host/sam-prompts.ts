@@ -72,6 +72,7 @@ export class SamPredictors {
   async close(): Promise<void> {
     const all = [...this.loaded.values()];
     this.loaded.clear();
+    // A model that failed to load has nothing to release; its error went to the prompt that asked.
     for (const p of all) await (await p.catch(() => undefined))?.close();
   }
 }
