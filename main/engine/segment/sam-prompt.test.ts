@@ -13,6 +13,7 @@ import { MLP_HIDDEN, mlpForwardReference, mlpPart, mlpSize, SAM_CHANNELS } from 
 import { normalizeRows } from './kmeans.ts';
 import type { Mask2D } from './mask2d.ts';
 import { PixelProbe } from './pixel-probe.ts';
+import { sagaSegment } from './saga.ts';
 import { maskCells, meanPlusStd, projectCells, samQueries, samSegment, type SamFeatureGrid } from './sam-prompt.ts';
 
 const DIM = 32;
@@ -166,5 +167,12 @@ describe('samSegment', () => {
     const none = samSegment({ scene, camera, samMask: { width: 128, height: 64, data: new Uint8Array(128 * 64) }, grid, mlp, unit, dim: DIM, probe: new PixelProbe(scene), index: buildSpatialIndex(scene.positions) });
     expect(none.selection.some((v) => v !== 0)).toBe(false);
     expect(none.rule).toBe('empty');
+    // The same mask as a plain mask prompt (saga.ts) goes through the same post-processing.
+    const masked = sagaSegment({ scene, camera, prompt: { kind: 'mask', mask: samMask }, unit, dim: DIM, probe: new PixelProbe(scene), index: buildSpatialIndex(scene.positions), options: { threshold: 'paper' } });
+    let maskA = 0, maskB = 0;
+    for (let g = 0; g < nA + nB; g++) if (masked.selection[g]) (g < nA ? maskA++ : maskB++);
+    expect(maskA).toBeGreaterThanOrEqual(0.95 * nA);
+    expect(maskB).toBe(0);
+    expect(masked.timings.region).toBeGreaterThanOrEqual(0);
   });
 });
