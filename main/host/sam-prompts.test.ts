@@ -26,7 +26,7 @@ import { main } from './cli.ts';
 import { EngineClient } from './engine-client.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
 import { runProjectTraining } from './training-run.ts';
-import { decoderPrompt, trainedMlp } from './sam-prompts.ts';
+import { decoderPrompt, SamPredictors, trainedMlp } from './sam-prompts.ts';
 import { mlpSize } from '../engine/train/mlp.ts';
 
 const WIDTH = 160;
@@ -184,5 +184,28 @@ describe('trainedMlp', () => {
     expect(() => trainedMlp(dir, 2, path, 32)).toThrow(expect.objectContaining({ code: 'NOT_TRAINED', message: expect.stringMatching(/without the SAM-guidance loss/) }));
     const trained = await writeCheckpoint(dir, { ...meta, iteration: 20, options: { guidance: true } }, arrays);
     expect(trainedMlp(dir, 2, trained, 32).length).toBe(mlpSize(32));
+  });
+});
+
+describe('SamPredictors.freeEmbedding', () => {
+  it('renders and encodes a free camera once while it does not move', async () => {
+    const models = new ModelManager({ modelsDir: join(root, 'models') });
+    const predictors = new SamPredictors(() => models);
+    let renders = 0;
+    const render = async (c: Camera) => {
+      renders++;
+      return { width: c.width, height: c.height, data: new Uint8Array(c.width * c.height * 3).fill(renders * 40) };
+    };
+    try {
+      const a = await predictors.freeEmbedding(modelDir, camera, render);
+      expect(await predictors.freeEmbedding(modelDir, { ...camera }, render)).toBe(a);
+      expect(renders).toBe(1);
+      const moved = await predictors.freeEmbedding(modelDir, { ...camera, translation: [camera.translation[0]! + 0.1, camera.translation[1]!, camera.translation[2]!] }, render);
+      expect(renders).toBe(2);
+      expect(moved.embedding.data).not.toEqual(a.embedding.data);
+      expect(a.grid.frame).toEqual({ size: 1024, width: 1024, height: 768 });
+    } finally {
+      await predictors.close();
+    }
   });
 });

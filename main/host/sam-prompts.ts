@@ -45,6 +45,11 @@ export function samModelOf(project: Project, view: string | undefined): string {
 /** Loaded SAM predictors by model, kept for later prompts. */
 export class SamPredictors {
   private readonly loaded = new Map<string, Promise<SamPredictor>>();
+  /**
+   * The last free camera's embedding: the encoder costs seconds on a CPU, and a user often clicks
+   * again in the same pose (adding a part, a negative click) before moving.
+   */
+  private lastFree: { key: string; value: { embedding: SamEmbedding; grid: SamFeatureGrid } } | undefined;
 
   constructor(private readonly models: () => ModelManager) {}
 
@@ -69,7 +74,20 @@ export class SamPredictors {
     return p;
   }
 
+  /**
+   * The embedding of `camera`'s rendered image with `modelId`, reused while the camera stays the
+   * same (the owner makes new SamPredictors for another project, hence another scene).
+   */
+  async freeEmbedding(modelId: string, camera: Camera, render: (camera: Camera) => Promise<RgbImage>): Promise<{ embedding: SamEmbedding; grid: SamFeatureGrid }> {
+    const key = JSON.stringify([modelId, camera.width, camera.height, camera.fx, camera.fy, camera.cx, camera.cy, camera.rotation, camera.translation]);
+    if (this.lastFree?.key === key) return this.lastFree.value;
+    const value = await encodedEmbedding(await this.get(modelId), await render(camera));
+    this.lastFree = { key, value };
+    return value;
+  }
+
   async close(): Promise<void> {
+    this.lastFree = undefined;
     const all = [...this.loaded.values()];
     this.loaded.clear();
     // A model that failed to load has nothing to release; its error went to the prompt that asked.
@@ -190,7 +208,7 @@ export async function runSamPrompt(x: SamPromptRun): Promise<SamSegmentResult & 
   if (x.view !== undefined) source = preparedEmbedding(x.project, x.view);
   else {
     if (!x.renderImage) throw new SagaError('INTERNAL', 'A SAM prompt in a free camera needs the rendered image, and this host cannot render one.');
-    source = await encodedEmbedding(predictor, await x.renderImage(x.camera));
+    source = await x.predictors.freeEmbedding(modelId, x.camera, x.renderImage);
   }
   const mask = await samMask(predictor, source.embedding, decoderPrompt(x.camera, x.prompt, { width: source.embedding.imageWidth, height: source.embedding.imageHeight }));
   const sam = performance.now() - t0;
