@@ -35,7 +35,15 @@ Options:
                     (through the projection trained with the features) give the queries. Needs the
                     views prepared with SAM ('saga-studio prepare --masks sam --model <id>') and
                     that model installed; see 'saga-studio prepare --list-models'
-  --models-dir <dir> where SAM models live (default: $SAGA_MODELS_DIR or ~/.local/share/saga-studio/models)
+  --models-dir <dir>
+                    where SAM models live (default: $SAGA_MODELS_DIR or
+                    ~/.local/share/saga-studio/models)
+
+  SAM-based prompt: the mask-averaged query is used when the rendered features agree with it on
+  at least 90% of SAM's mask, otherwise k-means queries from the SAM features in the mask; each
+  Gaussian scores its highest dot product with them, the threshold is mean + standard deviation,
+  then region growing from the Gaussians inside SAM's mask and ball-query growing (--no-post skips
+  both). selection.json's timings add "sam" (the decoder).
 `;
 
 function numbers(flag: string, text: string, count: number): number[] {
