@@ -332,10 +332,15 @@ export interface PromptPoint {
 
 /** A segmentation prompt as the segment request takes it (coordinates as PromptPoint). */
 export type SegmentPrompt =
-  | { kind: 'points'; points: PromptPoint[] }
+  /**
+   * `sam`: SAGA's SAM-based prompt: SAM's decoder turns the clicks (or box) into a 2D mask, and
+   * the projected SAM features under it give the queries. Needs views prepared with SAM and its
+   * model installed (MASKS_MISSING or MODEL_NOT_FOUND otherwise).
+   */
+  | { kind: 'points'; points: PromptPoint[]; sam?: boolean }
   | { kind: 'scribble'; points: PromptPoint[] }
   /** [x0, y0, x1, y1), x0 < x1 and y0 < y1. */
-  | { kind: 'box'; box: [number, number, number, number] }
+  | { kind: 'box'; box: [number, number, number, number]; sam?: boolean }
   /** A 2D mask at any size (stretched over the view), non-zero = inside, row-major. */
   | { kind: 'mask'; width: number; height: number; data: Uint8Array };
 
@@ -345,7 +350,7 @@ export interface SegmentOutcome extends EditState {
   bits: Uint8Array;
   /** Gaussians the prompt itself selected, before combining with the current selection. */
   prompted: number;
-  /** Milliseconds per phase (queries, score, threshold, filter or region, grow, combine) and in all. */
+  /** Milliseconds per phase (sam for SAM prompts: embedding and decoder; queries, score, threshold, filter or region, grow, combine) and in all. */
   timings: Record<string, number>;
 }
 

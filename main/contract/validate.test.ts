@@ -25,6 +25,8 @@ describe('validateRequest', () => {
     expect(codeOf('project.prepared', {})).toBeUndefined();
     expect(codeOf('models.list', undefined)).toBeUndefined();
     expect(codeOf('models.install', { id: 'sam_vit_b_quantized' })).toBeUndefined();
+    expect(codeOf('segment.prompt', { view: 'a', prompt: { kind: 'points', points: [{ x: 1, y: 2, label: 1 }], sam: true } })).toBeUndefined();
+    expect(codeOf('segment.prompt', { view: 'a', prompt: { kind: 'box', box: [1, 2, 3, 4], sam: false } })).toBeUndefined();
   });
 
   it.each([
@@ -48,6 +50,8 @@ describe('validateRequest', () => {
     ['prepare with an unknown field', 'project.prepare', { masks: 'auto', threads: 4 }],
     ['models.list with a field', 'models.list', { all: true }],
     ['models.install without an id', 'models.install', {}],
+    ['a SAM flag that is not a boolean', 'segment.prompt', { view: 'a', prompt: { kind: 'points', points: [{ x: 1, y: 2, label: 1 }], sam: 'yes' } }],
+    ['a SAM flag on a scribble', 'segment.prompt', { view: 'a', prompt: { kind: 'scribble', points: [{ x: 1, y: 2, label: 1 }], sam: true } }],
   ])('refuses %s with BAD_ARGUMENT', (_label, method, params) => {
     expect(codeOf(method, params)).toBe('BAD_ARGUMENT');
   });

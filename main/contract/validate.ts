@@ -54,6 +54,10 @@ function checkPrompt(v: unknown): string | undefined {
     }
     return undefined;
   };
+  if (p.sam !== undefined) {
+    if (p.kind !== 'points' && p.kind !== 'box') return "takes sam only with kind 'points' or 'box'";
+    if (typeof p.sam !== 'boolean') return 'needs sam to be true or false';
+  }
   switch (p.kind) {
     case 'points':
     case 'scribble':

@@ -28,7 +28,11 @@ import { APP_VERSION, createProject, isProjectDir, openProject, type Project } f
 import { ProjectEditor } from '../project/editor.ts';
 import { EditService } from './edit-service.ts';
 import { SegmentService } from './segment-service.ts';
+import { colourImage } from './sam-prompts.ts';
+import { SAM_INPUT_SIZE } from '../engine/masks/sam.ts';
+import type { RgbImage } from '../engine/masks/image.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
+import type { Camera } from '../scene/camera.ts';
 import { encodeScene, openError, readScene } from '../scene/io.ts';
 import { sceneInFolder } from '../scene/scene-folder.ts';
 import { inspectPath } from './path-content.ts';
@@ -132,7 +136,11 @@ export class SagaBackend {
   /** The 'edit' namespace: the open project's edits, history, selection and saving. */
   readonly edits = new EditService(() => this.current?.scene);
   /** The 'segment' namespace: prompts to selections on the trained features. */
-  readonly segments = new SegmentService({ scene: () => this.current?.scene, project: () => this.project, edits: this.edits });
+  readonly segments = new SegmentService({
+    scene: () => this.current?.scene, project: () => this.project, edits: this.edits,
+    models: () => this.models,
+    renderImage: (scene, camera) => this.renderColour(scene, camera),
+  });
   private initialOpen: InitialOpen | undefined;
 
   constructor(private readonly options: BackendOptions) {
@@ -242,6 +250,21 @@ export class SagaBackend {
       ...this.edits.handlers,
       ...this.segments.handlers,
     };
+  }
+
+  /**
+   * A camera's colour image for SAM's encoder (a SAM prompt in a free camera): rendered by the
+   * engine with the longest side at most SAM's 1024-pixel input, which the encoder resizes to anyway.
+   */
+  private async renderColour(scene: GaussianScene, camera: Camera): Promise<RgbImage> {
+    const s = Math.min(1, SAM_INPUT_SIZE / Math.max(camera.width, camera.height));
+    const lease = await this.engine.lease(scene);
+    try {
+      const out = await lease.engine.render(camera, { width: Math.max(1, Math.round(camera.width * s)), height: Math.max(1, Math.round(camera.height * s)) });
+      return colourImage(out.color, out.width, out.height);
+    } finally {
+      lease.release();
+    }
   }
 
   /** The SAM model manager, made on first use: a missing registry file fails model requests only, not the app. */

@@ -103,6 +103,9 @@ describe('segment.prompt', () => {
     const away = { ...camera, translation: [camera.translation[0]!, camera.translation[1]!, camera.translation[2]! - 1000] };
     const none = await client.call('segment.prompt', { camera: away, prompt: { kind: 'points', points: [{ x: 1, y: 1, label: 1 }] } });
     expect(none.selected).toBe(0);
+    // SAM prompts need views prepared with SAM (these have imported masks): say how to get them.
+    await expect(client.call('segment.prompt', { view: p.view, prompt: { kind: 'points', points: p.points, sam: true } })).rejects.toMatchObject({ code: 'MASKS_MISSING', message: expect.stringMatching(/not with SAM.*Install a SAM model/) });
+    await expect(client.call('segment.prompt', { camera, prompt: { kind: 'box', box: [1, 1, 20, 20], sam: true } })).rejects.toMatchObject({ code: 'MASKS_MISSING', message: expect.stringMatching(/not prepared with SAM/) });
   });
 });
 

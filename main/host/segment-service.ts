@@ -6,6 +6,9 @@
  * spatial index of the scene's centres, the pixel probe, and the trained features smoothed over
  * spatial neighbours and made unit length. They are made again when training has written newer
  * features (a newer checkpoint), so a user can segment while training runs.
+ *
+ * A prompt with `sam` is SAGA's SAM-based prompt (sam-prompts.ts, engine/segment/sam-prompt.ts):
+ * the SAM model the views were prepared with is loaded once and kept until the project closes.
  */
 import type { ApiMethods, SegmentOutcome, SegmentPrompt } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
@@ -25,6 +28,9 @@ import type { Project } from '../project/store.ts';
 import type { Camera } from '../scene/camera.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 import type { EditService } from './edit-service.ts';
+import type { ModelManager } from '../engine/masks/models.ts';
+import type { RgbImage } from '../engine/masks/image.ts';
+import { runSamPrompt, SamPredictors } from './sam-prompts.ts';
 
 /** What segmentation reads for one scene and one set of trained features. */
 export interface SegmentData {
@@ -43,11 +49,16 @@ export interface SegmentDeps {
   scene: () => GaussianScene | undefined;
   project: () => Project | undefined;
   edits: EditService;
+  /** Where SAM models are found (SAM-based prompts). */
+  models?: () => ModelManager;
+  /** The colour image of a free camera, for a SAM-based prompt there (the engine renders it). */
+  renderImage?: (scene: GaussianScene, camera: Camera) => Promise<RgbImage>;
 }
 
 export class SegmentService {
   private data: SegmentData | undefined;
   private kernel: Promise<ScoreKernel> | undefined;
+  private predictors: SamPredictors | undefined;
   readonly handlers: Pick<Handlers<ApiMethods>, 'segment.prompt'>;
 
   constructor(private readonly deps: SegmentDeps) {
@@ -59,6 +70,9 @@ export class SegmentService {
   /** Forget the open project's data (on close). */
   reset(): void {
     this.data = undefined;
+    const predictors = this.predictors;
+    this.predictors = undefined;
+    void predictors?.close();
   }
 
   /** The data for the open project, made or refreshed as needed. */
@@ -79,12 +93,21 @@ export class SegmentService {
     const { camera, viewMasks } = promptCamera(project, params.view, params.camera);
     const data = await this.prepare(project, scene);
     const t0 = performance.now();
-    const result = sagaSegment({
-      scene, camera, prompt: toPrompt(params.prompt), unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
-      ...(viewMasks ? { viewMasks } : {}),
-      scorer: (queries) => scoreWith(data.kernel, data.unit, data.dim, queries),
-      ...(params.post === false ? { options: { post: { filter: false, region: false, extend: 0, grow: false } } } : {}),
-    });
+    const scorer = (queries: Float32Array) => scoreWith(data.kernel, data.unit, data.dim, queries);
+    const noPost = { post: { filter: false, region: false, extend: 0, grow: false } };
+    const result = 'sam' in params.prompt && params.prompt.sam
+      ? await runSamPrompt({
+        project, data, camera, view: params.view, prompt: toPrompt(params.prompt), scorer,
+        predictors: this.samPredictors(),
+        ...(this.deps.renderImage ? { renderImage: (c: Camera) => this.deps.renderImage!(scene, c) } : {}),
+        ...(params.post === false ? { options: noPost } : {}),
+      })
+      : sagaSegment({
+        scene, camera, prompt: toPrompt(params.prompt), unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
+        ...(viewMasks ? { viewMasks } : {}),
+        scorer,
+        ...(params.post === false ? { options: noPost } : {}),
+      });
     const t1 = performance.now();
     let prompted = 0;
     for (let g = 0; g < result.selection.length; g++) prompted += result.selection[g]!;
@@ -99,6 +122,12 @@ export class SegmentService {
     };
   }
 
+  private samPredictors(): SamPredictors {
+    const models = this.deps.models;
+    if (!models) throw new SagaError('INTERNAL', 'This host has no SAM model folder, so it cannot run SAM prompts.');
+    this.predictors ??= new SamPredictors(models);
+    return this.predictors;
+  }
 }
 
 /** The prompt's camera: a training view (with its prepared masks, for box prompts) or the given one. */

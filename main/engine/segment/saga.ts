@@ -123,7 +123,7 @@ function strokePixels(camera: Camera, points: readonly PointPrompt[]): number[] 
 }
 
 /** Camera pixels whose nearest mask pixel is inside (the mask may have another resolution). */
-function maskPixels(camera: Camera, mask: Mask2D): number[] {
+export function maskPixels(camera: Camera, mask: Mask2D): number[] {
   const out: number[] = [];
   const { width: W, height: H } = camera;
   for (let y = 0; y < H; y++) {
@@ -137,7 +137,7 @@ function maskPixels(camera: Camera, mask: Mask2D): number[] {
 }
 
 /** At most `max` of `pixels`, drawn evenly with a fixed seed (the same prompt gives the same queries). */
-function subsample(pixels: number[], max: number): number[] {
+export function subsample(pixels: number[], max: number): number[] {
   if (pixels.length <= max) return pixels;
   const r = new Mulberry32(pixels.length);
   const copy = pixels.slice();
@@ -233,7 +233,7 @@ export function chooseThreshold(rule: ThresholdRule, positive: Float32Array): nu
 }
 
 /** Selected Gaussians whose centre projects inside `mask` in `camera`. */
-function projectInside(scene: GaussianScene, camera: Camera, mask: Mask2D, selection: Uint8Array): Uint8Array {
+export function projectInside(scene: GaussianScene, camera: Camera, mask: Mask2D, selection: Uint8Array): Uint8Array {
   const R = camera.rotation;
   const t = camera.translation;
   const out = new Uint8Array(selection.length);
@@ -307,22 +307,47 @@ export function sagaSegment(input: SagaInput): SagaResult {
   }
   for (let g = 0; g < n; g++) if (effective[g]! > threshold) selection[g] = 1;
   lap('threshold');
-  if (dense && mask && o.post.region) {
+  selection = postProcess({ scene, camera, index: input.index, selection, scores: effective, threshold, mask: dense ? mask : undefined, post: o.post, lap });
+  return { selection, timings, threshold, queries: positive.length / dim + negative.length / dim };
+}
+
+export interface PostInput {
+  scene: GaussianScene;
+  camera: Camera;
+  index: SpatialIndex;
+  /** The thresholded selection. */
+  selection: Uint8Array;
+  /** Each Gaussian's score and the threshold it was cut at (hysteresis growth). */
+  scores: Float32Array;
+  threshold: number;
+  /** Mask and SAM prompts: the 2D mask that validates region-growing seeds; without it, the statistical filter runs. */
+  mask: Mask2D | undefined;
+  post: PostOptions;
+  /** Records the time of the phase that just ended. */
+  lap: (phase: string) => void;
+}
+
+/** The 3D post-processing of section 3.5 on a thresholded selection, phase by phase as `post` switches them. */
+export function postProcess(x: PostInput): Uint8Array {
+  const { scene, camera, mask, post, lap } = x;
+  const n = scene.count;
+  let selection = x.selection;
+  if (mask && post.region) {
     selection = regionGrow(scene.positions, selection, projectInside(scene, camera, mask, selection));
     lap('region');
-  } else if (!dense && o.post.filter) {
+  } else if (!mask && post.filter) {
     selection = statisticalFilter(scene.positions, selection);
     lap('filter');
   }
-  if (o.post.extend > 0) {
+  if (post.extend > 0) {
     const candidates = new Uint8Array(n);
-    for (let g = 0; g < n; g++) if (effective[g]! > threshold - o.post.extend) candidates[g] = 1;
+    for (let g = 0; g < n; g++) if (x.scores[g]! > x.threshold - post.extend) candidates[g] = 1;
     selection = regionGrow(scene.positions, candidates, selection, 0.95);
     lap('extend');
   }
-  if (o.post.grow) {
-    selection = ballQueryGrow(scene, selection, { index: input.index }).selection;
+  if (post.grow) {
+    selection = ballQueryGrow(scene, selection, { index: x.index }).selection;
     lap('grow');
   }
-  return { selection, timings, threshold, queries: positive.length / dim + negative.length / dim };
+  return selection;
 }

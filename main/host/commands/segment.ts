@@ -8,8 +8,10 @@ import { openProject } from '../../project/store.ts';
 import { writeSceneRows } from '../../scene/write-rows.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
 import { loadSegmentData, promptCamera } from '../segment-service.ts';
+import { runSamPrompt, SamPredictors } from '../sam-prompts.ts';
+import { defaultModelsDir, ModelManager } from '../../engine/masks/models.ts';
 
-const help = `Usage: saga-studio segment --project <dir> --view <name> <prompt> --out <selection.json> [--ply <selected.ply>]
+const help = `Usage: saga-studio segment --project <dir> --view <name> <prompt> [--sam] --out <selection.json> [--ply <selected.ply>]
 
 Selects the Gaussians of an object from a prompt in one of the project's training views, with
 SAGA's segmentation on the project's trained features (run 'saga-studio train' first), and writes
@@ -28,7 +30,20 @@ Options:
   --no-post         skip the 3D post-processing (statistical filter, region and ball-query growing)
   --out <file>      where to write selection.json (required)
   --ply <file>      also write the selected Gaussians with all their properties (.ply, .splat, .spz)
-  --sam             a SAM model's mask for the prompt (not available in this version)
+  --sam             SAGA's SAM-based prompt, with --point or --box: SAM's decoder turns the clicks
+                    or the box into a 2D mask on the view's image, and the SAM features under it
+                    (through the projection trained with the features) give the queries. Needs the
+                    views prepared with SAM ('saga-studio prepare --masks sam --model <id>') and
+                    that model installed; see 'saga-studio prepare --list-models'
+  --models-dir <dir>
+                    where SAM models live (default: $SAGA_MODELS_DIR or
+                    ~/.local/share/saga-studio/models)
+
+  SAM-based prompt: the mask-averaged query is used when the rendered features agree with it on
+  at least 90% of SAM's mask, otherwise k-means queries from the SAM features in the mask; each
+  Gaussian scores its highest dot product with them, the threshold is mean + standard deviation,
+  then region growing from the Gaussians inside SAM's mask and ball-query growing (--no-post skips
+  both). selection.json's timings add "sam" (the decoder).
 `;
 
 function numbers(flag: string, text: string, count: number): number[] {
@@ -74,14 +89,17 @@ const command: Command = {
       box: { type: 'string' },
       mask: { type: 'string' },
       sam: { type: 'boolean' },
+      'models-dir': { type: 'string' },
       'no-post': { type: 'boolean' },
       out: { type: 'string' },
       ply: { type: 'string' },
     }, false);
     if (!values.project || !values.view || !values.out) throw new SagaError('BAD_ARGUMENT', "segment needs --project <dir>, --view <name> and --out <selection.json>. See 'saga-studio segment --help'.");
-    if (values.sam) throw new SagaError('MODEL_NOT_FOUND', 'SAM prompts need the SAM decoder, which this version does not run for prompts yet. Use --point, --scribble, --box or --mask.');
     const mask = values.mask ? await readMask(values.mask) : undefined;
     const prompt = promptFrom(values, mask);
+    if (values.sam && prompt.kind !== 'points' && prompt.kind !== 'box') {
+      throw new SagaError('BAD_ARGUMENT', `--sam takes --point or --box (SAM's decoder prompts); a ${prompt.kind} prompt goes without --sam.`);
+    }
     const project = openProject(values.project);
     try {
       const t0 = performance.now();
@@ -89,11 +107,23 @@ const command: Command = {
       const { camera, viewMasks } = promptCamera(project, values.view, undefined);
       const data = loadSegmentData(project, scene);
       const t1 = performance.now();
-      const result = sagaSegment({
-        scene, camera, prompt, unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
-        ...(viewMasks ? { viewMasks } : {}),
-        ...(values['no-post'] ? { options: { post: { filter: false, region: false, extend: 0, grow: false } } } : {}),
-      });
+      const noPost = { post: { filter: false, region: false, extend: 0, grow: false } };
+      let result;
+      if (values.sam) {
+        const models = new ModelManager({ modelsDir: values['models-dir'] ?? defaultModelsDir() });
+        const predictors = new SamPredictors(() => models);
+        try {
+          result = await runSamPrompt({ project, data, camera, view: values.view, prompt, predictors, ...(values['no-post'] ? { options: noPost } : {}) });
+        } finally {
+          await predictors.close();
+        }
+      } else {
+        result = sagaSegment({
+          scene, camera, prompt, unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
+          ...(viewMasks ? { viewMasks } : {}),
+          ...(values['no-post'] ? { options: noPost } : {}),
+        });
+      }
       const indices: number[] = [];
       for (let g = 0; g < result.selection.length; g++) if (result.selection[g]) indices.push(g);
       const timings = { load: t1 - t0, ...result.timings };

@@ -36,6 +36,27 @@ export function tinySamEncoder(inputName = 'image'): Uint8Array {
 }
 
 /**
+ * A tiny encoder whose embedding tells colours apart, for tests that train on its features (the
+ * SAM-based prompt): channel c is the 16x16 cell mean of colour plane c % 3 (normalised), with sign
+ * + for c < 128 and - above. tinySamEncoder's channels are all one brightness, which the
+ * projection MLP's LayerNorm reduces to its sign.
+ */
+export function tinySamEncoderColour(inputName = 'image'): Uint8Array {
+  const w = new Float32Array(256 * 3);
+  for (let c = 0; c < 256; c++) w[c * 3 + (c % 3)] = c < 128 ? 1 : -1;
+  return encodeModel({
+    name: 'tiny_sam_encoder_colour',
+    inputs: [{ name: inputName, elemType: DataType.FLOAT, shape: [1, 3, 1024, 1024] }],
+    outputs: [{ name: 'image_embeddings', elemType: DataType.FLOAT, shape: [1, 256, 64, 64] }],
+    initializers: [f32('W', w, [256, 3, 1, 1]), f32('B', new Float32Array(256), [256])],
+    nodes: [
+      { op: 'AveragePool', inputs: [inputName], outputs: ['pooled'], attributes: { kernel_shape: ints([16, 16]), strides: ints([16, 16]) } },
+      { op: 'Conv', inputs: ['pooled', 'W', 'B'], outputs: ['image_embeddings'] },
+    ],
+  });
+}
+
+/**
  * The same encoder as a samexporter-style export: input "input_image" [h, w, 3] float 0..255 (the
  * longest side already resized to 1024), normalised, transposed and zero-padded inside the graph.
  * Its embedding must equal tinySamEncoder's for the same image.
