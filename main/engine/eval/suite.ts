@@ -12,7 +12,7 @@ import { writeSynthFolder } from '../synth/folder.ts';
 import { evaluate, formatTable, pct, summarize, type EvalReport, type MethodSummary } from './evaluate.ts';
 import { loadEvalFolder } from './folder.ts';
 import { mean } from './metrics.ts';
-import { methodsByName } from './methods.ts';
+import { methodsByName, TRAINED_METHODS } from './methods.ts';
 import { featureProbe } from '../train/probe.ts';
 import { smoothFeatures } from '../train/smoothing.ts';
 import { buildSpatialIndex, type SpatialIndex } from '../post/spatial-index.ts';
@@ -97,7 +97,8 @@ export interface SuiteReport {
 
 export async function runEvalSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
   const scenes = options.scenes ?? CI_SUITE;
-  const methods = methodsByName(options.methods ?? ['single-view']);
+  // With training, every method: the baseline, SAGA and its ablations side by side.
+  const methods = methodsByName(options.methods ?? (options.train ? ['single-view', ...TRAINED_METHODS] : ['single-view']));
   const kinds = options.kinds ?? ['points', 'scribble', 'box', 'mask'];
   const started = performance.now();
   const work = options.workDir ?? (await mkdtemp(join(tmpdir(), 'saga-eval-suite-')));
@@ -239,6 +240,17 @@ picked up. The automatic masks come from the oracle (\`main/engine/synth/oracle-
 imitates SAM with ragged boundaries, misses and merges; "oracle mask IoU" above measures how far its
 masks are from the truth. The "mask" rows remove 2D errors and show the cost of lifting alone.
 Trained SAGA segmentation should beat single-view on 3D IoU and 2D mIoU in every prompt form.
+
+**saga** is the app's segmentation with its defaults (\`main/engine/segment/saga.ts\`): queries are
+the features rendered at the prompt's pixels (k-means over them for scribbles and masks; a box
+becomes the automatic mask that best fills it), every Gaussian scores its highest cosine with a
+query, and the threshold is the one whose selection, rendered in the prompt view, covers the
+prompt's 2D mask best (a click or scribble picks its 2D mask among the view's automatic masks).
+Post-processing follows: the statistical filter (points, scribbles) or region growing from the
+seeds inside the mask (boxes, masks), hysteresis growth through connected Gaussians scoring just
+below the threshold, and ball-query growing. **saga-no-post** leaves the post-processing out;
+**saga-no-corr** and **saga-no-guidance** segment the same way on the features trained without one
+of the two losses. No SAM model runs here, so SAM-based prompts are not in these tables.
 
 **Feature probe.** Before any segmentation, the training itself is judged by the share of
 Gaussians whose trained 32-dimensional feature is closer, by cosine, to the mean feature of its own

@@ -13,7 +13,7 @@ scene and their mean) and writes them with a guide to reading them to bench/RESU
 Options:
   --results <file>    where to write the Markdown (default bench/RESULTS.md; 'none' to skip)
   --keep <dir>        keep the generated scene folders in <dir>
-  --method <names>    comma-separated methods (default single-view)
+  --method <names>    comma-separated methods (default: all of them; single-view with --no-train)
   --kind <kinds>      prompt forms: ${PROMPT_KINDS.join(', ')} (default all)
   --tiny              one tiny scene (a smoke test, seconds)
   --no-train          skip feature training (and the trained methods)
