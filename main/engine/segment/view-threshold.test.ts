@@ -1,0 +1,164 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedScene, SCENES } from '../../../e2e/fixtures.ts';
+import { Mulberry32 } from '../../common/random.ts';
+import type { Camera } from '../../scene/camera.ts';
+import type { GaussianScene } from '../../scene/gaussians.ts';
+import { orbitCamera } from '../raster/orbit.ts';
+import { forEachContribution, scaleCamera } from '../raster/reference.ts';
+import { readInriaPlyForTest } from '../raster/test-scenes.ts';
+import type { Mask2D } from './mask2d.ts';
+import { PixelProbe } from './pixel-probe.ts';
+import { viewThreshold } from './view-threshold.ts';
+
+// Brute force: for every threshold that can give a different selection, render the selection's
+// coverage from the reference rasterizer's blend (not the probe, not the critical-score sweep) and
+// score it against the mask.
+
+const W = 64;
+const H = 48;
+
+interface Blend {
+  gaussians: number[][];
+  weights: number[][];
+  alpha: Float64Array;
+}
+
+function referenceBlend(scene: GaussianScene, camera: Camera): Blend {
+  const gaussians: number[][] = Array.from({ length: W * H }, () => []);
+  const weights: number[][] = Array.from({ length: W * H }, () => []);
+  const alpha = new Float64Array(W * H);
+  forEachContribution(scene, camera, {}, (pixel, g, w) => {
+    gaussians[pixel]!.push(g);
+    weights[pixel]!.push(w);
+    alpha[pixel] = alpha[pixel]! + w;
+  });
+  return { gaussians, weights, alpha };
+}
+
+/**
+ * Pixels covered by the Gaussians scoring above `threshold`: they carry at least half of the pixel's
+ * blend. A pixel the scene does not cover at all is not covered by any selection.
+ */
+function coverage(blend: Blend, scores: Float32Array, threshold: number): Uint8Array {
+  const out = new Uint8Array(W * H);
+  for (let p = 0; p < W * H; p++) {
+    let selected = 0;
+    blend.gaussians[p]!.forEach((g, k) => {
+      if (scores[g]! > threshold) selected += blend.weights[p]![k]!;
+    });
+    if (blend.alpha[p]! > 0 && selected >= 0.5 * blend.alpha[p]!) out[p] = 1;
+  }
+  return out;
+}
+
+/** The examined pixels at full density: the mask's box grown by half its size on each side, clamped to the view. */
+function examined(mask: Mask2D): number[] {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let p = 0; p < W * H; p++) {
+    if (!mask.data[p]) continue;
+    const x = p % W, y = Math.floor(p / W);
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x + 1);
+    y1 = Math.max(y1, y + 1);
+  }
+  const gx = (x1 - x0) / 2, gy = (y1 - y0) / 2;
+  const out: number[] = [];
+  for (let y = Math.max(0, Math.floor(y0 - gy)); y < Math.min(H, Math.ceil(y1 + gy)); y++) {
+    for (let x = Math.max(0, Math.floor(x0 - gx)); x < Math.min(W, Math.ceil(x1 + gx)); x++) out.push(y * W + x);
+  }
+  return out;
+}
+
+function iouAt(blend: Blend, scores: Float32Array, threshold: number, mask: Mask2D, pixels: number[]): number {
+  const covered = coverage(blend, scores, threshold);
+  let inter = 0;
+  let union = 0;
+  for (const p of pixels) {
+    if (covered[p] && mask.data[p]) inter++;
+    if (covered[p] || mask.data[p]) union++;
+  }
+  return union === 0 ? 0 : inter / union;
+}
+
+/** Every threshold at or above `floor` that can select differently: the floor and midway between consecutive distinct scores. */
+function candidateThresholds(scores: Float32Array, floor: number): number[] {
+  const levels = [...new Set(Array.from(scores).filter((s) => Number.isFinite(s) && s > floor))].sort((a, b) => a - b);
+  return [floor, ...levels.map((s, i) => (i + 1 < levels.length ? (s + levels[i + 1]!) / 2 : s + 1))];
+}
+
+/** Scores on a grid of `levels` steps (ties included), so the candidate thresholds are few and exhaustive. */
+function quantize(x: number, levels: number): number {
+  return Math.round(x * levels) / levels;
+}
+
+let scene: GaussianScene;
+let probe: PixelProbe;
+let unit: Float32Array;
+
+beforeAll(() => {
+  scene = readInriaPlyForTest(sharedScene(SCENES.inria));
+  probe = new PixelProbe(scene);
+  // The probe blends these; viewThreshold only reads the weights.
+  unit = new Float32Array(scene.count);
+});
+
+function discMask(cx: number, cy: number, r: number): Mask2D {
+  const data = new Uint8Array(W * H);
+  for (let p = 0; p < W * H; p++) if (Math.hypot((p % W) + 0.5 - cx, Math.floor(p / W) + 0.5 - cy) < r) data[p] = 1;
+  return { width: W, height: H, data };
+}
+
+describe('view threshold against brute-force rendering of every threshold', () => {
+  const cases = [
+    { name: 'random scores, disc mask', view: 0, floor: undefined, spatial: false },
+    { name: 'scores that follow the scene, mask of a true part, floor 0.3', view: 4, floor: 0.3, spatial: true },
+    { name: 'random scores, floor 0.5', view: 2, floor: 0.5, spatial: false },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const camera = scaleCamera(orbitCamera(scene, c.view, 8, { width: 640, height: 480 }), W, H);
+      const blend = referenceBlend(scene, camera);
+      const r = new Mulberry32(c.view + 1);
+      const scores = new Float32Array(scene.count);
+      let mask: Mask2D;
+      if (c.spatial) {
+        // A "true" object: the Gaussians on one side of the scene's median x. Scores rise across the
+        // boundary, with noise, and the mask is the object's own render.
+        const xs = Array.from({ length: scene.count }, (_, g) => scene.positions[3 * g]!).sort((a, b) => a - b);
+        const median = xs[xs.length >> 1]!;
+        const spread = xs[Math.floor(xs.length * 0.75)]! - xs[Math.floor(xs.length * 0.25)]!;
+        const truth = new Float32Array(scene.count);
+        for (let g = 0; g < scene.count; g++) {
+          const x = scene.positions[3 * g]!;
+          truth[g] = x < median ? 1 : 0;
+          scores[g] = quantize(0.5 - 0.4 * Math.tanh((x - median) / (0.2 * spread)) + 0.15 * r.normal(), 50);
+        }
+        mask = { width: W, height: H, data: coverage(blend, truth, 0.5) };
+      } else {
+        for (let g = 0; g < scene.count; g++) scores[g] = r.next() < 0.1 ? -Infinity : quantize(r.next(), 40);
+        mask = discMask(W / 2 + 3, H / 2 - 2, 11);
+      }
+      const pixels = examined(mask);
+      const chosen = viewThreshold({ probe, camera, mask, scores, unit, dim: 1, maxPixels: W * H, floor: c.floor });
+      expect(chosen).toBeDefined();
+      // Full density: every pixel of the grown box was examined.
+      expect(chosen!.pixels).toBe(pixels.length);
+      const floor = c.floor ?? 0;
+      let best = -1;
+      for (const t of candidateThresholds(scores, floor)) best = Math.max(best, iouAt(blend, scores, t, mask, pixels));
+      expect(Math.abs(chosen!.iou - best)).toBeLessThanOrEqual(1e-9);
+      expect(chosen!.threshold).toBeGreaterThanOrEqual(floor);
+      expect(Math.abs(iouAt(blend, scores, chosen!.threshold, mask, pixels) - best)).toBeLessThanOrEqual(1e-9);
+      // A non-trivial optimum: some coverage, not a perfect match.
+      expect(best).toBeGreaterThan(0.05);
+      expect(best).toBeLessThan(1);
+    });
+  }
+
+  it('returns undefined for an empty mask', () => {
+    const camera = scaleCamera(orbitCamera(scene, 0, 8, { width: 640, height: 480 }), W, H);
+    const mask = { width: W, height: H, data: new Uint8Array(W * H) };
+    expect(viewThreshold({ probe, camera, mask, scores: new Float32Array(scene.count), unit, dim: 1 })).toBeUndefined();
+  });
+});
