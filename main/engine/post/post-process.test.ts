@@ -151,7 +151,7 @@ function sceneOf(p: Float32Array, seed: number): GaussianScene {
   return scene;
 }
 
-function bruteBallGrow(scene: GaussianScene, selection: Uint8Array, radius: number): number[] {
+function bruteBallGrow(scene: GaussianScene, selection: Uint8Array, radius: number, exclude?: Uint8Array): number[] {
   const p = scene.positions;
   const set = members(selection);
   const lo = [Infinity, Infinity, Infinity];
@@ -165,7 +165,7 @@ function bruteBallGrow(scene: GaussianScene, selection: Uint8Array, radius: numb
   const pad = lo.map((l, a) => (hi[a]! - l) * 0.05);
   const out = new Set(set);
   for (let h = 0; h < scene.count; h++) {
-    if (out.has(h)) continue;
+    if (out.has(h) || exclude?.[h]) continue;
     if (1 / (1 + Math.exp(-scene.opacities[h]!)) < MIN_OPACITY) continue;
     let inBox = true;
     for (let a = 0; a < 3; a++) if (p[3 * h + a]! < lo[a]! - pad[a]! || p[3 * h + a]! > hi[a]! + pad[a]!) inBox = false;
@@ -210,6 +210,21 @@ describe('ball-query growing against brute force', () => {
     const one = new Uint8Array(n);
     one[17] = 1;
     expect(members(ballQueryGrow(scene, one, { index }).selection)).toEqual([17]);
+  });
+
+  it('never adds excluded Gaussians (those a negative click claims), and keeps excluded members', () => {
+    const n = 2000;
+    const p = cloud(n, 13, false);
+    const scene = sceneOf(p, 4);
+    const index = buildSpatialIndex(p);
+    const selection = randomSelection(n, 0.05, 9);
+    const exclude = randomSelection(n, 0.3, 10);
+    const out = ballQueryGrow(scene, selection, { index, radius: 0.25, exclude });
+    const expected = bruteBallGrow(scene, selection, 0.25, exclude);
+    expect(members(out.selection)).toEqual(expected);
+    // Excluding changed the result (members stay even when excluded).
+    expect(expected.length).toBeLessThan(bruteBallGrow(scene, selection, 0.25).length);
+    for (const g of members(selection)) expect(out.selection[g]).toBe(1);
   });
 });
 

@@ -321,7 +321,10 @@ export function sagaSegment(input: SagaInput): SagaResult {
     lap('extend');
   }
   if (o.post.grow) {
-    selection = ballQueryGrow(scene, selection, { index: input.index }).selection;
+    // Growing must not undo a negative click: Gaussians closer to a negative query than to every
+    // positive one stay out, as they did at the threshold.
+    const exclude = neg ? Uint8Array.from(pos, (p, g) => (p > neg[g]! ? 0 : 1)) : undefined;
+    selection = ballQueryGrow(scene, selection, { index: input.index, ...(exclude ? { exclude } : {}) }).selection;
     lap('grow');
   }
   return { selection, timings, threshold, queries: positive.length / dim + negative.length / dim };
