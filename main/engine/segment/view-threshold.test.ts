@@ -39,29 +39,37 @@ function referenceBlend(scene: GaussianScene, camera: Camera): Blend {
  * Pixels covered by the Gaussians scoring above `threshold`: they carry at least half of the pixel's
  * blend. A pixel the scene does not cover at all is not covered by any selection.
  */
-function coverage(blend: Blend, scores: Float32Array, threshold: number): Uint8Array {
+function coverage(blend: Blend, scores: Float32Array, threshold: number, pixels: Iterable<number>): Uint8Array {
   const out = new Uint8Array(W * H);
-  for (let p = 0; p < W * H; p++) {
+  for (const p of pixels) {
+    const gs = blend.gaussians[p]!, ws = blend.weights[p]!;
     let selected = 0;
-    blend.gaussians[p]!.forEach((g, k) => {
-      if (scores[g]! > threshold) selected += blend.weights[p]![k]!;
-    });
+    for (let k = 0; k < gs.length; k++) if (scores[gs[k]!]! > threshold) selected += ws[k]!;
     if (blend.alpha[p]! > 0 && selected >= 0.5 * blend.alpha[p]!) out[p] = 1;
   }
   return out;
 }
 
-/** The examined pixels at full density: the mask's box grown by half its size on each side, clamped to the view. */
+/** Whether view pixel p is inside the mask, which is stretched over the view (nearest mask pixel to the pixel's centre). */
+function inside(mask: Mask2D, p: number): boolean {
+  const mx = Math.min(mask.width - 1, Math.floor((((p % W) + 0.5) * mask.width) / W));
+  const my = Math.min(mask.height - 1, Math.floor(((Math.floor(p / W) + 0.5) * mask.height) / H));
+  return mask.data[my * mask.width + mx] !== 0;
+}
+
+/** The examined pixels at full density: the mask's box (in view pixels) grown by half its size on each side, clamped to the view. */
 function examined(mask: Mask2D): number[] {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let p = 0; p < W * H; p++) {
-    if (!mask.data[p]) continue;
-    const x = p % W, y = Math.floor(p / W);
+  for (let q = 0; q < mask.width * mask.height; q++) {
+    if (!mask.data[q]) continue;
+    const x = q % mask.width, y = Math.floor(q / mask.width);
     x0 = Math.min(x0, x);
     y0 = Math.min(y0, y);
     x1 = Math.max(x1, x + 1);
     y1 = Math.max(y1, y + 1);
   }
+  const sx = W / mask.width, sy = H / mask.height;
+  [x0, x1, y0, y1] = [x0 * sx, x1 * sx, y0 * sy, y1 * sy];
   const gx = (x1 - x0) / 2, gy = (y1 - y0) / 2;
   const out: number[] = [];
   for (let y = Math.max(0, Math.floor(y0 - gy)); y < Math.min(H, Math.ceil(y1 + gy)); y++) {
@@ -71,12 +79,13 @@ function examined(mask: Mask2D): number[] {
 }
 
 function iouAt(blend: Blend, scores: Float32Array, threshold: number, mask: Mask2D, pixels: number[]): number {
-  const covered = coverage(blend, scores, threshold);
+  const covered = coverage(blend, scores, threshold, pixels);
   let inter = 0;
   let union = 0;
   for (const p of pixels) {
-    if (covered[p] && mask.data[p]) inter++;
-    if (covered[p] || mask.data[p]) union++;
+    const m = inside(mask, p);
+    if (covered[p] && m) inter++;
+    if (covered[p] || m) union++;
   }
   return union === 0 ? 0 : inter / union;
 }
@@ -103,17 +112,20 @@ beforeAll(() => {
   unit = new Float32Array(scene.count);
 });
 
-function discMask(cx: number, cy: number, r: number): Mask2D {
-  const data = new Uint8Array(W * H);
-  for (let p = 0; p < W * H; p++) if (Math.hypot((p % W) + 0.5 - cx, Math.floor(p / W) + 0.5 - cy) < r) data[p] = 1;
-  return { width: W, height: H, data };
+/** A disc given in view pixels, drawn on a mask grid `scale` times the view's size. */
+function discMask(cx: number, cy: number, r: number, scale = 1): Mask2D {
+  const w = Math.round(W * scale), h = Math.round(H * scale);
+  const data = new Uint8Array(w * h);
+  for (let q = 0; q < w * h; q++) if (Math.hypot(((q % w) + 0.5) / scale - cx, (Math.floor(q / w) + 0.5) / scale - cy) < r) data[q] = 1;
+  return { width: w, height: h, data };
 }
 
 describe('view threshold against brute-force rendering of every threshold', () => {
   const cases = [
     { name: 'random scores, disc mask', view: 0, floor: undefined, spatial: false },
     { name: 'scores that follow the scene, mask of a true part, floor 0.3', view: 4, floor: 0.3, spatial: true },
-    { name: 'random scores, floor 0.5', view: 2, floor: 0.5, spatial: false },
+    { name: 'random scores, mask on a grid 2.5 times finer than the view, floor 0.5', view: 6, floor: 0.5, spatial: false, maskScale: 2.5 },
+    { name: 'random scores, mask on a grid 0.4 times the view', view: 1, floor: undefined, spatial: false, maskScale: 0.4 },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -134,10 +146,10 @@ describe('view threshold against brute-force rendering of every threshold', () =
           truth[g] = x < median ? 1 : 0;
           scores[g] = quantize(0.5 - 0.4 * Math.tanh((x - median) / (0.2 * spread)) + 0.15 * r.normal(), 50);
         }
-        mask = { width: W, height: H, data: coverage(blend, truth, 0.5) };
+        mask = { width: W, height: H, data: coverage(blend, truth, 0.5, Array.from({ length: W * H }, (_, p) => p)) };
       } else {
         for (let g = 0; g < scene.count; g++) scores[g] = r.next() < 0.1 ? -Infinity : quantize(r.next(), 40);
-        mask = discMask(W / 2 + 3, H / 2 - 2, 11);
+        mask = discMask(W / 2 + 3, H / 2 - 2, 11, c.maskScale);
       }
       const pixels = examined(mask);
       const chosen = viewThreshold({ probe, camera, mask, scores, unit, dim: 1, maxPixels: W * H, floor: c.floor });
