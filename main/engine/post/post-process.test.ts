@@ -45,7 +45,7 @@ function sortedDistances(p: Float32Array, g: number, set: number[]): Float64Arra
   return d.sort();
 }
 
-/** The paper's statistical filter with the documented cap on k: returns the kept set and the margin of the closest call. */
+/** The paper's statistical filter with the documented cap on k: the kept members, k, each member's mean distance and the limit. */
 function bruteFilter(p: Float32Array, selection: Uint8Array): { kept: number[]; k: number; mean: number[]; limit: number } {
   const set = members(selection);
   const n = set.length;

@@ -187,6 +187,24 @@ describe('sagaSegment on perfect features (one-hot objects plus noise)', () => {
     expect(fractionSelected(segment({ kind: 'points', points: [positive, { ...clickOn(b), label: 0 }] }, leaning).selection, b)).toBeLessThan(0.02);
   });
 
+  it('a scribble across an object selects it (k-means queries), without the statistical filter', () => {
+    const unit = perfectFeatures(0.05, 7);
+    for (const id of visible) {
+      // A stroke through the object's clean pixels, from its leftmost to its rightmost.
+      const clean: number[] = [];
+      label.forEach((l, p) => {
+        if (l === id && purity[p]! >= 0.95) clean.push(p);
+      });
+      clean.sort((a, b) => (a % W) - (b % W));
+      const ends = [clean[0]!, clean[Math.floor(clean.length / 2)]!, clean[clean.length - 1]!];
+      const points = ends.map((p) => ({ x: (p % W) + 0.5, y: Math.floor(p / W) + 0.5, label: 1 as const }));
+      const out = segment({ kind: 'scribble', points }, unit, { options: NO_FILTER });
+      expect(out.queries).toBeGreaterThanOrEqual(1);
+      expect(out.queries).toBeLessThanOrEqual(5);
+      expect(iou3d(out.selection, truthOf(id))).toBeGreaterThanOrEqual(0.9);
+    }
+  });
+
   it('a mask prompt selects the object under the default options', () => {
     const unit = perfectFeatures(0.05, 3);
     for (const id of visible) {
