@@ -6,7 +6,8 @@
  * - region growing (mask prompts): seeds are the selected Gaussians whose centres project inside the
  *   2D mask; grow within the selection, adding Gaussians closer to the grown set than the largest
  *   nearest-neighbour distance among the seeds (equation 13).
- * - ball-query growing: add every Gaussian of the scene within radius r of a selected one.
+ * - ball-query growing: add every Gaussian of the scene within radius r of a selected one (except
+ *   those the caller excludes: the ones a negative click claims).
  *
  * Where this departs from a literal reading, and why (each measured in the evaluation, README):
  * - k is capped (MAX_FILTER_K): k = sqrt(n) grows to hundreds for large selections and the filter's
@@ -100,6 +101,11 @@ export interface GrowOptions {
   index: SpatialIndex;
   /** Radius (scene units); default: the GROW_PERCENTILE of the selection's nearest-neighbour distances. */
   radius?: number;
+  /**
+   * Gaussians growing never adds (non-zero), e.g. those a negative click claims: growth is blind to
+   * features, and without this it puts back the touching neighbour the user clicked away.
+   */
+  exclude?: Uint8Array;
 }
 
 /** Ball-query growing: the selection plus every opaque enough Gaussian within the radius of a member. */
@@ -113,9 +119,10 @@ export function ballQueryGrow(scene: GaussianScene, selection: Uint8Array, optio
   if (!(radius > 0)) return { selection: out, radius: 0 };
   const box = grownBox(positions, members, 0.05);
   const minLogit = Math.log(MIN_OPACITY / (1 - MIN_OPACITY));
+  const { exclude } = options;
   const stack = new Int32Array(256);
   const add = (h: number) => {
-    if (out[h] || scene.opacities[h]! < minLogit) return;
+    if (out[h] || exclude?.[h] || scene.opacities[h]! < minLogit) return;
     const x = positions[3 * h]!, y = positions[3 * h + 1]!, z = positions[3 * h + 2]!;
     if (x < box[0]! || y < box[1]! || z < box[2]! || x > box[3]! || y > box[4]! || z > box[5]!) return;
     out[h] = 1;

@@ -307,7 +307,8 @@ export function sagaSegment(input: SagaInput): SagaResult {
   }
   for (let g = 0; g < n; g++) if (effective[g]! > threshold) selection[g] = 1;
   lap('threshold');
-  selection = postProcess({ scene, camera, index: input.index, selection, scores: effective, threshold, mask: dense ? mask : undefined, post: o.post, lap });
+  const exclude = neg ? Uint8Array.from(pos, (p, g) => (p > neg[g]! ? 0 : 1)) : undefined;
+  selection = postProcess({ scene, camera, index: input.index, selection, scores: effective, threshold, mask: dense ? mask : undefined, post: o.post, ...(exclude ? { exclude } : {}), lap });
   return { selection, timings, threshold, queries: positive.length / dim + negative.length / dim };
 }
 
@@ -323,6 +324,11 @@ export interface PostInput {
   /** Mask and SAM prompts: the 2D mask that validates region-growing seeds; without it, the statistical filter runs. */
   mask: Mask2D | undefined;
   post: PostOptions;
+  /**
+   * Gaussians growing must leave out: those closer to a negative query than to every positive one,
+   * so growing does not undo a negative click.
+   */
+  exclude?: Uint8Array;
   /** Records the time of the phase that just ended. */
   lap: (phase: string) => void;
 }
@@ -346,7 +352,7 @@ export function postProcess(x: PostInput): Uint8Array {
     lap('extend');
   }
   if (post.grow) {
-    selection = ballQueryGrow(scene, selection, { index: x.index }).selection;
+    selection = ballQueryGrow(scene, selection, { index: x.index, ...(x.exclude ? { exclude: x.exclude } : {}) }).selection;
     lap('grow');
   }
   return selection;
