@@ -26,6 +26,12 @@ export interface ViewThresholdInput {
   maxPixels?: number;
   /** Lowest threshold considered. */
   floor?: number;
+  /**
+   * Take the lowest threshold whose IoU is within `slack` of the best (default 0: the best, highest
+   * first). Thresholds that tie in the prompt view differ in what it cannot see: the object's hidden
+   * side scores a little lower than its visible one, so the lower of near-ties keeps more of it.
+   */
+  slack?: number;
 }
 
 export interface ViewThreshold {
@@ -99,6 +105,7 @@ export function viewThreshold(input: ViewThresholdInput): ViewThreshold | undefi
   let hit = 0;
   let extra = 0;
   let best: ViewThreshold | undefined;
+  const candidates: ViewThreshold[] = [];
   for (let i = 0; i < order.length; i++) {
     const j = order[i]!;
     if (inside[j]) hit++;
@@ -109,7 +116,13 @@ export function viewThreshold(input: ViewThresholdInput): ViewThreshold | undefi
     const next = i + 1 < order.length ? critical[order[i + 1]!]! : -Infinity;
     if (next === tau) continue;
     const iou = hit / (maskPixels + extra);
-    if (!best || iou > best.iou) best = { threshold: Math.max(floor, (tau + Math.max(next, floor)) / 2), iou, pixels: pixels.length };
+    const candidate = { threshold: Math.max(floor, (tau + Math.max(next, floor)) / 2), iou, pixels: pixels.length };
+    candidates.push(candidate);
+    if (!best || iou > best.iou) best = candidate;
   }
+  const slack = input.slack ?? 0;
+  if (!best || slack <= 0) return best;
+  // Candidates run from high thresholds to low: the last one near enough to the best.
+  for (let i = candidates.length - 1; i >= 0; i--) if (candidates[i]!.iou >= best.iou - slack) return candidates[i];
   return best;
 }
