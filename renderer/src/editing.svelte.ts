@@ -6,13 +6,14 @@
  * per-Gaussian display state (display-mirror.ts), and after each answer has the display redraw
  * only the splats that changed.
  */
-import type { EditOutcome, EditState, ExportParams, ExportSummary, HistoryStepInfo, JobEvent, PromptPoint, SagaApi, SegmentPrompt, SelectionMode } from '../../main/contract/api.ts';
+import type { EditOutcome, EditState, ExportParams, ExportSummary, HistoryStepInfo, JobEvent, SagaApi, SegmentPrompt, SelectionMode } from '../../main/contract/api.ts';
 import { decodeDisplayFrame } from '../../main/contract/display-state.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import type { Camera } from '../../main/scene/camera.ts';
 import { describeError } from './api/errors.ts';
 import { DisplayMirror } from './display-mirror.ts';
-import { clickPoint, promptInView, selectionMode, type Modifiers, type PromptTool } from './prompt-gesture.ts';
+import { clickRequest, saveConfirmation, type LastClick } from './edit-actions.ts';
+import { promptInView, selectionMode, type Modifiers, type PromptTool } from './prompt-gesture.ts';
 import { layerTints } from './splat-colors.ts';
 import type { SplatDisplay } from './splat-display.svelte.ts';
 import type { CanvasClick, Viewport } from './viewport/viewport.ts';
@@ -21,6 +22,8 @@ import type { CanvasClick, Viewport } from './viewport/viewport.ts';
 export const MEASURE_PREVIEW = 'saga:prompt-preview';
 /** The request until its answer is in the window (the backend's share, transport included). */
 export const MEASURE_PROMPT_ANSWER = 'saga:prompt-answer';
+/** The request until the selection's colours are handed to the viewport (before the frame that draws them). */
+export const MEASURE_PROMPT_UPLOADED = 'saga:prompt-uploaded';
 
 export interface EditingHooks {
   error(error: SagaErrorData | null): void;
@@ -35,13 +38,6 @@ export interface EditingHooks {
 /** Edits that take no parameters, by their API method. */
 type PlainEdit = 'edit.undo' | 'edit.redo' | 'edit.invertSelection' | 'edit.clearSelection' | 'edit.deleteSelected';
 
-/** The last click prompt, so an Alt+click adds a negative point to it (in the same camera). */
-interface LastClick {
-  points: PromptPoint[];
-  camera: Camera;
-  mode: SelectionMode;
-}
-
 export class Editing {
   state = $state.raw<EditState | null>(null);
   history = $state.raw<HistoryStepInfo[]>([]);
@@ -50,6 +46,8 @@ export class Editing {
   working = $state(false);
   /** Milliseconds from the last prompt's request to its selection drawn. */
   previewMs = $state<number | null>(null);
+  /** The backend's milliseconds per phase of the last prompt (segment.prompt timings). */
+  promptTimings = $state.raw<Record<string, number> | null>(null);
   /** The save running in this window, while it runs. */
   saving = $state<{ jobId: string; path: string } | null>(null);
   lastSave = $state<ExportSummary | null>(null);
@@ -103,19 +101,8 @@ export class Editing {
     const viewport = this.hooks.viewport();
     if (!viewport || !this.mirror) return;
     const camera = viewport.camera();
-    const point = clickPoint(click, click, camera);
-    const last = this.lastClick;
-    if (point.label === 0 && last && sameCamera(last.camera, camera)) {
-      const points = [...last.points, point];
-      await this.segment({ kind: 'points', points }, last.mode, camera, points);
-      return;
-    }
-    if (point.label === 0) {
-      // A negative point alone says what to leave out, not what to select: take its object away.
-      await this.segment({ kind: 'points', points: [{ ...point, label: 1 }] }, 'subtract', camera, null);
-      return;
-    }
-    await this.segment({ kind: 'points', points: [point] }, selectionMode(click), camera, [point]);
+    const request = clickRequest(click, click, camera, this.lastClick);
+    await this.segment(request.prompt, request.mode, camera, request.remember);
   }
 
   /** A drawn prompt (scribble, box, lasso mask) in canvas pixels of the viewport's camera now. */
@@ -125,7 +112,7 @@ export class Editing {
     await this.segment(prompt, selectionMode(modifiers), viewport.camera(), null);
   }
 
-  private async segment(prompt: SegmentPrompt, mode: SelectionMode, camera: Camera, clickPoints: PromptPoint[] | null): Promise<void> {
+  private async segment(prompt: SegmentPrompt, mode: SelectionMode, camera: Camera, remember: LastClick | null): Promise<void> {
     const viewport = this.hooks.viewport();
     if (!viewport) return;
     const generation = this.generation;
@@ -139,15 +126,17 @@ export class Editing {
       const out = await this.api.call('segment.prompt', { ...target, mode });
       performance.measure(MEASURE_PROMPT_ANSWER, { start, end: performance.now() });
       if (generation !== this.generation || !this.mirror) return;
-      const { bits, prompted: _prompted, timings: _timings, ...state } = out;
+      const { bits, prompted: _prompted, timings, ...state } = out;
+      this.promptTimings = timings;
       const { flipped, current } = this.mirror.applySelection(bits, out.version);
       this.display.redraw(flipped);
+      performance.measure(MEASURE_PROMPT_UPLOADED, { start, end: performance.now() });
       if (!current) await this.sync(generation);
       this.state = state;
       await viewport.whenDrawn();
       this.previewMs = performance.now() - start;
       performance.measure(MEASURE_PREVIEW, { start, end: start + this.previewMs });
-      this.lastClick = clickPoints ? { points: clickPoints, camera, mode } : null;
+      this.lastClick = remember;
     });
   }
 
@@ -233,15 +222,13 @@ export class Editing {
         return await this.runSave(params);
       } catch (e) {
         const error = describeError(e);
-        if (error.code !== 'FILE_EXISTS' || params.overwrite || params.replaceSource) {
+        const ask = saveConfirmation(error, params);
+        if (!ask) {
           this.hooks.error(error);
           return null;
         }
-        const source = error.details?.['source'] === true;
-        const yes = await this.hooks.confirm(source ? 'Replace the source scene?' : 'Replace the file?', error.message, source ? 'Replace the source scene' : 'Replace it');
-        if (!yes) return null;
-        if (source) params.replaceSource = true;
-        else params.overwrite = true;
+        if (!(await this.hooks.confirm(ask.title, ask.message, ask.yes))) return null;
+        params[ask.grant] = true;
       }
     }
   }
@@ -325,12 +312,4 @@ export class Editing {
     this.queue = next;
     return next;
   }
-}
-
-/** Whether two cameras are the same pose and intrinsics (the viewport did not move between two clicks). */
-function sameCamera(a: Camera, b: Camera): boolean {
-  if (a.width !== b.width || a.height !== b.height || a.fx !== b.fx || a.fy !== b.fy) return false;
-  for (let i = 0; i < 9; i++) if (a.rotation[i] !== b.rotation[i]) return false;
-  for (let i = 0; i < 3; i++) if (a.translation[i] !== b.translation[i]) return false;
-  return true;
 }

@@ -24,6 +24,7 @@ import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
 import { uploadFile } from '../../main/contract/upload.ts';
 import { sceneUp } from './viewport/camera-math.ts';
+import { suggestedSavePath } from './edit-actions.ts';
 import { Editing } from './editing.svelte.ts';
 import { FeatureTraining } from './feature-training.svelte.ts';
 import { SplatDisplay } from './splat-display.svelte.ts';
@@ -183,9 +184,7 @@ export class Studio {
       this.error = { code: 'BAD_ARGUMENT', message: 'Open a project first: saving writes the edits of a project as a new scene file.' };
       return;
     }
-    const stem = layer ? `${project.name}-${layer.name.replace(/[^\w.-]+/g, '_')}` : `${project.name}-edited`;
-    const folder = project.dir.replace(/[\\/]+$/, '');
-    this.pathRequest = { kind: 'save', suggested: `${folder}/${stem}.ply`, ...(layer ? { layer } : {}) };
+    this.pathRequest = { kind: 'save', suggested: suggestedSavePath(project.dir, project.name, layer?.name), ...(layer ? { layer } : {}) };
   }
 
   dismissError(): void {
