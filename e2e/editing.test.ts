@@ -5,7 +5,8 @@
  * at the viewport's camera, see the selection count, make a layer from it, delete it (the splat
  * count drops), undo and redo with the keys, jump through the history panel, save the edited scene
  * and read the file back: the right count, and every kept row bit for bit. Saving onto the source
- * scene asks first and writes nothing when declined. Screenshots go to the artifacts folder.
+ * scene asks first and writes nothing when declined; the page reloaded finds the edits, the layer
+ * and the history. Screenshots go to the artifacts folder.
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -180,5 +181,14 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     expect(await page.getByTestId('error-banner').count()).toBe(0);
     expect(studio.pageErrors).toEqual([]);
     await shot(page, 'saved');
+
+    // A new window on the project finds the edits, the layer and the history as they were.
+    await page.reload();
+    await page.getByText(/browser · v/).waitFor({ timeout: 30_000 });
+    await openProjectByPath(page, synth.projectDir);
+    await waitForSplatCount(page, GAUSSIANS - selected);
+    await expect.poll(() => page.getByTestId('history-row').count(), { timeout: 30_000 }).toBe(2);
+    expect(await page.getByTestId('layer-row').count()).toBe(1);
+    expect(await page.getByTestId('layer-name').inputValue()).toBe('Object');
   }, E2E_TIMEOUT_MS);
 });
