@@ -102,28 +102,28 @@ async function previewBench(count: number, clicks: number): Promise<void> {
     await page.getByTestId('tool-click').waitFor({ timeout: 60_000 });
     await page.getByTestId('tool-click').click();
     const box = (await page.getByTestId('viewport').boundingBox())!;
-    const rows: { preview: number; answer: number; uploaded: number; backend: number; selected: number; timings: Record<string, number> }[] = [];
+    const rows: { preview: number; final: number; answer: number; uploaded: number; backend: number; selected: number; timings: Record<string, number> }[] = [];
     for (let k = 0; k < clicks + 1; k++) {
       // A 3 x 3 grid over the middle of the view (the framed scene's bulk), then round again.
       const cell = k % 9;
       const x = box.x + box.width * (0.35 + 0.15 * (cell % 3));
       const y = box.y + box.height * (0.35 + 0.15 * Math.floor(cell / 3));
-      const before = await page.evaluate(() => performance.getEntriesByName('saga:prompt-preview').length);
+      const before = await page.evaluate(() => performance.getEntriesByName('saga:prompt-final').length);
       await page.mouse.click(x, y);
-      await page.waitForFunction((n) => performance.getEntriesByName('saga:prompt-preview').length > n, before, { timeout: 120_000, polling: 20 });
-      const [preview, answer, uploaded] = await page.evaluate(() => ['saga:prompt-preview', 'saga:prompt-answer', 'saga:prompt-uploaded'].map((m) => performance.getEntriesByName(m).at(-1)!.duration));
+      await page.waitForFunction((n) => performance.getEntriesByName('saga:prompt-final').length > n, before, { timeout: 120_000, polling: 20 });
+      const [preview, final, answer, uploaded] = await page.evaluate(() => ['saga:prompt-preview', 'saga:prompt-final', 'saga:prompt-answer', 'saga:prompt-uploaded'].map((m) => performance.getEntriesByName(m).at(-1)!.duration));
       const timings = JSON.parse((await page.getByTestId('preview-ms').getAttribute('data-timings')) ?? '{}') as Record<string, number>;
-      rows.push({ preview: preview!, answer: answer!, uploaded: uploaded!, backend: timings.total ?? NaN, selected: Number(await page.getByTestId('selection-count').textContent()), timings });
+      rows.push({ preview: preview!, final: final!, answer: answer!, uploaded: uploaded!, backend: timings.total ?? NaN, selected: Number(await page.getByTestId('selection-count').textContent()), timings });
     }
     const [first, ...rest] = rows;
-    const col = (key: 'preview' | 'answer' | 'uploaded' | 'backend') => ms(rest.map((r) => r[key]));
+    const col = (key: 'preview' | 'final' | 'answer' | 'uploaded' | 'backend') => ms(rest.map((r) => r[key]));
     const phases = Object.keys(rest[0]?.timings ?? {}).filter((k) => k !== 'total').map((k) => `${k} ${median(rest.map((r) => r.timings[k] ?? 0)).toFixed(0)}`).join(', ');
     console.log(`\nclick to visible selection preview, browser app, ${count.toLocaleString('en-US')} Gaussians (${load()}):`);
-    console.log(`  first click (features loaded, index built): preview ${first!.preview.toFixed(0)} ms, answer ${first!.answer.toFixed(0)} ms, backend ${first!.backend.toFixed(0)} ms`);
-    console.log(`  click to selection drawn: ${col('preview')}  target <= ${count > 500_000 ? 400 : 200}`);
-    console.log(`  click to answer in the window: ${col('answer')}; in the backend (segment.prompt): ${col('backend')}`);
-    console.log(`    backend phases, medians in ms: ${phases}`);
-    console.log(`  click to the selection's colours handed to the viewport: ${col('uploaded')} (the rest of the preview is the frame that draws them)`);
+    console.log(`  first click (features loaded, index built): preview ${first!.preview.toFixed(0)} ms, finished ${first!.final.toFixed(0)} ms`);
+    console.log(`  click to preview drawn (raw selection, before 3D post-processing): ${col('preview')}  target <= ${count > 500_000 ? 400 : 200}`);
+    console.log(`    of which: preview answer in the window ${col('answer')}; its colours handed to the viewport ${col('uploaded')}; the rest is the frame that draws them`);
+    console.log(`  click to finished selection drawn (post-processed): ${col('final')}`);
+    console.log(`    the finished request in the backend (segment.prompt): ${col('backend')}; phases, medians in ms: ${phases}`);
     console.log(`  selections: ${rest.map((r) => r.selected).join(', ')}`);
     if (studio.pageErrors.length > 0) console.log(`  page errors: ${studio.pageErrors.join(' | ')}`);
   } finally {

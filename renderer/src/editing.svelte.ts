@@ -6,7 +6,7 @@
  * per-Gaussian display state (display-mirror.ts), and after each answer has the display redraw
  * only the splats that changed.
  */
-import type { EditOutcome, EditState, ExportParams, ExportSummary, HistoryStepInfo, JobEvent, SagaApi, SegmentPrompt, SelectionMode } from '../../main/contract/api.ts';
+import type { EditOutcome, EditState, ExportParams, ExportSummary, HistoryStepInfo, JobEvent, SagaApi, SegmentOutcome, SegmentPrompt, SelectionMode } from '../../main/contract/api.ts';
 import { decodeDisplayFrame } from '../../main/contract/display-state.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import type { Camera } from '../../main/scene/camera.ts';
@@ -18,12 +18,17 @@ import { layerTints } from './splat-colors.ts';
 import type { SplatDisplay } from './splat-display.svelte.ts';
 import type { CanvasClick, Viewport } from './viewport/viewport.ts';
 
-/** Performance measure of the last prompt: the request until its selection is drawn (bench and e2e read it). */
+/**
+ * Performance measures of the last prompt (bench and e2e read them): the request until its first
+ * selection is drawn (a preview, or the finished one when there is no preview).
+ */
 export const MEASURE_PREVIEW = 'saga:prompt-preview';
 /** The request until its answer is in the window (the backend's share, transport included). */
 export const MEASURE_PROMPT_ANSWER = 'saga:prompt-answer';
 /** The request until the selection's colours are handed to the viewport (before the frame that draws them). */
 export const MEASURE_PROMPT_UPLOADED = 'saga:prompt-uploaded';
+/** The request until the finished selection (3D post-processing included) is drawn. */
+export const MEASURE_PROMPT_FINAL = 'saga:prompt-final';
 
 export interface EditingHooks {
   error(error: SagaErrorData | null): void;
@@ -46,6 +51,8 @@ export class Editing {
   working = $state(false);
   /** Milliseconds from the last prompt's request to its selection drawn. */
   previewMs = $state<number | null>(null);
+  /** Milliseconds from the last prompt's request to its finished selection drawn (after a preview, later). */
+  finalMs = $state<number | null>(null);
   /** The backend's milliseconds per phase of the last prompt (segment.prompt timings). */
   promptTimings = $state.raw<Record<string, number> | null>(null);
   /** The save running in this window, while it runs. */
@@ -73,6 +80,7 @@ export class Editing {
     this.mirror = null;
     this.lastClick = null;
     this.previewMs = null;
+    this.finalMs = null;
     this.lastSave = null;
     // The display forgets the edit state itself (SplatDisplay.reset) when the scene goes.
   }
@@ -121,23 +129,52 @@ export class Editing {
     const view = at !== null ? this.hooks.views()[at] : undefined;
     const inView = view ? promptInView(prompt, camera, view.camera) : null;
     const target = view && inView ? { view: view.name, prompt: inView } : { camera, prompt };
+    // Replacing the selection at a free camera goes in two requests: first the raw selection,
+    // without the 3D post-processing that takes most of the host's time at 300k Gaussians, drawn at
+    // once; then the finished one replaces it. Other modes combine with the selection in the host,
+    // where a preview would be combined twice; at a training view the view's threshold, not the
+    // post-processing, is the slow part. Those go in one request.
+    const staged = mode === 'replace' && !('view' in target);
     await this.serial(async () => {
       const start = performance.now();
+      const shown = (measure: string) => {
+        const ms = performance.now() - start;
+        performance.measure(measure, { start, end: start + ms });
+        return ms;
+      };
+      if (staged) {
+        const preview = await this.api.call('segment.prompt', { ...target, mode, post: false });
+        shown(MEASURE_PROMPT_ANSWER);
+        if (!(await this.showSelection(preview, generation))) return;
+        shown(MEASURE_PROMPT_UPLOADED);
+        // The finished selection is asked for once the preview is on screen: asked at once, the
+        // host's post-processing and the frame compete for the same cores and the preview shows late.
+        await viewport.whenDrawn();
+        if (generation !== this.generation) return;
+        this.previewMs = shown(MEASURE_PREVIEW);
+      }
       const out = await this.api.call('segment.prompt', { ...target, mode });
-      performance.measure(MEASURE_PROMPT_ANSWER, { start, end: performance.now() });
-      if (generation !== this.generation || !this.mirror) return;
-      const { bits, prompted: _prompted, timings, ...state } = out;
-      this.promptTimings = timings;
-      const { flipped, current } = this.mirror.applySelection(bits, out.version);
-      this.display.redraw(flipped);
-      performance.measure(MEASURE_PROMPT_UPLOADED, { start, end: performance.now() });
-      if (!current) await this.sync(generation);
-      this.state = state;
+      if (!staged) shown(MEASURE_PROMPT_ANSWER);
+      if (!(await this.showSelection(out, generation))) return;
+      if (!staged) shown(MEASURE_PROMPT_UPLOADED);
       await viewport.whenDrawn();
-      this.previewMs = performance.now() - start;
-      performance.measure(MEASURE_PREVIEW, { start, end: start + this.previewMs });
+      const finished = shown(MEASURE_PROMPT_FINAL);
+      if (!staged) this.previewMs = shown(MEASURE_PREVIEW);
+      this.finalMs = finished;
       this.lastClick = remember;
     });
+  }
+
+  /** A segmentation answer into the state and the viewport; false when it came for another project. */
+  private async showSelection(out: SegmentOutcome, generation: number): Promise<boolean> {
+    if (generation !== this.generation || !this.mirror) return false;
+    const { bits, prompted: _prompted, timings, ...state } = out;
+    this.promptTimings = timings;
+    const { flipped, current } = this.mirror.applySelection(bits, out.version);
+    this.display.redraw(flipped);
+    if (!current) await this.sync(generation);
+    this.state = state;
+    return generation === this.generation;
   }
 
   undo(): Promise<void> {
