@@ -11,6 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decode } from 'fast-png';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPrompts } from '../main/engine/eval/folder.ts';
@@ -22,6 +23,7 @@ import { openProject } from '../main/project/store.ts';
 import { readScene } from '../main/scene/io.ts';
 import { viewToCanvasPixel } from '../renderer/src/viewport/camera-math.ts';
 import { ARTIFACTS } from './fixtures.ts';
+import { changedShare, type Image } from './support/pixels.ts';
 import { afterFrames, openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
 
 const GAUSSIANS = 4000;
@@ -30,11 +32,14 @@ const E2E_TIMEOUT_MS = 180_000;
 const splatCount = async (page: Page) => Number(await page.getByTestId('splat-count').textContent());
 const selectionCount = async (page: Page) => Number(await page.getByTestId('selection-count').textContent());
 
-async function shot(page: Page, name: string): Promise<void> {
+/** A still screenshot of the window (the render loop paused), kept as an artifact; returns the viewport's pixels. */
+async function shot(page: Page, name: string): Promise<Image> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.getByTestId('render-toggle').click();
   writeFileSync(join(ARTIFACTS, `e2e-editing-${name}.png`), await page.screenshot());
+  const png = decode(await page.getByTestId('viewport').screenshot());
   await afterFrames(page, () => page.getByTestId('render-toggle').click());
+  return { width: png.width, height: png.height, data: png.data as Uint8Array, channels: png.channels };
 }
 
 /** Keys go to the window, not to a field that still has focus (there they would be typing). */
@@ -190,5 +195,28 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     await expect.poll(() => page.getByTestId('history-row').count(), { timeout: 30_000 }).toBe(2);
     expect(await page.getByTestId('layer-row').count()).toBe(1);
     expect(await page.getByTestId('layer-name').inputValue()).toBe('Object');
+
+    // The Box tool draws with the left button instead of orbiting: a box selects what is in it,
+    // and once the selection is cleared the picture is the one before the drag (the view stayed).
+    await page.getByTestId('cameras-toggle').click();
+    await page.keyboard.press('3');
+    const still = await shot(page, 'before-box');
+    expect(await page.getByTestId('tool-box').getAttribute('aria-pressed')).toBe('true');
+    const before = await page.evaluate(() => performance.getEntriesByName('saga:prompt-final').length);
+    const cx = geometry.left + geometry.cssWidth / 2;
+    const cy = geometry.top + geometry.cssHeight / 2;
+    await page.mouse.move(cx - 150, cy - 100);
+    await page.mouse.down();
+    for (let step = 1; step <= 5; step++) await page.mouse.move(cx - 150 + 60 * step, cy - 100 + 40 * step);
+    await page.mouse.up();
+    await page.waitForFunction((n) => performance.getEntriesByName('saga:prompt-final').length > n, before, { timeout: 60_000, polling: 50 });
+    expect(await selectionCount(page)).toBeGreaterThan(0);
+    expect(await page.getByTestId('error-banner').count()).toBe(0);
+    const boxed = await shot(page, 'box');
+    expect(changedShare(still, boxed)).toBeGreaterThan(0.002);
+    // Clearing redraws the splats once: wait for that frame.
+    await afterFrames(page, () => pressForEditor(page, 'Alt+a'));
+    expect(await selectionCount(page)).toBe(0);
+    expect(changedShare(still, await shot(page, 'box-cleared'))).toBeLessThan(0.005);
   }, E2E_TIMEOUT_MS);
 });
