@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHORTCUTS, VIEWPORT_CONTROLS, keysLabel, keysOf, shortcutFor, shortcutsFor, type KeyPress } from './shortcuts.ts';
+import { SHORTCUTS, VIEWPORT_CONTROLS, helpRows, keyTableMarkdown, keysOf, shortcutFor, type KeyPress } from './shortcuts.ts';
 
 const key = (code: string, mods: Partial<Omit<KeyPress, 'code'>> = {}): KeyPress => ({
   code,
@@ -72,15 +72,32 @@ describe('shortcutFor', () => {
     expect(shortcutFor(key('KeyN', { ctrlKey: true, altKey: true }), 'electron')).toBeUndefined();
     expect(keysOf('new-project', 'browser')).toBe('Ctrl+Alt+N');
     expect(keysOf('new-project', 'electron')).toBe('Ctrl+N');
-    // One binding per action in each host: the help panel lists each once.
+    // The help panel lists each action once, with all of its keys.
     for (const host of ['electron', 'browser'] as const) {
-      const actions = shortcutsFor(host).map((s) => s.action);
+      const actions = helpRows(host).map((r) => r.action);
       expect(new Set(actions).size).toBe(actions.length);
     }
+    expect(keysOf('redo', 'browser')).toBe('Ctrl+Shift+Z or Ctrl+Y');
+  });
+
+  it('maps the editing keys: undo, both redos, Delete, the tools, saving', () => {
+    expect(shortcutFor(key('KeyZ', { ctrlKey: true }), 'browser')).toBe('undo');
+    expect(shortcutFor(key('KeyZ', { ctrlKey: true, shiftKey: true }), 'browser')).toBe('redo');
+    expect(shortcutFor(key('KeyY', { ctrlKey: true }), 'browser')).toBe('redo');
+    expect(shortcutFor(key('KeyS', { ctrlKey: true }), 'browser')).toBe('save-scene');
+    expect(shortcutFor(key('Delete'), 'browser')).toBe('delete-selected');
+    expect(shortcutFor(key('Digit1'), 'browser')).toBe('tool-click');
+    expect(shortcutFor(key('Digit4'), 'browser')).toBe('tool-mask');
+    expect(shortcutFor(key('KeyA', { altKey: true }), 'browser')).toBe('clear-selection');
+    // Plain S and A fly the camera; only their chords are shortcuts.
+    expect(shortcutFor(key('KeyS'), 'browser')).toBeUndefined();
+    expect(shortcutFor(key('KeyA'), 'browser')).toBeUndefined();
   });
 
   it('understands events that carry only a key, as synthesised ones may', () => {
     expect(shortcutFor({ ...key(''), key: 'f' }, 'electron')).toBe('frame-scene');
+    expect(shortcutFor({ ...key(''), key: '3' }, 'electron')).toBe('tool-box');
+    expect(shortcutFor({ ...key(''), key: 'Delete' }, 'electron')).toBe('delete-selected');
     expect(shortcutFor({ ...key('', { ctrlKey: true, shiftKey: true }), key: 'O' }, 'electron')).toBe('open-project');
   });
 
@@ -98,11 +115,12 @@ describe('viewport controls', () => {
 });
 
 describe('README "Using the editor"', () => {
-  it('lists every key and mouse control of the help panel', () => {
+  it('holds the key table made from the shortcut table and the viewport controls', () => {
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Using the editor'), readme.indexOf('\n## ', readme.indexOf('## Using the editor') + 3));
-    expect(section.length).toBeGreaterThan(100);
-    for (const c of VIEWPORT_CONTROLS) expect(section).toContain(`| ${c.keys} |`);
-    for (const s of SHORTCUTS) expect(section).toContain(s.mod ? keysLabel(s) : `| ${keysLabel(s)} |`);
+    const table = keyTableMarkdown();
+    // On failure, paste the table this prints into the README's "Using the editor" section.
+    expect(readme.includes(table), `README.md's key table is out of date; it should read:\n\n${table}\n`).toBe(true);
+    for (const c of VIEWPORT_CONTROLS) expect(table).toContain(`| ${c.keys} |`);
+    for (const s of SHORTCUTS) expect(table).toContain(s.label.replace('this help', 'the help panel'));
   });
 });

@@ -24,6 +24,8 @@ import { absoluteUrl } from './api/connect.ts';
 import { describeError } from './api/errors.ts';
 import { uploadFile } from '../../main/contract/upload.ts';
 import { sceneUp } from './viewport/camera-math.ts';
+import { suggestedSavePath } from './edit-actions.ts';
+import { Editing } from './editing.svelte.ts';
 import { FeatureTraining } from './feature-training.svelte.ts';
 import { SplatDisplay } from './splat-display.svelte.ts';
 import type { Viewport } from './viewport/viewport.ts';
@@ -49,7 +51,9 @@ export interface PrepareOutcome {
 export type PathRequest =
   | { kind: 'scene' }
   | { kind: 'project' }
-  | { kind: 'new-project'; source: string };
+  | { kind: 'new-project'; source: string }
+  /** Save the edited scene, or one layer (Export layer), to a new file. */
+  | { kind: 'save'; suggested: string; layer?: { id: number; name: string } };
 
 /** A question the choice dialog shows (Studio.ask): each choice answers with its id, cancelling with null. */
 export interface ChoiceRequest {
@@ -108,6 +112,8 @@ export class Studio {
   readonly training: FeatureTraining;
   /** How the splats are coloured: their own colours or their trained features. */
   readonly display: SplatDisplay;
+  /** Prompts, layers, history and saving of the open project. */
+  readonly editing: Editing;
 
   private viewport: Viewport | null = null;
   private loadAbort: AbortController | null = null;
@@ -121,6 +127,17 @@ export class Studio {
     };
     this.display = new SplatDisplay(api, showError);
     this.training = new FeatureTraining(api, { error: showError, ended: () => void this.display.featuresChanged() });
+    this.editing = new Editing(api, this.display, {
+      error: (error) => {
+        this.error = error;
+      },
+      notice: (message) => {
+        this.notice = message;
+      },
+      viewport: () => this.viewport,
+      views: () => this.project?.views ?? [],
+      confirm: async (title, message, yes) => (await this.ask({ title, message, choices: [{ id: 'yes', label: yes, primary: true }] })) === 'yes',
+    });
   }
 
   async start(): Promise<void> {
@@ -149,6 +166,25 @@ export class Studio {
     viewport.onFailure((message) => {
       this.error = { code: 'GPU_ERROR', message };
     });
+    viewport.onClick((click) => {
+      if (this.project && this.editing.state) void this.editing.click(click);
+    });
+  }
+
+  /** The number of Gaussians drawn: the scene's, less those deleted or hidden in the open project. */
+  get shownCount(): number {
+    if (this.splatCount === 0) return 0;
+    return this.editing.state?.count === this.splatCount ? this.editing.state.shown : this.splatCount;
+  }
+
+  /** "Save edited scene" (Ctrl+S), or "Export layer" with a layer: asks for the file (the path prompt). */
+  chooseSavePath(layer?: { id: number; name: string }): void {
+    const project = this.project;
+    if (!project || !this.editing.state) {
+      this.error = { code: 'BAD_ARGUMENT', message: 'Open a project first: saving writes the edits of a project as a new scene file.' };
+      return;
+    }
+    this.pathRequest = { kind: 'save', suggested: suggestedSavePath(project.dir, project.name, layer?.name), ...(layer ? { layer } : {}) };
   }
 
   dismissError(): void {
@@ -294,6 +330,7 @@ export class Studio {
     this.selectedView = null;
     this.splatCount = 0;
     this.display.reset();
+    this.editing.reset();
     await this.viewport?.clear();
   }
 
@@ -455,6 +492,7 @@ export class Studio {
 
   private onJobEvent(event: JobEvent): void {
     if (this.training.handle(event)) return;
+    if (this.editing.handle(event)) return;
     if (this.prepareJob && event.jobId === this.prepareJob.id) {
       this.onPrepareEvent(event);
       return;
@@ -494,6 +532,7 @@ export class Studio {
     }
     this.modelInstall = null;
     this.training.disconnected();
+    this.editing.disconnected(error);
   }
 
   frameScene(): void {
@@ -557,6 +596,7 @@ export class Studio {
     this.scene = opened;
     this.splatCount = 0;
     this.display.reset();
+    this.editing.reset();
     const startView = views.length > 0 ? 0 : undefined;
     this.selectedView = startView ?? null;
     this.loadPercent = 0;
@@ -588,6 +628,7 @@ export class Studio {
     this.splatCount = loaded.splatCount;
     performance.mark(MARK_FIRST_FRAME);
     performance.measure(MEASURE_TTFF, MARK_OPEN, MARK_FIRST_FRAME);
+    if (this.project) await this.editing.load();
   }
 
   /** Runs one action with a busy message; a failure lands in the error banner and the app carries on. */

@@ -3,6 +3,9 @@ import { mulberry32 } from '../../../main/common/random.ts';
 import { cameraCenter, lookAtCamera, type Camera } from '../../../main/scene/camera.ts';
 import {
   GAUSSIAN_SPLATTING_UP,
+  cameraFromPose,
+  canvasToViewPixel,
+  viewToCanvasPixel,
   frameBounds,
   frustumSegments,
   initialViewDirection,
@@ -242,5 +245,63 @@ describe('pickFrustum', () => {
     expect(pickFrustum(frusta, 150, 100, 4)).toBe(1);
     expect(pickFrustum(frusta, 105, 100, 4)).toBe(0);
     expect(pickFrustum([null, side(100, 100, 1)], 150, 100, 4)).toBe(1);
+  });
+});
+
+/** Pixel of world point X in `c`: x_cam = R X + t, u = fx x/z + cx, v = fy y/z + cy. */
+function project(c: Camera, X: Vec3): [number, number] {
+  const R = c.rotation;
+  const t = c.translation;
+  const xc = R[0]! * X[0] + R[1]! * X[1] + R[2]! * X[2] + t[0]!;
+  const yc = R[3]! * X[0] + R[4]! * X[1] + R[5]! * X[2] + t[1]!;
+  const zc = R[6]! * X[0] + R[7]! * X[1] + R[8]! * X[2] + t[2]!;
+  return [(c.fx * xc) / zc + c.cx, (c.fy * yc) / zc + c.cy];
+}
+
+describe('cameraFromPose', () => {
+  it('gives back a training camera from the pose the viewer takes for it (same pixels, centred intrinsics)', () => {
+    const back = cameraFromPose(poseFromCamera(cam), cam.width, cam.height);
+    back.rotation.forEach((v, i) => expect(v).toBeCloseTo(cam.rotation[i]!, 9));
+    back.translation.forEach((v, i) => expect(v).toBeCloseTo(cam.translation[i]!, 9));
+    expect(back.fy).toBeCloseTo(cam.fy, 9);
+    expect(back.fx).toBeCloseTo(cam.fx, 9);
+    for (const X of [target, [0, 0, 0], [1, 2, -3]] as Vec3[]) {
+      const [u, v] = project(back, X);
+      const [u0, v0] = project(cam, X);
+      expect(u).toBeCloseTo(u0, 6);
+      expect(v).toBeCloseTo(v0, 6);
+    }
+  });
+
+  it('sees what the viewer sees: the target at the centre, the viewer\'s up towards the top of the image', () => {
+    const pose = poseFromCamera(cam);
+    const c = cameraFromPose(pose, 800, 500);
+    const [u, v] = project(c, target);
+    expect(u).toBeCloseTo(400, 6);
+    expect(v).toBeCloseTo(250, 6);
+    const up = rotate(pose.quaternion, [0, 1, 0]);
+    const above = project(c, [target[0] + 0.1 * up[0], target[1] + 0.1 * up[1], target[2] + 0.1 * up[2]]);
+    expect(above[1]).toBeLessThan(250);
+    expect(above[0]).toBeCloseTo(400, 6);
+  });
+});
+
+describe('canvasToViewPixel', () => {
+  // A view with an off-centre principal point and non-square pixels, shown on a wider canvas.
+  const view: Camera = { ...cam, fx: 500, fy: 520, cx: 330, cy: 236 };
+  const canvas = { width: 900, height: 600 };
+
+  it('lands where the view itself projects the point the canvas pixel shows', () => {
+    const shown = cameraFromPose(poseFromCamera(view), canvas.width, canvas.height);
+    for (const X of [target, [0.2, 0.4, -0.8], [1, 0, -2]] as Vec3[]) {
+      const [cu, cv] = project(shown, X);
+      const [vu, vv] = project(view, X);
+      const p = canvasToViewPixel(view, canvas, cu, cv);
+      expect(p.x).toBeCloseTo(vu, 6);
+      expect(p.y).toBeCloseTo(vv, 6);
+      const q = viewToCanvasPixel(view, canvas, vu, vv);
+      expect(q.x).toBeCloseTo(cu, 6);
+      expect(q.y).toBeCloseTo(cv, 6);
+    }
   });
 });

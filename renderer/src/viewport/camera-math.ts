@@ -66,6 +66,43 @@ export function poseFromCamera(cam: Camera): ViewerPose {
   };
 }
 
+/**
+ * The app's camera (OpenCV: x right, y down, z forward; x_cam = R x_world + t) of a viewer pose
+ * drawn on a `width` x `height` canvas: what a prompt given on the canvas is segmented with. The
+ * viewer draws with square pixels, a centred principal point and `fovYDegrees` vertically, so
+ * fx = fy = height / (2 tan(fovY / 2)). The rotation's rows are the viewer's right, down (-up) and
+ * forward (-back) axes in world coordinates, read off the quaternion.
+ */
+export function cameraFromPose(pose: ViewerPose, width: number, height: number, name = 'viewport'): Camera {
+  const [qx, qy, qz, qw] = pose.quaternion;
+  // Columns of the rotation matrix of q: the viewer's local x, y and z axes in world coordinates.
+  const right: Vec3 = [1 - 2 * (qy * qy + qz * qz), 2 * (qx * qy + qz * qw), 2 * (qx * qz - qy * qw)];
+  const up: Vec3 = [2 * (qx * qy - qz * qw), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz + qx * qw)];
+  const back: Vec3 = [2 * (qx * qz + qy * qw), 2 * (qy * qz - qx * qw), 1 - 2 * (qx * qx + qy * qy)];
+  const rotation = [...right, -up[0], -up[1], -up[2], -back[0], -back[1], -back[2]];
+  const p = pose.position;
+  const translation = [0, 1, 2].map((r) => -(rotation[r * 3]! * p[0] + rotation[r * 3 + 1]! * p[1] + rotation[r * 3 + 2]! * p[2]));
+  const f = height / (2 * Math.tan((pose.fovYDegrees * Math.PI) / 360));
+  return { name, width, height, fx: f, fy: f, cx: width / 2, cy: height / 2, rotation, translation };
+}
+
+/**
+ * Where a canvas pixel falls in a training view's image while the viewer sits at that view
+ * (jumpToView: its pose and vertical field of view, on a canvas of another size and aspect). The
+ * canvas pixel's ray in camera coordinates is ((x - W/2) / f, (y - H/2) / f, 1) with
+ * f = H fy / view.height; the view's own intrinsics then place it.
+ */
+export function canvasToViewPixel(view: Camera, canvas: { width: number; height: number }, x: number, y: number): { x: number; y: number } {
+  const f = (canvas.height * view.fy) / view.height;
+  return { x: view.cx + (view.fx * (x - canvas.width / 2)) / f, y: view.cy + (view.fy * (y - canvas.height / 2)) / f };
+}
+
+/** The inverse of canvasToViewPixel: the canvas pixel showing a view pixel. */
+export function viewToCanvasPixel(view: Camera, canvas: { width: number; height: number }, x: number, y: number): { x: number; y: number } {
+  const f = (canvas.height * view.fy) / view.height;
+  return { x: canvas.width / 2 + (f * (x - view.cx)) / view.fx, y: canvas.height / 2 + (f * (y - view.cy)) / view.fy };
+}
+
 /** World position of pixel (u, v) at depth `depth` in front of the camera: X = R^T (x_cam - t). */
 export function unprojectPixel(cam: Camera, u: number, v: number, depth: number): Vec3 {
   const R = cam.rotation;

@@ -8,11 +8,12 @@ import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { LogLevel, RenderMode, SceneFormat, SceneRevealMode, Viewer } from '@mkkellogg/gaussian-splats-3d';
 import { keyIsForEditor } from '../shortcuts.ts';
 import { isViewerLibraryRejection } from './viewer-rejection.ts';
-import { boundsRadius, frameBounds, GAUSSIAN_SPLATTING_UP, initialViewDirection, poseFromCamera, robustBounds, type Bounds, type Vec3 } from './camera-math.ts';
+import type { Camera } from '../../../main/scene/camera.ts';
+import { boundsRadius, cameraFromPose, frameBounds, GAUSSIAN_SPLATTING_UP, initialViewDirection, poseFromCamera, robustBounds, type Bounds, type Vec3 } from './camera-math.ts';
 import { FLY_KEYS, flyStep } from './fly.ts';
 import { FrustumOverlay } from './frusta.ts';
 import { writeSplatColors } from './splat-texture.ts';
-import type { FrameStats, LoadOptions, Viewport } from './viewport.ts';
+import type { CanvasClick, FrameStats, LoadOptions, Viewport } from './viewport.ts';
 
 /** Performance mark set when the library has every splat (before the first sort and draw). */
 export const MARK_SPLATS_LOADED = 'saga:splats-loaded';
@@ -34,12 +35,15 @@ export interface Splats3dViewportOptions {
   keyTarget: Window;
 }
 
+/** A press that moved less than this many CSS pixels is a click (prompt-gesture.ts says the same). */
+const CLICK_SLOP_PX = 4;
+
 export class Splats3dViewport implements Viewport {
   readonly canvas: HTMLCanvasElement;
   private readonly container: HTMLElement;
   private readonly keyTarget: Window;
   private readonly renderer: THREE.WebGLRenderer;
-  private readonly camera: THREE.PerspectiveCamera;
+  private readonly threeCamera: THREE.PerspectiveCamera;
   private controls: OrbitControls;
   private readonly overlay = new THREE.Scene();
   private readonly frusta = new FrustumOverlay();
@@ -49,6 +53,8 @@ export class Splats3dViewport implements Viewport {
   private ownColors = new Uint8Array(0);
   private sceneRadius = 1;
   private paused = false;
+  /** The left button draws prompts instead of orbiting (setPromptDrags); new controls keep it. */
+  private promptDrags = false;
   private overlayDirty = true;
   private frames = 0;
   /** Whether the previous animation frame drew: then the time between the two is a frame time. */
@@ -61,6 +67,11 @@ export class Splats3dViewport implements Viewport {
   private readonly frameListeners: ((s: FrameStats) => void)[] = [];
   private readonly pickListeners: ((index: number) => void)[] = [];
   private readonly failureListeners: ((message: string) => void)[] = [];
+  private readonly clickListeners: ((click: CanvasClick) => void)[] = [];
+  /** The training view the camera sits exactly at (jumpToView), until it moves. */
+  private atViewIndex: number | null = null;
+  /** Resolvers of whenDrawn(), waiting for the next frame to be drawn. */
+  private drawnWaiters: (() => void)[] = [];
   /** Resolvers waiting for the first frame drawn with every splat of a fresh load. */
   private firstFrameWaiters: (() => void)[] = [];
   private readonly resizeObserver: ResizeObserver;
@@ -74,10 +85,10 @@ export class Splats3dViewport implements Viewport {
     this.renderer.setPixelRatio(1);
     // Transparent clear: the page background shows behind the splats.
     this.renderer.setClearColor(new THREE.Color(0x000000), 0);
-    this.camera = new THREE.PerspectiveCamera(50, 1, 0.01, 1000);
-    this.camera.up.set(...GAUSSIAN_SPLATTING_UP);
-    this.camera.position.set(0, 0, -5);
-    this.camera.lookAt(0, 0, 0);
+    this.threeCamera = new THREE.PerspectiveCamera(50, 1, 0.01, 1000);
+    this.threeCamera.up.set(...GAUSSIAN_SPLATTING_UP);
+    this.threeCamera.position.set(0, 0, -5);
+    this.threeCamera.lookAt(0, 0, 0);
     this.controls = this.createControls();
     this.overlay.add(this.frusta.group);
 
@@ -88,7 +99,8 @@ export class Splats3dViewport implements Viewport {
     const onKeyDown = (e: KeyboardEvent) => {
       if (!keyIsForEditor(e.target)) return;
       this.shiftHeld = e.shiftKey;
-      if (FLY_KEYS[e.code]) this.heldKeys.add(e.code);
+      // Ctrl+S, Alt+A and the like are shortcuts, not flight (Shift only speeds flying up).
+      if (FLY_KEYS[e.code] && !e.ctrlKey && !e.metaKey && !e.altKey) this.heldKeys.add(e.code);
     };
     const onKeyUp = (e: KeyboardEvent) => {
       this.shiftHeld = e.shiftKey;
@@ -104,11 +116,18 @@ export class Splats3dViewport implements Viewport {
       this.keyTarget.removeEventListener('blur', onBlur);
     });
 
-    // A click (not a drag) on a drawn camera jumps to it.
+    // A click (not a drag) on a drawn camera jumps to it; any other click of the left button is
+    // the app's (a prompt).
     let down: { x: number; y: number } | null = null;
-    const onPointerDown = (e: PointerEvent) => { down = { x: e.clientX, y: e.clientY }; };
+    const onPointerDown = (e: PointerEvent) => {
+      down = e.button === 0 ? { x: e.clientX, y: e.clientY } : null;
+    };
     const onPointerUp = (e: PointerEvent) => {
-      if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 4) this.pickAt(e.clientX, e.clientY);
+      if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < CLICK_SLOP_PX && !this.pickAt(e.clientX, e.clientY)) {
+        const at = this.canvasPoint(e.clientX, e.clientY);
+        const click: CanvasClick = { ...at, shiftKey: e.shiftKey, ctrlKey: e.ctrlKey, metaKey: e.metaKey, altKey: e.altKey };
+        for (const l of this.clickListeners) l(click);
+      }
       down = null;
     };
     this.canvas.addEventListener('pointerdown', onPointerDown);
@@ -140,7 +159,7 @@ export class Splats3dViewport implements Viewport {
     const viewer = new Viewer({
       rootElement: this.container,
       renderer: this.renderer,
-      camera: this.camera,
+      camera: this.threeCamera,
       threeScene: this.overlay,
       selfDrivenMode: false,
       useBuiltInControls: false,
@@ -225,29 +244,31 @@ export class Splats3dViewport implements Viewport {
     if (!this.bounds) return;
     const dir = new THREE.Vector3();
     if (direction) dir.set(...direction);
-    else this.camera.getWorldDirection(dir);
-    const up = this.camera.up;
-    const framed = frameBounds(this.bounds, [dir.x, dir.y, dir.z], this.camera.fov, this.camera.aspect, [up.x, up.y, up.z]);
+    else this.threeCamera.getWorldDirection(dir);
+    const up = this.threeCamera.up;
+    const framed = frameBounds(this.bounds, [dir.x, dir.y, dir.z], this.threeCamera.fov, this.threeCamera.aspect, [up.x, up.y, up.z]);
     this.sceneRadius = framed.radius;
-    this.camera.position.set(...framed.position);
+    this.threeCamera.position.set(...framed.position);
     this.setClipPlanes();
     this.controls.target.set(...framed.target);
     this.controls.update();
+    this.atViewIndex = null;
     this.markDirty();
   }
 
   setUp(up: Vec3, keepView = true): void {
-    const current = this.camera.up;
+    const current = this.threeCamera.up;
     if (Math.abs(current.x - up[0]) + Math.abs(current.y - up[1]) + Math.abs(current.z - up[2]) < 1e-9) return;
     // OrbitControls reads camera.up once, when made: a new up needs new controls.
     const target = this.controls.target.clone();
     this.controls.dispose();
-    this.camera.up.set(...up);
+    this.threeCamera.up.set(...up);
     this.controls = this.createControls();
     this.controls.target.copy(target);
     // Re-aim with the new up: the camera rolls over and the scene shows the other way up at once.
-    if (keepView) this.camera.lookAt(target);
+    if (keepView) this.threeCamera.lookAt(target);
     this.controls.update();
+    this.atViewIndex = null;
     this.markDirty();
   }
 
@@ -260,18 +281,20 @@ export class Splats3dViewport implements Viewport {
     const view = this.frusta.view(index);
     if (!view) return;
     const pose = poseFromCamera(view);
-    this.camera.position.set(...pose.position);
-    this.camera.quaternion.set(...pose.quaternion);
-    this.camera.fov = pose.fovYDegrees;
+    this.threeCamera.position.set(...pose.position);
+    this.threeCamera.quaternion.set(...pose.quaternion);
+    this.threeCamera.fov = pose.fovYDegrees;
     this.setClipPlanes();
     // Keep orbiting around a point in front of the view, at the distance of the scene centre.
-    const forward = new THREE.Vector3(0, 0, -1).applyQuaternion(this.camera.quaternion);
+    const forward = new THREE.Vector3(0, 0, -1).applyQuaternion(this.threeCamera.quaternion);
     const centre = this.bounds ? boundsCentre(this.bounds) : [0, 0, 0];
-    const distance = Math.max(new THREE.Vector3(...centre).sub(this.camera.position).dot(forward), this.sceneRadius * 0.1);
-    this.controls.target.copy(this.camera.position).addScaledVector(forward, distance);
+    const distance = Math.max(new THREE.Vector3(...centre).sub(this.threeCamera.position).dot(forward), this.sceneRadius * 0.1);
+    this.controls.target.copy(this.threeCamera.position).addScaledVector(forward, distance);
     this.controls.update();
     // OrbitControls.update re-aims at the target, which is on the view axis, so the view is kept.
     this.frusta.choose(index);
+    // Set after the update above, whose change event would clear it.
+    this.atViewIndex = index;
     this.markDirty();
   }
 
@@ -285,6 +308,39 @@ export class Splats3dViewport implements Viewport {
 
   onFailure(listener: (message: string) => void): void {
     this.failureListeners.push(listener);
+  }
+
+  onClick(listener: (click: CanvasClick) => void): void {
+    this.clickListeners.push(listener);
+  }
+
+  camera(): Camera {
+    this.threeCamera.updateMatrixWorld();
+    const q = this.threeCamera.quaternion;
+    const p = this.threeCamera.position;
+    return cameraFromPose({ position: [p.x, p.y, p.z], quaternion: [q.x, q.y, q.z, q.w], fovYDegrees: this.threeCamera.fov }, this.canvas.width, this.canvas.height);
+  }
+
+  atView(): number | null {
+    return this.atViewIndex;
+  }
+
+  canvasPoint(clientX: number, clientY: number): { x: number; y: number } {
+    const rect = this.canvas.getBoundingClientRect();
+    return { x: ((clientX - rect.left) * this.canvas.width) / Math.max(rect.width, 1), y: ((clientY - rect.top) * this.canvas.height) / Math.max(rect.height, 1) };
+  }
+
+  setPromptDrags(on: boolean): void {
+    // The left button then draws the prompt (the app listens on the canvas); right still pans and
+    // the wheel zooms.
+    this.controls.mouseButtons.LEFT = on ? null : THREE.MOUSE.ROTATE;
+    this.promptDrags = on;
+  }
+
+  whenDrawn(): Promise<void> {
+    if (!this.viewer || this.paused) return Promise.resolve();
+    this.markDirty();
+    return new Promise((resolve) => this.drawnWaiters.push(resolve));
   }
 
   /** The viewport's own copy: read it, never change it. */
@@ -326,17 +382,22 @@ export class Splats3dViewport implements Viewport {
   }
 
   private createControls(): OrbitControls {
-    const controls = new OrbitControls(this.camera, this.canvas);
+    const controls = new OrbitControls(this.threeCamera, this.canvas);
     controls.enableDamping = false;
-    controls.addEventListener('change', () => this.markDirty());
+    if (this.promptDrags) controls.mouseButtons.LEFT = null;
+    controls.addEventListener('change', () => {
+      // Moved by the user (orbit, pan, zoom): no longer exactly at a training view.
+      this.atViewIndex = null;
+      this.markDirty();
+    });
     return controls;
   }
 
   /** Near and far planes around the scene's size, so it is neither clipped nor z-fighting. */
   private setClipPlanes(): void {
-    this.camera.near = this.sceneRadius / 1000;
-    this.camera.far = this.sceneRadius * 1000;
-    this.camera.updateProjectionMatrix();
+    this.threeCamera.near = this.sceneRadius / 1000;
+    this.threeCamera.far = this.sceneRadius * 1000;
+    this.threeCamera.updateProjectionMatrix();
   }
 
   private markDirty(): void {
@@ -348,8 +409,8 @@ export class Splats3dViewport implements Viewport {
     const w = Math.max(1, this.container.clientWidth);
     const h = Math.max(1, this.container.clientHeight);
     this.renderer.setSize(w, h, false);
-    this.camera.aspect = w / h;
-    this.camera.updateProjectionMatrix();
+    this.threeCamera.aspect = w / h;
+    this.threeCamera.updateProjectionMatrix();
     this.markDirty();
   }
 
@@ -374,12 +435,37 @@ export class Splats3dViewport implements Viewport {
     return { centers, opacities };
   }
 
-  private pickAt(clientX: number, clientY: number): void {
+  /** Jumps to the training camera drawn under the pointer; false when there is none. */
+  private pickAt(clientX: number, clientY: number): boolean {
     const rect = this.canvas.getBoundingClientRect();
-    const index = this.frusta.pick(this.camera, rect.width, rect.height, clientX - rect.left, clientY - rect.top);
-    if (index < 0) return;
+    const index = this.frusta.pick(this.threeCamera, rect.width, rect.height, clientX - rect.left, clientY - rect.top);
+    if (index < 0) return false;
     this.jumpToView(index);
     for (const l of this.pickListeners) l(index);
+    return true;
+  }
+
+  /**
+   * Calls `waiters` once the GPU has finished the commands issued so far: a fence polled from
+   * timers, so the page never blocks on the GPU (a pixel read would stall it for a whole frame).
+   */
+  private afterGpu(waiters: (() => void)[]): void {
+    const gl = this.renderer.getContext();
+    const done = () => {
+      for (const w of waiters) w();
+    };
+    if (!(gl instanceof WebGL2RenderingContext)) return done();
+    const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    if (!sync) return done();
+    gl.flush();
+    const poll = () => {
+      // A lost context never signals; its loss is reported through onFailure.
+      if (this.disposed || gl.isContextLost() || gl.getSyncParameter(sync, gl.SYNC_STATUS) === gl.SIGNALED) {
+        gl.deleteSync(sync);
+        done();
+      } else setTimeout(poll, 2);
+    };
+    setTimeout(poll, 0);
   }
 
   private readonly tick = (now: number): void => {
@@ -393,7 +479,7 @@ export class Splats3dViewport implements Viewport {
     if (this.paused && !waitingForFirstFrame) return;
 
     if (this.heldKeys.size > 0) {
-      const m = this.camera.matrixWorld.elements;
+      const m = this.threeCamera.matrixWorld.elements;
       const step = flyStep(
         this.heldKeys,
         { right: [m[0]!, m[1]!, m[2]!], up: [m[4]!, m[5]!, m[6]!], forward: [-m[8]!, -m[9]!, -m[10]!] },
@@ -402,14 +488,15 @@ export class Splats3dViewport implements Viewport {
         this.shiftHeld,
       );
       const delta = new THREE.Vector3(...step);
-      this.camera.position.add(delta);
+      this.threeCamera.position.add(delta);
       this.controls.target.add(delta);
       this.controls.update();
+      this.atViewIndex = null;
       this.markDirty();
     }
 
     // A frustum the camera has moved into is left out, and shown again once it has moved away.
-    if (this.frusta.hideAround(this.camera.position)) this.markDirty();
+    if (this.frusta.hideAround(this.threeCamera.position)) this.markDirty();
 
     const start = performance.now();
     const viewer = this.viewer;
@@ -423,13 +510,18 @@ export class Splats3dViewport implements Viewport {
       viewer.renderNextFrame = false;
     } else {
       if (!this.overlayDirty) return;
-      this.renderer.render(this.overlay, this.camera);
+      this.renderer.render(this.overlay, this.threeCamera);
     }
     this.overlayDirty = false;
     this.frames++;
     this.drewLastTick = true;
     const stats: FrameStats = { cpuMs: performance.now() - start, intervalMs: backToBack ? dt * 1000 : null, frames: this.frames };
     for (const l of this.frameListeners) l(stats);
+    if (this.drawnWaiters.length > 0) {
+      const waiters = this.drawnWaiters;
+      this.drawnWaiters = [];
+      this.afterGpu(waiters);
+    }
     if (viewer && waitingForFirstFrame) {
       // Wait for the GPU to finish this frame (a 1-pixel read blocks until it has), so "first
       // frame" means pixels on screen, not commands queued.

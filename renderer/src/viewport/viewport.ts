@@ -18,6 +18,17 @@ export interface FrameStats {
   frames: number;
 }
 
+/** A click (no drag) of the left button on the canvas that did not pick a training camera. */
+export interface CanvasClick {
+  /** Canvas pixels from the top-left, as camera() has them. */
+  x: number;
+  y: number;
+  shiftKey: boolean;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+}
+
 export interface LoadOptions {
   url: string;
   format: 'ply' | 'splat';
@@ -51,6 +62,24 @@ export interface Viewport {
   /** A click on a drawn frustum jumped to its view. */
   onViewPicked(listener: (index: number) => void): void;
   onFrame(listener: (stats: FrameStats) => void): void;
+  /** A click on the scene (not on a training camera, not a drag): the prompt tools' click. */
+  onClick(listener: (click: CanvasClick) => void): void;
+  /**
+   * The camera the canvas shows now, in the app's convention (main/scene/camera.ts: OpenCV, pixel
+   * coordinates of the canvas at its drawing size): what a prompt on the canvas is segmented in.
+   */
+  camera(): Camera;
+  /** The training view (index given to load) the camera sits exactly at, or null once it moved. */
+  atView(): number | null;
+  /** A pointer position (clientX, clientY) in canvas pixels, as camera() counts them. */
+  canvasPoint(clientX: number, clientY: number): { x: number; y: number };
+  /** Left drags draw prompts (the caller listens on the canvas) instead of orbiting; right still pans. */
+  setPromptDrags(on: boolean): void;
+  /**
+   * Resolves once a frame drawn after this call has finished on the GPU (at once while paused or
+   * empty): how long a change took to show, without blocking the page on the GPU.
+   */
+  whenDrawn(): Promise<void>;
   /** The viewport broke outside any call (e.g. the graphics context was lost): a sentence to show. */
   onFailure(listener: (message: string) => void): void;
   /**
