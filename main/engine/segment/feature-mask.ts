@@ -14,6 +14,9 @@ import type { Camera } from '../../scene/camera.ts';
 import type { Mask2D } from './mask2d.ts';
 import type { PixelProbe } from './pixel-probe.ts';
 
+/** Queries at least this close (cosine) to the box's chosen query are taken as parts of its object. */
+const PART_COSINE = 0.5;
+
 export interface FeatureMaskInput {
   probe: PixelProbe;
   camera: Camera;
@@ -204,10 +207,11 @@ export function featureMask(input: FeatureMaskInput): Mask2D | undefined {
  * A box prompt without automatic masks: of the queries (k-means over the box), the one whose 2D
  * mask (its parts that lie in the box, on a grid over the box grown by a quarter: the background
  * goes on past the box, the object does not) matches the box best, by the IoU of their bounding
- * box with the box, as the automatic mask that best fills a box is chosen. Returns that query and
- * mask.
+ * box with the box, as the automatic mask that best fills a box is chosen. Returns that mask and
+ * the queries of the object: the chosen one and those close to it in feature space (its parts),
+ * and how well the mask's bounding box fits the box (IoU).
  */
-export function boxFeatureMask(input: Omit<FeatureMaskInput, 'seeds'>): { mask: Mask2D; query: Float32Array } | undefined {
+export function boxFeatureMask(input: Omit<FeatureMaskInput, 'seeds'>): { mask: Mask2D; query: Float32Array; fit: number } | undefined {
   const { camera, dim } = input;
   const [bx0, by0, bx1, by1] = input.region;
   // Rendered around the box too: the background goes on past the box, the object does not.
@@ -221,6 +225,7 @@ export function boxFeatureMask(input: Omit<FeatureMaskInput, 'seeds'>): { mask: 
     const cx = ((c % gw) + 0.5) * sx, cy = (Math.floor(c / gw) + 0.5) * sy;
     return cx >= bx0 && cx < bx1 && cy >= by0 && cy < by1;
   };
+  const masks: { mask: Mask2D; query: Float32Array }[] = [];
   for (let q = 0; q < input.positive.length; q += dim) {
     const query = input.positive.slice(q, q + dim);
     const found = parts(grid, gridScores(grid, dim, query, input.negative));
@@ -244,7 +249,18 @@ export function boxFeatureMask(input: Omit<FeatureMaskInput, 'seeds'>): { mask: 
     const inter = ix * iy;
     const union = (x1 - x0) * sx * (y1 - y0) * sy + (bx1 - bx0) * (by1 - by0) - inter;
     const iou = union > 0 ? inter / union : 0;
-    if (!best || iou > best.iou) best = { mask: maskOf(grid, found.part, keep), query, iou };
+    const mask = maskOf(grid, found.part, keep);
+    masks.push({ mask, query });
+    if (!best || iou > best.iou) best = { mask, query, iou };
   }
-  return best && { mask: best.mask, query: best.query };
+  if (!best) return undefined;
+  // The object's other queries (its parts, which k-means splits apart): those close to the chosen
+  // one in feature space. Other objects in the box (a mug on the table) and the background are not.
+  const queries: number[] = [];
+  for (const m of masks) {
+    let cos = 0;
+    for (let c = 0; c < dim; c++) cos += m.query[c]! * best.query[c]!;
+    if (m.query === best.query || cos >= PART_COSINE) queries.push(...m.query);
+  }
+  return { mask: best.mask, query: Float32Array.from(queries), fit: best.iou };
 }
