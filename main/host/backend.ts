@@ -22,6 +22,7 @@ import { FeatureColorCache } from './feature-colors.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
+import { acquireProjectLock } from '../project/lock.ts';
 import { RecentProjects } from '../project/recent.ts';
 import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
@@ -365,6 +366,9 @@ export class SagaBackend {
     const input = prepareInputOf(project);
     const dir = project.dir;
     const started = jobs.start('prepare', async (signal, report): Promise<PrepareSummary> => {
+      // The job writes the project's cache after the project may have been closed here: it keeps
+      // its own hold on the project's lock, so no other program prepares or trains it meanwhile.
+      const lock = acquireProjectLock(dir);
       try {
         const result = await prepareViewsInWorker(input, {
           masks: source,
@@ -377,6 +381,7 @@ export class SagaBackend {
         });
         return prepareSummary(result);
       } finally {
+        lock.release();
         // `started` is set: the runner calls this work only after start() returned.
         if (this.projectJobs.get(dir)?.jobId === started.jobId) this.projectJobs.delete(dir);
       }

@@ -82,7 +82,7 @@ const command: Command = {
     if (values.sam) throw new SagaError('MODEL_NOT_FOUND', 'SAM prompts need the SAM decoder, which this version does not run for prompts yet. Use --point, --scribble, --box or --mask.');
     const mask = values.mask ? await readMask(values.mask) : undefined;
     const prompt = promptFrom(values, mask);
-    const project = openProject(values.project);
+    const project = openProject(values.project, { access: 'read' });
     try {
       const t0 = performance.now();
       const scene = await readProjectScene(project);
