@@ -121,7 +121,9 @@ describe('training views', () => {
     // time) and the view changes.
     await viewport.hover();
     await page.keyboard.down('KeyW');
-    await afterFrames(page, async () => {}, 4);
+    // Held for a while and for several frames: the step is speed x frame time (capped per frame),
+    // so a few quick frames alone move the camera too little to see.
+    await afterFrames(page, () => page.waitForTimeout(700), 6);
     await page.keyboard.up('KeyW');
     expect(await page.getByTestId('frame-time').textContent()).toMatch(/\d+ ms\/frame \([\d.]+ fps\)/);
     await page.getByTestId('render-toggle').click();

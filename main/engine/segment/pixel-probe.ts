@@ -67,37 +67,45 @@ export class PixelProbe {
     const tanY = (0.5 * height) / fy;
     const limX = Math.max((width - cx) / fx, cx / fx) + 0.3 * tanX;
     const limY = Math.max((height - cy) / fy, cy / fy) + 0.3 * tanY;
+    const fMax = Math.max(fx, fy);
+    // Gaussians that touch a requested tile, by slot: projection, Gaussian index, depth key.
     const perPixel: number[][] = Array.from({ length: n }, () => []);
-    const projected: (ProjectedGaussian | undefined)[] = [];
-    const keys = new Map<number, number>();
+    const hitProjected: ProjectedGaussian[] = [];
+    const hitGaussian: number[] = [];
+    const hitKey: number[] = [];
     for (let i = 0; i < scene.count; i++) {
       const px = scene.positions[3 * i]!, py = scene.positions[3 * i + 1]!, pz = scene.positions[3 * i + 2]!;
       const z = R[6]! * px + R[7]! * py + R[8]! * pz + t[2]!;
       if (!(z > NEAR_PLANE)) continue;
       const x = R[0]! * px + R[1]! * py + R[2]! * pz + t[0]!;
       const y = R[3]! * px + R[4]! * py + R[5]! * pz + t[1]!;
-      // ||J||_F^2 sigma_max^2 bounds the 2D covariance's trace, which bounds its largest eigenvalue.
-      const jx = (fx / z) * (1 + Math.min(limX, Math.abs(x / z)));
-      const jy = (fy / z) * (1 + Math.min(limY, Math.abs(y / z)));
-      const s = this.sigmaMax[i]!;
-      const r = Math.ceil(3 * Math.sqrt((jx * jx + jy * jy) * s * s + 2 * LOW_PASS + 0.32)) + 1;
+      // The projection's Jacobian J (clamped as the reference clamps it) has spectral norm at most
+      // max(fx, fy) / z * sqrt(1 + (x/z)^2 + (y/z)^2), so the 2D covariance's largest eigenvalue is at
+      // most (that * sigma_max)^2 + the low-pass term; the reference's radius uses an eigenvalue
+      // estimate at most sqrt(0.1) above the true one.
+      const ux = Math.min(limX, Math.abs(x / z));
+      const uy = Math.min(limY, Math.abs(y / z));
+      const s = (this.sigmaMax[i]! * fMax) / z;
+      const r = Math.ceil(3 * Math.sqrt(s * s * (1 + ux * ux + uy * uy) + LOW_PASS + 0.32)) + 1;
       const u = (fx * x) / z + cx;
       const v = (fy * y) / z + cy;
       if (u + r < bx0 || u - r > bx1 || v + r < by0 || v - r > by1) continue;
       const p = projectGaussian(scene, i, camera);
       if (!p) continue;
+      const slot = hitGaussian.length;
       let hit = false;
       for (let ty = Math.max(p.tileMinY, ty0); ty < Math.min(p.tileMaxY, ty1 + 1); ty++) {
         for (let tx = Math.max(p.tileMinX, tx0); tx < Math.min(p.tileMaxX, tx1 + 1); tx++) {
           const list = byTile.get(ty * tilesX + tx);
           if (!list) continue;
-          for (const j of list) perPixel[j]!.push(i);
+          for (const j of list) perPixel[j]!.push(slot);
           hit = true;
         }
       }
       if (hit) {
-        projected[i] = p;
-        keys.set(i, float32Depth(scene, i, camera));
+        hitProjected.push(p);
+        hitGaussian.push(i);
+        hitKey.push(float32Depth(scene, i, camera));
       }
     }
     const features = new Float32Array(n * dim);
@@ -106,12 +114,14 @@ export class PixelProbe {
     const acc = new Float64Array(dim);
     for (let j = 0; j < n; j++) {
       const list = perPixel[j]!;
-      list.sort((a, b) => keys.get(a)! - keys.get(b)! || a - b);
+      // Front to back, ties by Gaussian index: the reference's order.
+      list.sort((a, b) => hitKey[a]! - hitKey[b]! || hitGaussian[a]! - hitGaussian[b]!);
       const p = pixels[j]!;
       acc.fill(0);
       const gs: number[] = [];
       const ws: number[] = [];
-      const T = blendPixel(list, projected, (p % width) + 0.5, Math.floor(p / width) + 0.5, (g, w) => {
+      const T = blendPixel(list, hitProjected, (p % width) + 0.5, Math.floor(p / width) + 0.5, (slot, w) => {
+        const g = hitGaussian[slot]!;
         for (let c = 0; c < dim; c++) acc[c] = acc[c]! + w * values[g * dim + c]!;
         if (contributions) {
           gs.push(g);
