@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { defaultModelsDir, defaultUserDataDir } from '../common/user-data.ts';
-import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
+import type { AppInfo, ApiMethods, HostNotice, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
 import { ModelManager, type InstalledModel, type RegistryModel } from '../engine/masks/models.ts';
@@ -120,7 +120,8 @@ export class SagaBackend {
    */
   private readonly projectJobs = new Map<string, { kind: 'prepare' | 'train'; jobId: string; jobs: JobRunner }>();
   /** The GPU engine, started when training (or segmentation) first needs it. */
-  private readonly engine = new SceneEngine();
+  private readonly engine = new SceneEngine({}, (reason, error) => this.engineRestarted(reason, error));
+  private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
   /** The open project's feature colours (Features display mode), until a newer checkpoint. */
   private readonly featureColors = new FeatureColorCache();
   /** Running model downloads by model id: two would write the same partial file. */
@@ -170,6 +171,26 @@ export class SagaBackend {
       return;
     }
     this.options.onRecentChanged?.();
+  }
+
+  /** Subscribe to notices for every window (createBackendServer forwards them); returns the unsubscribe function. */
+  onNotice(listener: (notice: HostNotice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
+  /** The engine died and was replaced: every window hears it (the open project was never in the engine). */
+  private engineRestarted(reason: string, error?: Error): void {
+    const message = error
+      ? `The GPU engine stopped (${reason}) and could not be started again (${error.message}). Your project and its edits are safe; training needs the engine: restart the app.`
+      : `The GPU engine stopped (${reason}) and was restarted. Your project, its edits and the selection are safe; a training run that was going ended and can be started again (it resumes from its last checkpoint).`;
+    console.error(message);
+    for (const l of [...this.noticeListeners]) l({ kind: 'engine-restarted', message, reason });
+  }
+
+  /** The GPU engine (started or starting), for tests that end it to check crash recovery. */
+  get gpuEngine(): SceneEngine {
+    return this.engine;
   }
 
   /** Bytes behind a blob id, for the host's /blob route or app:// protocol. */
@@ -601,5 +622,7 @@ export function createBackend(options: BackendOptions): SagaBackend {
 
 /** An RPC server for `backend` that validates every request before dispatch. */
 export function createBackendServer(backend: SagaBackend): RpcServer<ApiMethods> {
-  return new RpcServer<ApiMethods>(backend.handlers, { validate: validateRequest });
+  const server = new RpcServer<ApiMethods>(backend.handlers, { validate: validateRequest });
+  backend.onNotice((notice) => server.notify(notice));
+  return server;
 }

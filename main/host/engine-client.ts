@@ -23,6 +23,7 @@ export class EngineClient {
   /** Set when the worker died: every call then fails with ENGINE_CRASHED and this reason. */
   private crash: string | undefined;
   private closed = false;
+  private readonly crashListeners = new Set<(reason: string) => void>();
   adapter = '';
   /** Where this engine sorts tile entries. */
   sort: 'gpu' | 'cpu' = 'gpu';
@@ -44,9 +45,25 @@ export class EngineClient {
     return this.crash !== undefined;
   }
 
+  /** Called once when the worker dies (not when closed); returns the unsubscribe function. */
+  onCrash(listener: (reason: string) => void): () => void {
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
+  }
+
+  /**
+   * Ends the worker the way a crash would (pending and later calls fail with ENGINE_CRASHED, crash
+   * listeners run): for a stuck engine, and for tests of crash recovery.
+   */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   private fail(reason: string, port: { close(): void }): void {
-    this.crash ??= reason;
+    if (this.crash !== undefined) return;
+    this.crash = reason;
     port.close();
+    for (const l of [...this.crashListeners]) l(reason);
   }
 
   /** Starts the engine worker and its GPU device. */
@@ -73,8 +90,10 @@ export class EngineClient {
     try {
       return await this.rpc.call(method, params);
     } catch (e) {
-      if (this.crash && isSagaError(e, 'DISCONNECTED')) throw crashed(this.crash);
       if (this.closed && isSagaError(e, 'DISCONNECTED')) throw new SagaError('CANCELLED', 'The GPU engine was closed.');
+      // The worker's end of the port can close before its 'exit' event arrives: a lost link to a
+      // worker nobody closed is the crash, whichever is noticed first.
+      if (isSagaError(e, 'DISCONNECTED')) throw crashed(this.crash ?? 'the GPU engine stopped unexpectedly');
       throw e;
     }
   }
