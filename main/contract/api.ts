@@ -495,7 +495,10 @@ export type JobEvent =
  * (training) died and a new one was started; the open project, its history and selection are
  * untouched, a job that used the old engine ended with ENGINE_CRASHED and can be started again.
  */
-export type HostNotice = { kind: 'engine-restarted'; message: string; reason: string };
+export type HostNotice =
+  | { kind: 'engine-restarted'; message: string; reason: string }
+  /** Electron main's own link to the backend process: rebuild the Open Recent menu. */
+  | { kind: 'recent-changed' };
 
 /** What a client can call: the typed surface preload exposes as window.saga. */
 export interface SagaApi {
