@@ -181,9 +181,10 @@ export class SagaBackend {
 
   /** The engine died and was replaced: every window hears it (the open project was never in the engine). */
   private engineRestarted(reason: string, error?: Error): void {
+    const what = `${reason[0]!.toUpperCase()}${reason.slice(1)}`;
     const message = error
-      ? `The GPU engine stopped (${reason}) and could not be started again (${error.message}). Your project and its edits are safe; training needs the engine: restart the app.`
-      : `The GPU engine stopped (${reason}) and was restarted. Your project, its edits and the selection are safe; a training run that was going ended and can be started again (it resumes from its last checkpoint).`;
+      ? `${what}; it could not be started again (${error.message}). Your project and its edits are safe; training needs the engine: restart the app.`
+      : `${what}; it was restarted. Your project, its edits and the selection are safe; a training run that was going ended and can be started again (it resumes from its last checkpoint).`;
     console.error(message);
     for (const l of [...this.noticeListeners]) l({ kind: 'engine-restarted', message, reason });
   }
