@@ -11,7 +11,7 @@ import type { Transport } from '../contract/transport.ts';
 import { requestGpuDevice, type GpuDeviceHandle } from './gpu/device.ts';
 import type { EngineMethods } from './protocol.ts';
 import { GaussianRasterizer, isCpuAdapter, type PreparedView, type ShaderSource } from './raster/rasterizer.ts';
-import { WasmFeatureGather, type KernelHelperFactory } from './raster/wasm-gather.ts';
+import type { WasmFeatureGather } from './raster/wasm-gather.ts';
 
 export interface EngineHost {
   /** The WebGPU entry point: Dawn's GPU in a Node worker, navigator.gpu in Chromium. */
@@ -19,10 +19,11 @@ export interface EngineHost {
   /** WGSL (and WebAssembly text) files of native-shaders/ by name. */
   loadShader: ShaderSource;
   /**
-   * Whether this host can assemble the WebAssembly training kernels (Node, with wabt); without,
-   * training on a CPU adapter uses the WGSL gathers. Helpers run them on more threads.
+   * The WebAssembly training kernels, where this host can assemble them (Node, with wabt: given as
+   * a factory so a page's bundle never pulls wabt in); without, training on a CPU adapter uses the
+   * WGSL gathers.
    */
-  wasmKernels?: { helpers?: KernelHelperFactory };
+  wasmKernels?: (loadShader: ShaderSource) => Promise<WasmFeatureGather>;
   /** Log the device's uncaptured errors (debugging: SAGA_GPU_DEBUG in Node). */
   reportGpuErrors?: boolean;
   /** Where the host reports what a caller cannot be told (default console.error). */
@@ -56,7 +57,7 @@ export function serveEngine(transport: Transport, host: EngineHost): RpcServer<E
   const startWasmTraining = async (required: boolean): Promise<WasmFeatureGather | undefined> => {
     try {
       if (!host.wasmKernels) throw new SagaError('GPU_ERROR', 'this engine host has no WebAssembly training kernels');
-      return await WasmFeatureGather.create(host.loadShader, host.wasmKernels);
+      return await host.wasmKernels(host.loadShader);
     } catch (e) {
       if (required) throw e;
       log(`Training on WGSL gathers: ${(e as Error).message}`);

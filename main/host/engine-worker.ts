@@ -8,6 +8,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { messagePortTransport } from '../contract/transports/message-port.ts';
 import { createNodeGpu } from '../engine/gpu/node-gpu.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
+import { WasmFeatureGather } from '../engine/raster/wasm-gather.ts';
 import { serveEngine } from '../engine/serve-engine.ts';
 import { nodeKernelHelpers } from './kernel-threads.ts';
 
@@ -17,6 +18,6 @@ if (!port) throw new Error('engine-worker.ts must run as a worker thread started
 serveEngine(messagePortTransport(port, { transferBytes: true }), {
   gpu: createNodeGpu,
   loadShader: loadShaderFromDisk,
-  wasmKernels: { helpers: nodeKernelHelpers() },
+  wasmKernels: (loadShader) => WasmFeatureGather.create(loadShader, { helpers: nodeKernelHelpers() }),
   reportGpuErrors: !!process.env.SAGA_GPU_DEBUG,
 });
