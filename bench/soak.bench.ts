@@ -139,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
           await client.call('edit.display', { since: made.version - 1 });
           layerMs.push(performance.now() - t1);
         }
-        if ((i + 1) % 250 === 0) console.log(`  ${i + 1} prompts: RSS ${(process.memoryUsage.rss() / MB).toFixed(0)} MB, load ${load()}`);
+        if ((i + 1) % 250 === 0) console.log(`  ${i + 1} prompts: RSS ${(process.memoryUsage.rss() / MB).toFixed(0)} MB, segment p50 ${percentile(segmentMs, 50).toFixed(0)} ms p99 ${percentile(segmentMs, 99).toFixed(0)} ms, load ${load()}`);
       }
       const rssAfterPrompts = rss();
       // Each cycle undoes 1 to 10 steps and redoes them, fetching the viewport's changes after each.
