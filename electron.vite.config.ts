@@ -19,7 +19,8 @@ export default defineConfig({
       rollupOptions: {
         // Worker entries are found in the sources (entries.ts) and emitted as their own files
         // beside index.js, where startWorker (main/common/start-worker.ts) looks for them.
-        input: { index: resolve(root, 'main/app/index.ts'), ...workerEntries(root) },
+        // backend-entry: the utility process that runs the backend (main/app/backend-link.ts).
+        input: { index: resolve(root, 'main/app/index.ts'), 'backend-entry': resolve(root, 'main/app/backend-entry.ts'), ...workerEntries(root) },
         // Flat, so a worker entry is beside whichever chunk startWorker was bundled into.
         output: { chunkFileNames: '[name]-[hash].js' },
       },

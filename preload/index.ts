@@ -3,7 +3,7 @@
  * window.saga, nothing else. The page never sees ipcRenderer, Node, or the raw port.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { API_METHOD_NAMES, type ApiMethod, type ApiMethods, type ApiParams, type ApiResult, type JobEvent, type SagaApi } from '../main/contract/api.ts';
+import { API_METHOD_NAMES, type ApiMethod, type ApiMethods, type ApiParams, type ApiResult, type HostNotice, type JobEvent, type SagaApi } from '../main/contract/api.ts';
 import { SagaError, type SagaErrorData } from '../main/contract/errors.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
 import { messagePortTransport, type MessagePortLike } from '../main/contract/transports/message-port.ts';
@@ -39,6 +39,9 @@ const saga: SagaApi = {
   },
   onDisconnect(listener: (error: SagaErrorData) => void): () => void {
     return client.onDisconnect(listener);
+  },
+  onNotice(listener: (notice: HostNotice) => void): () => void {
+    return client.onNotice(listener);
   },
 };
 

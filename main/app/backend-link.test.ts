@@ -1,12 +1,13 @@
 /**
- * The Electron main wiring minus Electron: the real backend behind startBackend, reached over a
- * real MessageChannel (node:worker_threads ports have the `on('message')` shape of MessagePortMain).
+ * The Electron main wiring minus Electron: startBackend drives the real backend in its own thread
+ * (standing in for the utility process: the same messages, ports and RPC), reached over real
+ * MessageChannels (node:worker_threads ports have the `on('message')` shape of MessagePortMain).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
-import type { MessagePortMain } from 'electron';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { startWorker } from '../common/start-worker.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiMethods } from '../contract/api.ts';
 import { RpcClient } from '../contract/rpc.ts';
@@ -18,12 +19,14 @@ import { createAppProtocolHandler } from './protocol.ts';
 
 describe('Electron backend link', () => {
   let userDataDir: string;
-  let link: BackendLink;
+  let link: BackendLink<MessagePort>;
+  let worker: Worker;
   let client: RpcClient<ApiMethods>;
   const dialogs: string[] = [];
 
   beforeAll(() => {
     userDataDir = mkdtempSync(join(tmpdir(), 'saga-electron-user-'));
+    worker = startWorker(new URL('../host/testing/backend-process-thread.ts', import.meta.url));
     link = startBackend({
       userDataDir,
       openDialog: async (kind) => {
@@ -31,16 +34,21 @@ describe('Electron backend link', () => {
         return null;
       },
       openPath: sharedScene(SCENES.guitar),
-    });
+    }, {
+      postMessage: (message, ports) => worker.postMessage({ data: message, ports }, ports),
+      kill: () => worker.terminate(),
+      on: (event, listener) => worker.on(event, listener),
+    }, () => new MessageChannel());
     const { port1, port2 } = new MessageChannel();
     // Structurally the same as Electron's MessagePortMain for what the transport uses.
-    link.attach(port2 as unknown as MessagePortMain);
+    link.attach(port2);
     client = new RpcClient<ApiMethods>(messagePortTransport(port1));
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     client?.close();
     link?.close();
+    await worker?.terminate();
     rmSync(userDataDir, { recursive: true, force: true });
   });
 

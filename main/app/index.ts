@@ -1,14 +1,16 @@
 /**
  * Electron main: one instance, one editor window with secure defaults, the renderer and scene
  * bytes served from app://saga/ with cross-origin isolation, native dialogs, the menu. The backend
- * (main/host/backend.ts) answers the window over a MessagePort; this file only wires things up.
+ * (main/host/backend.ts) runs in a utility process (backend-entry.ts) and answers the window over
+ * a MessagePort; main keeps windows, menus and dialogs. This file only wires things up.
  * Cannot run on machines without the Electron binary (see README): keep it thin.
  */
-import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell, type IpcMainEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, protocol, session, shell, utilityProcess, type IpcMainEvent, type MessagePortMain } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_ORIGIN } from './app-url.ts';
 import { startBackend, type BackendLink } from './backend-link.ts';
+import { refusePortMessage } from './ipc-guard.ts';
 import { PORT_CHANNEL } from './channels.ts';
 import { openPathDialog } from './dialogs.ts';
 import { buildMenuTemplate, type ShortcutKey } from './menu.ts';
@@ -18,6 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 // out/main/index.js -> out/renderer, out/preload
 const RENDERER_DIR = join(here, '../renderer');
 const PRELOAD = join(here, '../preload/index.cjs');
+const BACKEND_ENTRY = join(here, 'backend-entry.js');
 
 // Must run before 'ready': a standard, secure scheme gets an origin, fetch and workers.
 protocol.registerSchemesAsPrivileged([
@@ -28,7 +31,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   let window: BrowserWindow | null = null;
-  let backend: BackendLink | null = null;
+  let backend: BackendLink<MessagePortMain> | null = null;
 
   app.on('second-instance', (_event, argv) => {
     if (!window) return;
@@ -60,22 +63,33 @@ if (!app.requestSingleInstanceLock()) {
 
   void app.whenReady().then(() => {
     const sceneArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'));
-    backend = startBackend({
-      userDataDir: app.getPath('userData'),
-      openDialog: (kind) => openPathDialog(window, kind),
-      ...(sceneArg ? { openPath: sceneArg } : {}),
-    });
+    backend = startBackend(
+      {
+        userDataDir: app.getPath('userData'),
+        openDialog: (kind) => openPathDialog(window, kind),
+        ...(sceneArg ? { openPath: sceneArg } : {}),
+      },
+      utilityProcess.fork(BACKEND_ENTRY, [], { serviceName: 'SAGA Studio backend', stdio: 'inherit' }),
+      () => new MessageChannelMain(),
+    );
     const link = backend;
+    link.onExit((code) => {
+      dialog.showErrorBox('SAGA Studio', `The app's backend stopped unexpectedly (exit code ${code}). Your edits are saved as you make them; restart the app to go on.`);
+      app.quit();
+    });
 
     // The editor needs no camera, microphone, notifications or the like: refuse every request.
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     protocol.handle('app', createAppProtocolHandler(RENDERER_DIR, (id) => link.blob(id)));
 
     ipcMain.on(PORT_CHANNEL, (event: IpcMainEvent) => {
-      const port = event.ports[0];
-      // Only our own window's preload may connect.
-      if (!port || !window || event.sender !== window.webContents) return;
-      link.attach(port);
+      // Only our own window's top frame, showing our page, may connect.
+      const refused = refusePortMessage(event, window ? [window.webContents] : []);
+      if (refused) {
+        console.error(`saga-studio: refused a port from a window: ${refused}`);
+        return;
+      }
+      link.attach(event.ports[0]!);
     });
 
     const sendKey = (key: ShortcutKey) => {

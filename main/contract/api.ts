@@ -495,6 +495,16 @@ export type JobEvent =
   | { jobId: string; kind: 'result'; result: unknown }
   | { jobId: string; kind: 'error'; error: SagaErrorData };
 
+/**
+ * Something the host tells every window without being asked. 'engine-restarted': the GPU engine
+ * (training) died and a new one was started; the open project, its history and selection are
+ * untouched, a job that used the old engine ended with ENGINE_CRASHED and can be started again.
+ */
+export type HostNotice =
+  | { kind: 'engine-restarted'; message: string; reason: string }
+  /** Electron main's own link to the backend process: rebuild the Open Recent menu. */
+  | { kind: 'recent-changed' };
+
 /** What a client can call: the typed surface preload exposes as window.saga. */
 export interface SagaApi {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
@@ -505,6 +515,8 @@ export interface SagaApi {
    * no answer or job event will arrive after it. Returns the unsubscribe function.
    */
   onDisconnect(listener: (error: SagaErrorData) => void): () => void;
+  /** Subscribe to the host's notices (HostNotice); returns the unsubscribe function. */
+  onNotice(listener: (notice: HostNotice) => void): () => void;
 }
 
 /** Every method name, for hosts that check a request's method before dispatch (preload, validation). */

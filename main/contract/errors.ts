@@ -26,6 +26,10 @@ export const ERROR_CODES = [
   'PROJECT_EXISTS',
   'PROJECT_CORRUPT',
   'PROJECT_TOO_NEW',
+  /** Another program has the project open for writing (project/lock.ts). */
+  'PROJECT_LOCKED',
+  /** The project folder cannot be written. */
+  'PROJECT_READ_ONLY',
   'NO_PROJECT',
   // editing
   'NOTHING_SELECTED',

@@ -6,7 +6,7 @@
  * 'job.pause' and 'job.resume' hold a pausable job between two of its steps.
  * Imported by the renderer and preload too: no Node imports here.
  */
-import type { ApiMethods, JobEvent, JobProgress, JobStarted } from './api.ts';
+import type { ApiMethods, HostNotice, JobEvent, JobProgress, JobStarted } from './api.ts';
 import { SagaError, isSagaError, toSagaError, type SagaErrorData } from './errors.ts';
 import { decodeFrame, encodeFrame } from './binary-frame.ts';
 import type { Frame, Transport } from './transport.ts';
@@ -18,7 +18,8 @@ export type RpcMessage =
   | { type: 'request'; id: number; method: string; params: unknown }
   | { type: 'response'; id: number; ok: true; result: unknown }
   | { type: 'response'; id: number; ok: false; error: SagaErrorData }
-  | { type: 'job'; event: JobEvent };
+  | { type: 'job'; event: JobEvent }
+  | { type: 'notice'; notice: HostNotice };
 
 function parseMessage(frame: Frame): RpcMessage | undefined {
   const value = decodeFrame(frame);
@@ -50,6 +51,7 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly jobListeners = new Set<(event: JobEvent) => void>();
+  private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
   private readonly onProtocolError: (message: string) => void;
 
   constructor(
@@ -90,6 +92,12 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
     return () => this.jobListeners.delete(listener);
   }
 
+  /** Subscribe to the host's notices; returns the unsubscribe function. */
+  onNotice(listener: (notice: HostNotice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
   /**
    * Called once with a DISCONNECTED error when the transport closes (at once, on the next turn, if
    * it already has). Returns the unsubscribe function.
@@ -125,6 +133,10 @@ export class RpcClient<M extends MethodMap<M> = ApiMethods> {
     if (!msg) return this.onProtocolError('dropped a frame that is not an RPC message');
     if (msg.type === 'job') {
       for (const l of [...this.jobListeners]) l(msg.event);
+      return;
+    }
+    if (msg.type === 'notice') {
+      for (const l of [...this.noticeListeners]) l(msg.notice);
       return;
     }
     if (msg.type !== 'response') return this.onProtocolError(`dropped an unexpected '${msg.type}' message`);
@@ -323,6 +335,11 @@ export class RpcServer<M extends MethodMap<M> = ApiMethods> {
       offClose();
       this.connections.delete(transport);
     };
+  }
+
+  /** Tell every attached client something it did not ask for (see HostNotice). */
+  notify(notice: HostNotice): void {
+    this.broadcast({ type: 'notice', notice });
   }
 
   get connectionCount(): number {

@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { defaultModelsDir, defaultUserDataDir } from '../common/user-data.ts';
-import type { AppInfo, ApiMethods, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
+import type { AppInfo, ApiMethods, HostNotice, InitialOpen, ModelInfo, OpenedScene, PrepareJobProgress, PrepareState, PrepareSummary, ProjectInfo, SourceCheck, TrainingStatus, TrainJobProgress, TrainSummary } from '../contract/api.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcServer, type Handlers, type JobRunner } from '../contract/rpc.ts';
 import { ModelManager, type InstalledModel, type RegistryModel } from '../engine/masks/models.ts';
@@ -22,6 +22,7 @@ import { FeatureColorCache } from './feature-colors.ts';
 import { readManifest, viewDir, viewKey, type MaskSource } from '../engine/masks/storage.ts';
 import { validateRequest } from '../contract/validate.ts';
 import { sha256File } from '../project/checksum.ts';
+import { acquireProjectLock } from '../project/lock.ts';
 import { RecentProjects } from '../project/recent.ts';
 import { resolveProjectSource, summarizeScene } from '../project/source.ts';
 import { APP_VERSION, createProject, isProjectDir, openProject, type Project } from '../project/store.ts';
@@ -123,7 +124,8 @@ export class SagaBackend {
    */
   private readonly projectJobs = new Map<string, { kind: 'prepare' | 'train'; jobId: string; jobs: JobRunner }>();
   /** The GPU engine, started when training (or segmentation) first needs it. */
-  private readonly engine = new SceneEngine();
+  private readonly engine = new SceneEngine({}, (reason, error) => this.engineRestarted(reason, error));
+  private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
   /** The open project's feature colours (Features display mode), until a newer checkpoint. */
   private readonly featureColors = new FeatureColorCache();
   /** Running model downloads by model id: two would write the same partial file. */
@@ -177,6 +179,27 @@ export class SagaBackend {
       return;
     }
     this.options.onRecentChanged?.();
+  }
+
+  /** Subscribe to notices for every window (createBackendServer forwards them); returns the unsubscribe function. */
+  onNotice(listener: (notice: HostNotice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
+  /** The engine died and was replaced: every window hears it (the open project was never in the engine). */
+  private engineRestarted(reason: string, error?: Error): void {
+    const what = `${reason[0]!.toUpperCase()}${reason.slice(1)}`;
+    const message = error
+      ? `${what}; it could not be started again (${error.message}). Your project and its edits are safe; training needs the engine: restart the app.`
+      : `${what}; it was restarted. Your project, its edits and the selection are safe; a training run that was going ended and can be started again (it resumes from its last checkpoint).`;
+    console.error(message);
+    for (const l of [...this.noticeListeners]) l({ kind: 'engine-restarted', message, reason });
+  }
+
+  /** The GPU engine (started or starting), for tests that end it to check crash recovery. */
+  get gpuEngine(): SceneEngine {
+    return this.engine;
   }
 
   /** Bytes behind a blob id, for the host's /blob route or app:// protocol. */
@@ -388,6 +411,9 @@ export class SagaBackend {
     const input = prepareInputOf(project);
     const dir = project.dir;
     const started = jobs.start('prepare', async (signal, report): Promise<PrepareSummary> => {
+      // The job writes the project's cache after the project may have been closed here: it keeps
+      // its own hold on the project's lock, so no other program prepares or trains it meanwhile.
+      const lock = acquireProjectLock(dir);
       try {
         const result = await prepareViewsInWorker(input, {
           masks: source,
@@ -400,6 +426,7 @@ export class SagaBackend {
         });
         return prepareSummary(result);
       } finally {
+        lock.release();
         // `started` is set: the runner calls this work only after start() returned.
         if (this.projectJobs.get(dir)?.jobId === started.jobId) this.projectJobs.delete(dir);
       }
@@ -619,5 +646,7 @@ export function createBackend(options: BackendOptions): SagaBackend {
 
 /** An RPC server for `backend` that validates every request before dispatch. */
 export function createBackendServer(backend: SagaBackend): RpcServer<ApiMethods> {
-  return new RpcServer<ApiMethods>(backend.handlers, { validate: validateRequest });
+  const server = new RpcServer<ApiMethods>(backend.handlers, { validate: validateRequest });
+  backend.onNotice((notice) => server.notify(notice));
+  return server;
 }

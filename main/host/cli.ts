@@ -1,7 +1,7 @@
 import { SagaError, toSagaError } from '../contract/errors.ts';
 import { APP_VERSION } from '../contract/version.ts';
 import type { CliIO, Command } from './command.ts';
-import { FILTERED_ENV, runWithFilteredStderr } from './dawn-stderr.ts';
+import { FILTERED_ENV, endWithLauncher, runWithFilteredStderr } from './dawn-stderr.ts';
 
 export interface CommandEntry {
   /** One line for `saga-studio --help`. */
@@ -97,6 +97,7 @@ export async function runFromShell(argv: string[]): Promise<number> {
   const entry = name !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   if (entry?.gpu && !wantsHelp && !process.env[FILTERED_ENV]) return runWithFilteredStderr(argv);
+  endWithLauncher();
   return main(argv);
 }
 

@@ -77,11 +77,13 @@ export function filterDawnNoise(from: Readable, to: Writable): Promise<void> {
 export async function runWithFilteredStderr(argv: string[]): Promise<number> {
   const script = process.argv[1];
   if (script === undefined) throw new Error('runWithFilteredStderr needs the launcher script path in process.argv[1]');
+  // The IPC channel is only there to close: when this process dies, even by kill -9, the child
+  // sees it close and ends too (endWithLauncher), instead of working on, holding the project.
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
-    stdio: ['inherit', 'inherit', 'pipe'],
+    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
     env: { ...process.env, [FILTERED_ENV]: process.stderr.isTTY ? 'tty' : 'pipe' },
   });
-  const filtered = filterDawnNoise(child.stderr, process.stderr);
+  const filtered = filterDawnNoise(child.stderr!, process.stderr);
   // The child is in this process group: a terminal's Ctrl+C (SIGINT) and hang-up (SIGHUP) reach it
   // directly, and forwarding them too would deliver them twice (a command that stops gracefully
   // on the first, like train, would be killed by the second). This process only outlives them
@@ -91,6 +93,7 @@ export async function runWithFilteredStderr(argv: string[]): Promise<number> {
   process.on('SIGINT', stay);
   process.on('SIGHUP', stay);
   process.on('SIGTERM', forward);
+  child.channel?.unref();
   try {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
@@ -105,4 +108,18 @@ export async function runWithFilteredStderr(argv: string[]): Promise<number> {
     process.off('SIGHUP', stay);
     process.off('SIGTERM', forward);
   }
+}
+
+/**
+ * In the filtered child: end this process the moment its launcher is gone (its IPC channel
+ * closes). A launcher killed with SIGKILL cannot forward anything; the child then dies the same
+ * way, as the whole command would have, and the operating system drops its project lock. The
+ * channel does not keep the process alive by itself.
+ */
+export function endWithLauncher(): void {
+  if (!process.env[FILTERED_ENV] || !process.channel) return;
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  process.channel.unref();
+  // Gone before this listener was set up: the event has passed.
+  if (!process.connected) process.kill(process.pid, 'SIGKILL');
 }

@@ -10,6 +10,7 @@ import { SagaError } from '../contract/errors.ts';
 import type { Handlers } from '../contract/rpc.ts';
 import type { ProjectEditor, StepOutcome } from '../project/editor.ts';
 import { planExport, writeExport } from '../project/export.ts';
+import { projectWriteError } from '../project/store.ts';
 import type { SelectionInput, SelectionMode } from '../project/selection.ts';
 import type { GaussianScene } from '../scene/gaussians.ts';
 
@@ -60,7 +61,13 @@ export class EditService {
   /** Runs `act` on the open project's editor and answers with the new state. */
   private apply(toDo: string, act: (editor: ProjectEditor) => StepOutcome | void): EditOutcome {
     const editor = this.require(toDo);
-    return this.outcome(editor, act(editor) ?? {});
+    let done: StepOutcome | void;
+    try {
+      done = act(editor);
+    } catch (e) {
+      throw projectWriteError(editor.project.dir, e);
+    }
+    return this.outcome(editor, done ?? {});
   }
 
   private buildHandlers(): EditHandlers {

@@ -4,11 +4,12 @@
  * a MessagePort, so the calling thread may block (reference renders, file IO, loss math) without
  * endangering the device. Typed arrays travel as binary attachments, transferred, not copied.
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { startWorker } from '../common/start-worker.ts';
 import { SagaError, isSagaError } from '../contract/errors.ts';
 import { RpcClient } from '../contract/rpc.ts';
 import { messagePortTransport } from '../contract/transports/message-port.ts';
+import type { Transport } from '../contract/transport.ts';
 import type { EngineInfo, EngineInitOptions, EngineMethods, ViewOptions } from '../engine/protocol.ts';
 import type { RenderOptions, RenderOutput } from '../engine/raster/reference.ts';
 import type { RasterTimings } from '../engine/raster/rasterizer.ts';
@@ -20,61 +21,104 @@ export type EngineStartOptions = EngineInitOptions;
 
 export class EngineClient {
   private readonly rpc: RpcClient<EngineMethods>;
-  /** Set when the worker died: every call then fails with ENGINE_CRASHED and this reason. */
+  /** Set when the engine died: every call then fails with ENGINE_CRASHED and this reason. */
   private crash: string | undefined;
   private closed = false;
+  private readonly crashListeners = new Set<(reason: string) => void>();
   adapter = '';
   /** Where this engine sorts tile entries. */
   sort: 'gpu' | 'cpu' = 'gpu';
   /** Where the cached training step runs. */
   training: 'gpu' | 'wasm' = 'gpu';
 
-  private constructor(private readonly worker: Worker, port: MessagePort) {
-    this.rpc = new RpcClient<EngineMethods>(messagePortTransport(port, { transferBytes: true }), {
+  private constructor(
+    private readonly transport: Transport,
+    /** Ends the engine's host (the worker, or the engine window's page): close() and kill(). */
+    private readonly stop: () => Promise<unknown>,
+    /** Treat the link closing as the crash (hosts without an exit event of their own). */
+    watchLink: boolean,
+  ) {
+    this.rpc = new RpcClient<EngineMethods>(transport, {
       onProtocolError: (m) => console.error(`engine link: ${m}`),
     });
-    worker.on('error', (e) => this.fail(`the GPU engine crashed: ${e.message}`, port));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(`the GPU engine stopped unexpectedly (exit code ${code})`, port);
-    });
+    if (watchLink) {
+      transport.onClose((reason) => {
+        if (!this.closed) this.fail(`the GPU engine stopped unexpectedly (${reason})`);
+      });
+    }
   }
 
-  /** True once the worker died: this client is unusable and a new engine must be started. */
+  /** True once the engine died: this client is unusable and a new engine must be started. */
   get crashed(): boolean {
     return this.crash !== undefined;
   }
 
-  private fail(reason: string, port: { close(): void }): void {
-    this.crash ??= reason;
-    port.close();
+  /** Called once when the engine dies (not when closed); returns the unsubscribe function. */
+  onCrash(listener: (reason: string) => void): () => void {
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
   }
 
-  /** Starts the engine worker and its GPU device. */
+  /**
+   * Ends the engine the way a crash would (pending and later calls fail with ENGINE_CRASHED, crash
+   * listeners run): for a stuck engine, and for tests of crash recovery.
+   */
+  async kill(): Promise<void> {
+    await this.stop();
+  }
+
+  private fail(reason: string): void {
+    if (this.crash !== undefined) return;
+    this.crash = reason;
+    this.transport.close();
+    for (const l of [...this.crashListeners]) l(reason);
+  }
+
+  /** Starts the engine worker (Dawn) and its GPU device. */
   static async start(options: EngineStartOptions = {}): Promise<EngineClient> {
     const { port1, port2 } = new MessageChannel();
     const worker = startWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { port: port2 }, transferList: [port2] });
-    const client = new EngineClient(worker, port1);
-    try {
-      const info: EngineInfo = await client.call('engine.init', options);
-      client.adapter = info.adapter;
-      client.sort = info.sort;
-      client.training = info.training;
-    } catch (e) {
-      await client.close();
-      throw e;
-    }
-    return client;
+    // The worker's own events say why it ended (its exit code), so they are the crash signal.
+    const client = new EngineClient(messagePortTransport(port1, { transferBytes: true }), () => worker.terminate(), false);
+    worker.on('error', (e) => client.fail(`the GPU engine crashed: ${e.message}`));
+    worker.on('exit', (code) => {
+      if (!client.closed) client.fail(`the GPU engine stopped unexpectedly (exit code ${code})`);
+    });
+    return client.init(options);
   }
 
-  /** One engine request; fails with ENGINE_CRASHED once the worker has died. */
+  /**
+   * An engine served elsewhere (serve-engine.ts on another transport: the Electron engine window
+   * on Chromium's WebGPU), initialised with `options`. `stop` ends that host.
+   */
+  static connect(transport: Transport, stop: () => Promise<unknown>, options: EngineStartOptions = {}): Promise<EngineClient> {
+    return new EngineClient(transport, stop, true).init(options);
+  }
+
+  private async init(options: EngineStartOptions): Promise<EngineClient> {
+    try {
+      const info: EngineInfo = await this.call('engine.init', options);
+      this.adapter = info.adapter;
+      this.sort = info.sort;
+      this.training = info.training;
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    return this;
+  }
+
+  /** One engine request; fails with ENGINE_CRASHED once the engine has died. */
   async call<M extends keyof EngineMethods>(method: M, params: EngineMethods[M]['params']): Promise<EngineMethods[M]['result']> {
     if (this.crash) throw crashed(this.crash);
     if (this.closed) throw new SagaError('CANCELLED', 'The GPU engine was closed.');
     try {
       return await this.rpc.call(method, params);
     } catch (e) {
-      if (this.crash && isSagaError(e, 'DISCONNECTED')) throw crashed(this.crash);
       if (this.closed && isSagaError(e, 'DISCONNECTED')) throw new SagaError('CANCELLED', 'The GPU engine was closed.');
+      // The worker's end of the port can close before its 'exit' event arrives: a lost link to an
+      // engine nobody closed is the crash, whichever is noticed first.
+      if (isSagaError(e, 'DISCONNECTED')) throw crashed(this.crash ?? 'the GPU engine stopped unexpectedly');
       throw e;
     }
   }
@@ -145,7 +189,7 @@ export class EngineClient {
     if (this.closed) return;
     this.closed = true;
     this.rpc.close();
-    await this.worker.terminate();
+    await this.stop();
   }
 }
 

@@ -20,7 +20,7 @@ export function prepareInputOf(project: Project): PrepareInput {
 
 /** prepareInputOf for a project folder, without holding its database open during the job. */
 export function projectPrepareInput(projectDir: string): PrepareInput {
-  const project = openProject(projectDir);
+  const project = openProject(projectDir, { access: 'read' });
   try {
     return prepareInputOf(project);
   } finally {
@@ -28,13 +28,21 @@ export function projectPrepareInput(projectDir: string): PrepareInput {
   }
 }
 
-/** The CLI entry: prepares every view of the project in `projectDir`. */
+/**
+ * The CLI entry: prepares every view of the project in `projectDir`. The project stays open for
+ * writing (its lock held) until the run ends, so no other program prepares or trains it meanwhile.
+ */
 export async function prepareProject(projectDir: string, options: PrepareOptions): Promise<PrepareResult> {
-  const input = projectPrepareInput(projectDir);
-  if (input.views.length === 0) {
-    throw new SagaError('BAD_CAMERAS', `The project ${projectDir} has no training views to prepare. Create it from a 3DGS training output with its cameras and images, or make views for a scene without photos with 'saga-studio render-views'.`, { dir: projectDir });
+  const project = openProject(projectDir);
+  try {
+    const input = prepareInputOf(project);
+    if (input.views.length === 0) {
+      throw new SagaError('BAD_CAMERAS', `The project ${projectDir} has no training views to prepare. Create it from a 3DGS training output with its cameras and images, or make views for a scene without photos with 'saga-studio render-views'.`, { dir: projectDir });
+    }
+    return await prepareViews(input, options);
+  } finally {
+    project.close();
   }
-  return prepareViews(input, options);
 }
 
 /** What a training run gets from the project's prepared views. */
@@ -95,7 +103,7 @@ export async function groundTruthFolder(dir: string): Promise<string> {
   });
   if (!exists) throw new SagaError('PROJECT_NOT_FOUND', `${root} does not exist. Pass --project <dir>, for example a folder made by 'saga-studio synth'.`);
   if (!isProjectDir(root)) return root;
-  const project = openProject(root);
+  const project = openProject(root, { access: 'read' });
   let scenePath: string;
   try {
     scenePath = project.scenePath;

@@ -278,6 +278,8 @@ describe('crash safety', () => {
   it('keeps every committed edit when the process is killed (SIGKILL) in the middle of editing', async () => {
     const e = fresh();
     const dir = e.project.dir;
+    // One writer per project: this process lets go before the editing process opens it.
+    e.project.close();
     const script = join(root, 'edit-until-killed.mts');
     const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
     writeFileSync(script, `

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import { SagaError } from '../contract/errors.ts';
 import { listLayers } from './layers.ts';
+import { LOCK_FILE } from './lock.ts';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from './schema.ts';
 import { ProjectEditor } from './editor.ts';
 import { PROJECT_DB, createProject, openProject, type ProjectSource } from './store.ts';
@@ -56,8 +57,8 @@ describe('project store', () => {
     const raw = new Database(join(dir, PROJECT_DB), { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();
-    // Nothing but the database and the cache: no temporary files left behind.
-    expect(readdirSync(dir).filter((f) => !f.startsWith(PROJECT_DB)).sort()).toEqual(['cache']);
+    // Nothing but the database, the cache and the writers' lock: no temporary files left behind.
+    expect(readdirSync(dir).filter((f) => !f.startsWith(PROJECT_DB)).sort()).toEqual(['cache', LOCK_FILE]);
   });
 
   it('runs the migrations from an empty database (v0) to the current schema', () => {

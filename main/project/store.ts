@@ -6,6 +6,8 @@
  * Safety rules: a file that is not a healthy SAGA Studio database is reported (PROJECT_CORRUPT) and
  * never written to; a database from a newer app is refused (PROJECT_TOO_NEW) before anything is
  * written; a new project is built under a temporary name and renamed into place when complete.
+ * One program writes a project at a time: opening for writing takes the project's lock (lock.ts);
+ * readers (export, render) open the database read-only and take no lock.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { SagaError } from '../contract/errors.ts';
 import { APP_VERSION } from '../contract/version.ts';
 import type { Camera } from '../scene/camera.ts';
 import type { SceneFormat, ShDegree } from '../scene/gaussians.ts';
+import { acquireProjectLock, type ProjectLockHandle } from './lock.ts';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from './schema.ts';
 import { readSettings } from './settings.ts';
 import { TrainingRecords } from './training-record.ts';
@@ -52,6 +55,12 @@ export interface CreateProjectOptions {
 
 export interface OpenProjectOptions {
   migrations?: readonly Migration[];
+  /**
+   * 'write' (default): take the project's lock (PROJECT_LOCKED while another program writes it),
+   * migrate an older schema. 'read': no lock, the database opened read-only, nothing written; for
+   * commands that only read a project (export, render), which may run while the app has it open.
+   */
+  access?: 'write' | 'read';
 }
 
 function notFound(dir: string): SagaError {
@@ -113,23 +122,47 @@ function openReadWrite(dbPath: string): Database.Database {
   return db;
 }
 
-/** Open an existing project. Throws PROJECT_NOT_FOUND, PROJECT_CORRUPT or PROJECT_TOO_NEW. */
+/**
+ * Open an existing project. Throws PROJECT_NOT_FOUND, PROJECT_CORRUPT, PROJECT_TOO_NEW, and for
+ * writing PROJECT_LOCKED (another program has it open) or PROJECT_READ_ONLY.
+ */
 export function openProject(dir: string, options: OpenProjectOptions = {}): Project {
   const root = resolve(dir);
   const dbPath = join(root, PROJECT_DB);
   if (!existsSync(dbPath)) throw notFound(root);
   const migrations = options.migrations ?? MIGRATIONS;
-  inspectDatabase(dbPath, migrations);
+  const { version } = inspectDatabase(dbPath, migrations);
+  if (options.access === 'read') return openForReading(root, dbPath, version, migrations);
+  // Before anything is written, and held until the project is closed.
+  const lock = acquireProjectLock(root);
   let db: Database.Database | undefined;
   try {
     db = openReadWrite(dbPath);
     migrate(db, migrations);
-    const project = new Project(root, db);
+    const project = new Project(root, db, lock);
     project.sceneSource(); // a project without its scene row is not usable
     mkdirSync(project.cacheDir, { recursive: true });
     return project;
   } catch (e) {
     db?.close();
+    lock.release();
+    if (e instanceof SagaError) throw e;
+    throw corrupt(dbPath, e instanceof Error ? e.message : String(e), e);
+  }
+}
+
+function openForReading(root: string, dbPath: string, version: number, migrations: readonly Migration[]): Project {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  if (version < latest) {
+    throw new SagaError('PROJECT_CORRUPT', `The project at ${root} was saved by an older SAGA Studio and must be upgraded first: open it once in the app (or with 'saga-studio prepare'), then try again.`, { dir: root, version, latest });
+  }
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const project = new Project(root, db);
+    project.sceneSource();
+    return project;
+  } catch (e) {
+    db.close();
     if (e instanceof SagaError) throw e;
     throw corrupt(dbPath, e instanceof Error ? e.message : String(e), e);
   }
@@ -203,6 +236,23 @@ export function createProject(dir: string, options: CreateProjectOptions): Proje
   return openProject(root, { migrations: options.migrations });
 }
 
+/**
+ * The error for a write to an open project that SQLite refused: the folder made read-only, a full
+ * disk, an I/O error. The transaction was rolled back, so nothing of the edit is kept, in the file
+ * or in memory (the history changes memory only after a commit). Other errors come back unchanged.
+ */
+export function projectWriteError(dir: string, e: unknown): unknown {
+  const code = e instanceof Error && 'code' in e ? String(e.code) : '';
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_CANTOPEN') {
+    return new SagaError('PROJECT_READ_ONLY', `The project folder ${dir} cannot be written any more (was it made read-only?), so this change was not saved and nothing was changed. Make the folder writable again, then repeat it.`, { dir, code }, { cause: e });
+  }
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) {
+    const why = code === 'SQLITE_FULL' ? 'the disk is full' : 'the disk reported an error';
+    return new SagaError('WRITE_FAILED', `Could not save this change to the project in ${dir}: ${why}. Nothing was changed; free some space or check the disk, then repeat it.`, { dir, code }, { cause: e });
+  }
+  return e;
+}
+
 /** True when `dir` is a folder holding a project database. */
 export function isProjectDir(dir: string): boolean {
   return existsSync(join(dir, PROJECT_DB));
@@ -241,6 +291,8 @@ export class Project {
     readonly dir: string,
     /** The open database, for the store's own modules (layers, history); others use the methods. */
     readonly db: Database.Database,
+    /** This program's hold on the project's lock (absent: opened read-only). */
+    private readonly lock?: ProjectLockHandle,
   ) {
     this.dbPath = join(dir, PROJECT_DB);
     this.cacheDir = join(dir, CACHE_DIR);
@@ -305,10 +357,16 @@ export class Project {
     };
   }
 
+  /** False when opened read-only (access 'read'). */
+  get writable(): boolean {
+    return this.lock !== undefined;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+    this.lock?.release();
   }
 
   get isClosed(): boolean {

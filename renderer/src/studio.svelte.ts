@@ -5,6 +5,7 @@
  */
 import type {
   AppInfo,
+  HostNotice,
   JobEvent,
   JobProgress,
   ModelInfo,
@@ -79,6 +80,8 @@ export class Studio {
   busy = $state<string | null>(null);
   loadPercent = $state<number | null>(null);
   error = $state<SagaErrorData | null>(null);
+  /** The host restarted its GPU engine (HostNotice): the engine banner says so until dismissed. */
+  engineNotice = $state<HostNotice | null>(null);
   viewsVisible = $state(true);
   selectedView = $state<number | null>(null);
   /** The last view picked in the viewport (a new object per pick), so its row can be brought into sight. */
@@ -143,6 +146,9 @@ export class Studio {
   async start(): Promise<void> {
     this.api.onJobEvent((event) => this.onJobEvent(event));
     this.api.onDisconnect((error) => this.onDisconnect(error));
+    this.api.onNotice((notice) => {
+      if (notice.kind === 'engine-restarted') this.engineNotice = notice;
+    });
     const info = await this.run(() => this.api.call('app.info', {}));
     if (!info) return;
     this.info = info;
@@ -189,6 +195,10 @@ export class Studio {
 
   dismissError(): void {
     this.error = null;
+  }
+
+  dismissEngineNotice(): void {
+    this.engineNotice = null;
   }
 
   /** "Open Scene…": a native dialog in Electron, the path prompt in the browser. */

@@ -33,7 +33,8 @@ const command: Command = {
     if (outputFormatFor(values.out) !== 'ply') {
       throw new SagaError('UNSUPPORTED_FORMAT', `${values.out}: features can only be stored in a .ply file (.splat and .spz have no room for extra properties).`);
     }
-    const project = openProject(values.project);
+    // Reads only: it may run while the app has the project open.
+    const project = openProject(values.project, { access: 'read' });
     try {
       const source = project.sceneSource();
       if (resolve(values.out) === resolve(source.scenePath)) {

@@ -52,7 +52,8 @@ const exportCommand: Command = {
     if (!values.project) throw new SagaError('BAD_ARGUMENT', "Give the project folder with --project <dir>. See 'saga-studio export --help'.");
     if (!values.out) throw new SagaError('BAD_ARGUMENT', "Give the file to write with --out <file.ply|.splat|.spz>. See 'saga-studio export --help'.");
     const started = performance.now();
-    const project = openProject(values.project);
+    // Reads only: it may run while the app has the project open (saving what the app committed).
+    const project = openProject(values.project, { access: 'read' });
     try {
       const editor = ProjectEditor.open(project);
       const layer = values.layer === undefined ? undefined : layerNamed(editor, values.layer);

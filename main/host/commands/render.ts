@@ -44,7 +44,7 @@ Examples:
 
 /** A project's source scene and its training views (render takes a project like a folder). */
 async function projectTarget(dir: string): Promise<{ scenePath: string; scene: GaussianScene; views: Camera[] }> {
-  const project = openProject(dir);
+  const project = openProject(dir, { access: 'read' });
   try {
     const scenePath = project.sceneSource().scenePath;
     return { scenePath, scene: await readScene(scenePath), views: project.views().map((v) => v.camera) };

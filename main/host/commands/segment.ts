@@ -100,7 +100,7 @@ const command: Command = {
     if (values.sam && prompt.kind !== 'points' && prompt.kind !== 'box') {
       throw new SagaError('BAD_ARGUMENT', `--sam takes --point or --box (SAM's decoder prompts); a ${prompt.kind} prompt goes without --sam.`);
     }
-    const project = openProject(values.project);
+    const project = openProject(values.project, { access: 'read' });
     try {
       const t0 = performance.now();
       const scene = await readProjectScene(project);

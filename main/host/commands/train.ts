@@ -26,6 +26,8 @@ Options:
   --ablate corr|guidance leave out the correspondence or the SAM-guidance loss (the paper's ablations)
   --restart              start from new random features instead of resuming
   --lr <rate>            Adam's learning rate (default 0.0025, as the official code)
+  --checkpoint-every <N> write a checkpoint every N iterations (default 500): a killed run then
+                         loses at most N iterations
   --json                 print the summary as JSON on stdout
 
 Progress goes to stderr (a bar on a terminal, a line every few seconds otherwise); the summary to
@@ -78,6 +80,7 @@ const command: Command = {
       project: { type: 'string' },
       iterations: { type: 'string' },
       seed: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
       ablate: { type: 'string' },
       restart: { type: 'boolean' },
       lr: { type: 'string' },
@@ -89,6 +92,7 @@ const command: Command = {
     }
     const iterations = integer('iterations', values.iterations, 1);
     const seed = integer('seed', values.seed, 0);
+    const checkpointEvery = integer('checkpoint-every', values['checkpoint-every'], 1);
     const lr = values.lr === undefined ? undefined : Number(values.lr);
     if (lr !== undefined && !(lr > 0 && lr < 10)) throw new SagaError('BAD_ARGUMENT', `--lr must be a positive number such as 0.0025 (got '${values.lr}').`);
 
@@ -112,7 +116,7 @@ const command: Command = {
           ...(seed !== undefined ? { seed } : {}),
           ...(values.ablate ? { ablate: values.ablate as TrainAblation } : {}),
           ...(values.restart ? { restart: true } : {}),
-          ...(lr !== undefined ? { tuning: { lr } } : {}),
+          ...(lr !== undefined || checkpointEvery !== undefined ? { tuning: { ...(lr !== undefined ? { lr } : {}), ...(checkpointEvery !== undefined ? { checkpointEvery } : {}) } } : {}),
         },
       );
       for (const d of summary.damagedCheckpoints) io.stderr(`warning: skipped a damaged checkpoint: ${d}\n`);

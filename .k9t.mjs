@@ -1,0 +1,12 @@
+import { spawn } from 'node:child_process';
+import { WebSocket } from 'ws';
+const c = spawn(process.execPath, ['/work/wt-13/main/host/bin.mjs','serve','--user-data','/tmp/k9/u'], { stdio: ['ignore','pipe','inherit'] });
+let out=''; c.stdout.on('data', d => out += d);
+while (!/SAGA Studio: (\S+)/.test(out)) await new Promise(r=>setTimeout(r,20));
+const url = /SAGA Studio: (\S+)/.exec(out)[1];
+const ws = new WebSocket(url.replace('http','ws') + 'rpc');
+await new Promise(r => ws.on('open', r));
+ws.send(JSON.stringify({type:'request', id:1, method:'project.open', params:{dir:'/tmp/k9/proj'}}));
+await new Promise(r => ws.on('message', r));
+console.log('opened; pid', c.pid);
+c.kill('SIGKILL'); await new Promise(r=>c.on('exit', r)); console.log('dead');
