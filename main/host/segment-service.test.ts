@@ -49,7 +49,7 @@ beforeAll(async () => {
   const project = openProject(synth.projectDir);
   try {
     await engine.loadScene(synth.scene);
-    await runProjectTraining({ project, engine, count: synth.scene.count }, { iterations: 400, seed: 1, tuning: { lr: 0.025, guidancePixels: 2048, corrPixels: 512 } });
+    await runProjectTraining({ project, engine, count: synth.scene.count }, { iterations: 600, seed: 1, tuning: { lr: 0.025, guidancePixels: 2048, corrPixels: 512 } });
   } finally {
     project.close();
     await engine.close();
@@ -72,7 +72,7 @@ describe('segment.prompt', () => {
     expect(out.selected).toBe(selection.reduce((a, b) => a + b, 0));
     expect(out.prompted).toBe(out.selected);
     expect(gaussianIoU(selection, synth.objectIds, prompt.targetId)).toBeGreaterThanOrEqual(0.9);
-    for (const phase of ['queries', 'score', 'threshold', 'filter', 'grow', 'total']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
+    for (const phase of ['queries', 'score', 'threshold', 'extend', 'grow', 'total']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
   });
 
   it('combines with the current selection (add, subtract) and takes a free camera', async () => {
