@@ -21,6 +21,7 @@ import { synthCameras } from '../main/engine/synth/views.ts';
 import type { Camera } from '../main/scene/camera.ts';
 import type { Mask2D } from '../main/engine/segment/mask2d.ts';
 import { normalizeRows } from '../main/engine/segment/kmeans.ts';
+import { objectClicker, trainedLikeFeatures } from './synth-features.ts';
 import { PixelProbe } from '../main/engine/segment/pixel-probe.ts';
 import { sagaSegment } from '../main/engine/segment/saga.ts';
 import { ScoreKernel } from '../main/engine/segment/wasm-score.ts';
@@ -41,35 +42,10 @@ export async function run(args: string[]): Promise<void> {
   const { scene, truth } = generateSynthScene({ seed: 5, gaussians: count, kind: 'tabletop' });
   const r = new Mulberry32(3);
   const dim = 32;
-  const objects = truth.objects.length + 1;
-  const parts = truth.partIds.reduce((a, b) => Math.max(a, b), 0) + 1;
-  const objectFeature = normalizeRows(Float32Array.from({ length: objects * dim }, () => r.normal()), dim);
-  const partFeature = Float32Array.from({ length: parts * dim }, () => r.normal() * 0.35);
-  const raw = new Float32Array(count * dim);
-  for (let g = 0; g < count; g++) {
-    const o = truth.objectIds[g]!;
-    const p = truth.partIds[g]!;
-    for (let k = 0; k < dim; k++) raw[g * dim + k] = objectFeature[o * dim + k]! + partFeature[p * dim + k]! + 0.15 * r.normal();
-  }
+  const raw = trainedLikeFeatures(truth, dim, r);
   const unit = normalizeRows(raw, dim);
   const cameras = synthCameras(truth, { views: 24, width: 800, height: 600 }, createRandom(7));
-  // Clicks on objects (not the floor): a random Gaussian of a random object, where it projects.
-  const byObject = new Map<number, number[]>();
-  for (let g = 0; g < count; g++) if (truth.objectIds[g]! > 0) (byObject.get(truth.objectIds[g]!) ?? byObject.set(truth.objectIds[g]!, []).get(truth.objectIds[g]!)!).push(g);
-  const objectIds = [...byObject.keys()];
-  const click = (): { camera: Camera; x: number; y: number } => {
-    for (;;) {
-      const camera = cameras[r.below(cameras.length)]!;
-      const members = byObject.get(objectIds[r.below(objectIds.length)]!)!;
-      const g = members[r.below(members.length)]!;
-      const R = camera.rotation, t = camera.translation;
-      const px = scene.positions[3 * g]!, py = scene.positions[3 * g + 1]!, pz = scene.positions[3 * g + 2]!;
-      const z = R[6]! * px + R[7]! * py + R[8]! * pz + t[2]!;
-      const x = (camera.fx * (R[0]! * px + R[1]! * py + R[2]! * pz + t[0]!)) / z + camera.cx;
-      const y = (camera.fy * (R[3]! * px + R[4]! * py + R[5]! * pz + t[1]!)) / z + camera.cy;
-      if (z > 0.2 && x >= 0 && y >= 0 && x < camera.width && y < camera.height) return { camera, x, y };
-    }
-  };
+  const click = objectClicker(scene, truth, cameras, r);
 
   // A prepared view's automatic masks, roughly: per object, the 200x150 grid cells its Gaussians'
   // centres fall in (a nearer object's cells win). Enough to time the view-consistent threshold.

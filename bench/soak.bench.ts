@@ -20,7 +20,6 @@ import type { ApiMethods, SelectionMode } from '../main/contract/api.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
 import { memoryTransportPair } from '../main/contract/transports/memory.ts';
 import { Mulberry32 } from '../main/common/random.ts';
-import { normalizeRows } from '../main/engine/segment/kmeans.ts';
 import { generateSynthScene } from '../main/engine/synth/generate.ts';
 import { createRandom } from '../main/engine/synth/random.ts';
 import { synthCameras } from '../main/engine/synth/views.ts';
@@ -29,7 +28,7 @@ import { writeCheckpoint } from '../main/project/checkpoints.ts';
 import { resolveProjectSource } from '../main/project/source.ts';
 import { createProject } from '../main/project/store.ts';
 import { encodeScene } from '../main/scene/io.ts';
-import type { Camera } from '../main/scene/camera.ts';
+import { objectClicker, trainedLikeFeatures } from './synth-features.ts';
 import { MB } from './util.ts';
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -76,36 +75,12 @@ export async function run(args: string[]): Promise<void> {
     project.close();
     const dim = 32;
     const r = new Mulberry32(3);
-    const objects = truth.objects.length + 1;
-    const parts = truth.partIds.reduce((a, b) => Math.max(a, b), 0) + 1;
-    const objectFeature = normalizeRows(Float32Array.from({ length: objects * dim }, () => r.normal()), dim);
-    const partFeature = Float32Array.from({ length: parts * dim }, () => r.normal() * 0.35);
-    const features = new Float32Array(count * dim);
-    for (let g = 0; g < count; g++) {
-      const o = truth.objectIds[g]!;
-      const p = truth.partIds[g]!;
-      for (let k = 0; k < dim; k++) features[g * dim + k] = objectFeature[o * dim + k]! + partFeature[p * dim + k]! + 0.15 * r.normal();
-    }
+    const features = trainedLikeFeatures(truth, dim, r);
     await writeCheckpoint(projectDir, {
       format: 'saga-training-checkpoint', version: 1, iteration: 1, iterations: 1, count, dim, seed: 0, masksKey: 'soak', options: {}, createdAt: new Date().toISOString(),
     }, { features });
     const cameras = synthCameras(truth, { views: 24, width: 800, height: 600 }, createRandom(7));
-    const byObject = new Map<number, number[]>();
-    for (let g = 0; g < count; g++) if (truth.objectIds[g]! > 0) (byObject.get(truth.objectIds[g]!) ?? byObject.set(truth.objectIds[g]!, []).get(truth.objectIds[g]!)!).push(g);
-    const objectIds = [...byObject.keys()];
-    const click = (): { camera: Camera; x: number; y: number } => {
-      for (;;) {
-        const camera = cameras[r.below(cameras.length)]!;
-        const members = byObject.get(objectIds[r.below(objectIds.length)]!)!;
-        const g = members[r.below(members.length)]!;
-        const R = camera.rotation, t = camera.translation;
-        const px = scene.positions[3 * g]!, py = scene.positions[3 * g + 1]!, pz = scene.positions[3 * g + 2]!;
-        const z = R[6]! * px + R[7]! * py + R[8]! * pz + t[2]!;
-        const x = (camera.fx * (R[0]! * px + R[1]! * py + R[2]! * pz + t[0]!)) / z + camera.cx;
-        const y = (camera.fy * (R[3]! * px + R[4]! * py + R[5]! * pz + t[1]!)) / z + camera.cy;
-        if (z > 0.2 && x >= 0 && y >= 0 && x < camera.width && y < camera.height) return { camera, x, y };
-      }
-    };
+    const click = objectClicker(scene, truth, cameras, r);
 
     const rssBefore = rss();
     const backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), blobUrl: (id) => `memory://blob/${id}` });
