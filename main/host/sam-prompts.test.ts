@@ -7,6 +7,7 @@
  * that project mostly inside SAM's disc.
  * A model that is gone gives a typed error that says how to install one.
  */
+import { unpackMask } from '../engine/masks/storage.ts';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,12 +40,6 @@ let prompt: EvalPrompt;
 let camera: Camera;
 let backend: SagaBackend;
 let client: RpcClient<ApiMethods>;
-
-function unpack(bits: Uint8Array, count: number): Uint8Array {
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) out[i] = (bits[i >> 3]! >> (i & 7)) & 1;
-  return out;
-}
 
 /**
  * The share of the selected Gaussians whose centres project within `radius` (+ 2 pixels of slack
@@ -106,7 +101,7 @@ describe('SAM-based prompts', () => {
     const click = prompt.points.find((p) => p.label === 1)!;
     for (const where of [{ view: prompt.view }, { camera }]) {
       const out = await client.call('segment.prompt', { ...where, prompt: { kind: 'points', points: [click], sam: true } });
-      const selection = unpack(out.bits, synth.scene.count);
+      const selection = unpackMask(out.bits, synth.scene.count);
       const selected = [...selection.keys()].filter((g) => selection[g]);
       expect(selected.length).toBeGreaterThan(0);
       // One click: SAM's best-rated of its three masks (multi1, the 0.97 one).

@@ -4,6 +4,7 @@
  * frame with each phase's time, it combines with the current selection, and bad prompts get typed
  * errors. The CLI's segment command writes selection.json and the selected Gaussians.
  */
+import { unpackMask } from '../engine/masks/storage.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,12 +28,6 @@ let synth: SynthProject;
 let prompts: EvalPrompt[];
 let backend: SagaBackend;
 let client: RpcClient<ApiMethods>;
-
-function unpack(bits: Uint8Array, count: number): Uint8Array {
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) out[i] = (bits[i >> 3]! >> (i & 7)) & 1;
-  return out;
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'saga-segment-'));
@@ -68,7 +63,7 @@ describe('segment.prompt', () => {
     const out = await client.call('segment.prompt', { view: prompt.view, prompt: { kind: 'points', points: prompt.points } });
     expect(out.bits).toBeInstanceOf(Uint8Array);
     expect(out.bits.length).toBe(Math.ceil(synth.scene.count / 8));
-    const selection = unpack(out.bits, synth.scene.count);
+    const selection = unpackMask(out.bits, synth.scene.count);
     expect(out.selected).toBe(selection.reduce((a, b) => a + b, 0));
     expect(out.prompted).toBe(out.selected);
     expect(gaussianIoU(selection, synth.objectIds, prompt.targetId)).toBeGreaterThanOrEqual(0.9);

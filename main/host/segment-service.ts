@@ -22,7 +22,7 @@ import { ScoreKernel, scoreWith } from '../engine/segment/wasm-score.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
 import type { Prompt } from '../engine/segment/types.ts';
 import { smoothFeatures } from '../engine/train/smoothing.ts';
-import { readManifest, readPreparedMasks, unpackMask, viewDir, viewKey } from '../engine/masks/storage.ts';
+import { packMask, readManifest, readPreparedMasks, unpackMask, viewDir, viewKey } from '../engine/masks/storage.ts';
 import { listCheckpoints, readTrainedFeatures } from '../project/checkpoints.ts';
 import type { Project } from '../project/store.ts';
 import type { Camera } from '../scene/camera.ts';
@@ -112,7 +112,8 @@ export class SegmentService {
     let prompted = 0;
     for (let g = 0; g < result.selection.length; g++) prompted += result.selection[g]!;
     const state = this.deps.edits.select(params.mode ?? 'replace', { bytes: result.selection });
-    const bits = packBits(this.deps.edits.current!.selection.mask);
+    // A 0/1 byte per Gaussian as a bitset (bit i & 7 of byte i >> 3), as masks are stored.
+    const bits = packMask(this.deps.edits.current!.selection.mask);
     const t2 = performance.now();
     return {
       ...state,
@@ -157,13 +158,6 @@ export function loadSegmentData(project: Project, scene: GaussianScene, geometry
   const probe = geometry?.probe ?? new PixelProbe(scene);
   const unit = normalizeRows(smoothFeatures(trained.features, trained.dim, index), trained.dim);
   return { scene, index, probe, unit, dim: trained.dim, checkpoint: trained.checkpoint };
-}
-
-/** A 0/1 byte per Gaussian as a bitset (bit i & 7 of byte i >> 3). */
-export function packBits(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array((bytes.length + 7) >> 3);
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]) out[i >> 3]! |= 1 << (i & 7);
-  return out;
 }
 
 /** The API's prompt as the engine takes it. */

@@ -279,16 +279,24 @@ export function projectInside(scene: GaussianScene, camera: Camera, mask: Mask2D
   return out;
 }
 
+/** Milliseconds per phase: `lap(name)` records the time since the previous lap (or the start). */
+export function phaseTimer(): { timings: Record<string, number>; lap: (phase: string) => void } {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  return {
+    timings,
+    lap: (phase) => {
+      const now = performance.now();
+      timings[phase] = now - t;
+      t = now;
+    },
+  };
+}
+
 export function sagaSegment(input: SagaInput): SagaResult {
   const o: SagaOptions = { ...SAGA_DEFAULTS, ...input.options, post: { ...SAGA_DEFAULTS.post, ...input.options?.post } };
   const { scene, camera, prompt, unit, dim } = input;
-  const timings: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timings[name] = now - t;
-    t = now;
-  };
+  const { timings, lap } = phaseTimer();
   let positive: Float32Array;
   let negative: Float32Array = new Float32Array(0);
   /** The prompt's 2D mask: given, from the box, or picked among the view's automatic masks. */

@@ -31,7 +31,7 @@ import { SagaError } from '../../contract/errors.ts';
 import { weightedKMeans } from './kmeans.ts';
 import type { Mask2D } from './mask2d.ts';
 import type { PixelProbe } from './pixel-probe.ts';
-import { maskPixels, maxScores, postProcess, SAGA_DEFAULTS, subsample, type PostOptions, type SagaResult } from './saga.ts';
+import { maskPixels, maxScores, phaseTimer, postProcess, SAGA_DEFAULTS, subsample, type PostOptions, type SagaResult } from './saga.ts';
 
 /** A SAM image embedding and where it lies on the image. */
 export interface SamFeatureGrid {
@@ -172,13 +172,7 @@ export interface SamSegmentResult extends SagaResult {
 export function samSegment(input: SamSegmentInput): SamSegmentResult {
   const o: SamPromptOptions = { ...SAM_PROMPT_DEFAULTS, ...input.options, post: { ...SAM_PROMPT_DEFAULTS.post, ...input.options?.post } };
   const { scene, camera, samMask, unit, dim } = input;
-  const timings: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timings[name] = now - t;
-    t = now;
-  };
+  const { timings, lap } = phaseTimer();
   const n = scene.count;
   const { cells, weights } = maskCells(samMask, input.grid);
   const pixels = maskPixels(camera, samMask);
