@@ -120,10 +120,10 @@ async function previewBench(count: number, clicks: number): Promise<void> {
     const phases = Object.keys(rest[0]?.timings ?? {}).filter((k) => k !== 'total').map((k) => `${k} ${median(rest.map((r) => r.timings[k] ?? 0)).toFixed(0)}`).join(', ');
     console.log(`\nclick to visible selection preview, browser app, ${count.toLocaleString('en-US')} Gaussians (${load()}):`);
     console.log(`  first click (features loaded, index built): preview ${first!.preview.toFixed(0)} ms, finished ${first!.final.toFixed(0)} ms`);
-    console.log(`  click to preview drawn (raw selection, before 3D post-processing): ${col('preview')}  target <= ${count > 500_000 ? 400 : 200}`);
-    console.log(`    of which: preview answer in the window ${col('answer')}; its colours handed to the viewport ${col('uploaded')}; the rest is the frame that draws them`);
-    console.log(`  click to finished selection drawn (post-processed): ${col('final')}`);
-    console.log(`    the finished request in the backend (segment.prompt): ${col('backend')}; phases, medians in ms: ${phases}`);
+    console.log(`  click to preview on screen (the raw selection, before 3D post-processing, as the viewport's selection hint): ${col('preview')}  target <= ${count > 500_000 ? 400 : 200}`);
+    console.log(`    of which: the raw answer in the window ${col('answer')}; the rest is drawing the hint and the frame that shows it`);
+    console.log(`  click to finished selection drawn in the splats (post-processed): ${col('final')}`);
+    console.log(`    its colours handed to the viewport ${col('uploaded')}; the finished request in the backend (segment.prompt): ${col('backend')}; phases, medians in ms: ${phases}`);
     console.log(`  selections: ${rest.map((r) => r.selected).join(', ')}`);
     if (studio.pageErrors.length > 0) console.log(`  page errors: ${studio.pageErrors.join(' | ')}`);
   } finally {

@@ -107,6 +107,18 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     const click = prompt.points.find((p) => p.label === 1)!;
     const at = viewToCanvasPixel(camera, geometry, click.x, click.y);
     await page.getByTestId('tool-click').click();
+    // The selection hint (the flat overlay drawn before the splats are recoloured): its tinted
+    // pixels, counted the moment the prompt's preview measure is taken.
+    await page.evaluate(() => {
+      new PerformanceObserver((list) => {
+        if (!list.getEntries().some((e) => e.name === 'saga:prompt-preview')) return;
+        const hint = document.querySelector<HTMLCanvasElement>('[data-testid=selection-hint]')!;
+        const data = hint.getContext('2d')!.getImageData(0, 0, hint.width, hint.height).data;
+        let tinted = 0;
+        for (let p = 3; p < data.length; p += 4) tinted += data[p]! > 0 ? 1 : 0;
+        (window as unknown as { hintPixels: number }).hintPixels = tinted;
+      }).observe({ entryTypes: ['measure'] });
+    });
     await page.mouse.click(geometry.left + (at.x * geometry.cssWidth) / geometry.width, geometry.top + (at.y * geometry.cssHeight) / geometry.height);
     // Polled with the banner, so a refused prompt fails with what the app said.
     await expect.poll(async () => `${await selectionCount(page) > 0}: ${(await page.getByTestId('error-banner').count()) ? await page.getByTestId('error-banner').textContent() : ''}`, { timeout: 30_000 }).toBe('true: ');
@@ -118,6 +130,18 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     console.log(`[e2e editing] click to visible selection at ${GAUSSIANS} Gaussians: ${previewMs!.toFixed(0)} ms (answer ${answerMs!.toFixed(0)} ms; selected ${selected}, the object has ${onTarget})`);
     await shot(page, 'selected');
     expect(await splatCount(page)).toBe(GAUSSIANS);
+    // The hint showed the selection before the splats did, and was gone once they showed it.
+    const hinted = await page.evaluate(() => {
+      const hint = document.querySelector<HTMLCanvasElement>('[data-testid=selection-hint]')!;
+      const data = hint.getContext('2d')!.getImageData(0, 0, hint.width, hint.height).data;
+      let left = 0;
+      for (let p = 3; p < data.length; p += 4) left += data[p]! > 0 ? 1 : 0;
+      return { pixels: (window as unknown as { hintPixels?: number }).hintPixels ?? 0, splats: Number(hint.dataset.drawn), left };
+    });
+    expect(hinted.pixels).toBeGreaterThan(0);
+    expect(hinted.splats).toBeGreaterThan(0);
+    expect(hinted.splats).toBeLessThanOrEqual(selected);
+    expect(hinted.left).toBe(0);
 
     await page.getByTestId('new-layer-name').fill('Object');
     await page.getByTestId('new-layer').click();

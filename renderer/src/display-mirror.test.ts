@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DISPLAY_DELETED, DISPLAY_SELECTED, DISPLAY_SHOWN, decodeDisplayFrame, encodeDisplayFrame, type DisplayFrame } from '../../main/contract/display-state.ts';
-import { DisplayMirror } from './display-mirror.ts';
+import { DisplayMirror, mergeChanged } from './display-mirror.ts';
 
 const S = DISPLAY_SHOWN;
 const whole = (display: number[], layers = display.map(() => 0), version = 3): DisplayFrame => ({ kind: 'whole', count: display.length, version, layers: Uint16Array.from(layers), display: Uint8Array.from(display) });
@@ -56,5 +56,15 @@ describe('DisplayMirror', () => {
     expect(r.current).toBe(false);
     expect(mirror.version).toBe(4);
     expect(() => mirror.applySelection(new Uint8Array(1), 8)).toThrow(/8 bits came for 9 Gaussians/);
+  });
+});
+
+describe('mergeChanged', () => {
+  it('joins two ascending lists into one without repeats, and anything with all into all', () => {
+    expect(mergeChanged(Uint32Array.of(1, 4, 9), Uint32Array.of(0, 4, 5, 12))).toEqual(Uint32Array.of(0, 1, 4, 5, 9, 12));
+    expect(mergeChanged(Uint32Array.of(), Uint32Array.of(3))).toEqual(Uint32Array.of(3));
+    expect(mergeChanged(Uint32Array.of(2), Uint32Array.of())).toEqual(Uint32Array.of(2));
+    expect(mergeChanged('all', Uint32Array.of(2))).toBe('all');
+    expect(mergeChanged(Uint32Array.of(2), 'all')).toBe('all');
   });
 });

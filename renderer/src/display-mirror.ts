@@ -91,3 +91,17 @@ export class DisplayMirror {
     return { flipped: flipped.slice(0, k), current };
   }
 }
+
+/** Both lists of changed Gaussians as one ascending list without repeats (either may be 'all'). */
+export function mergeChanged(a: Changed, b: Changed): Changed {
+  if (a === 'all' || b === 'all') return 'all';
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (k === 0 || out[k - 1] !== next) out[k++] = next;
+  }
+  return out.subarray(0, k);
+}

@@ -11,23 +11,24 @@ import { decodeDisplayFrame } from '../../main/contract/display-state.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import type { Camera } from '../../main/scene/camera.ts';
 import { describeError } from './api/errors.ts';
-import { DisplayMirror } from './display-mirror.ts';
+import { DisplayMirror, mergeChanged } from './display-mirror.ts';
 import { clickRequest, saveConfirmation, type LastClick } from './edit-actions.ts';
 import { promptInView, selectionMode, type Modifiers, type PromptTool } from './prompt-gesture.ts';
-import { layerTints } from './splat-colors.ts';
+import { layerTints, SELECTION_TINT } from './splat-colors.ts';
 import type { SplatDisplay } from './splat-display.svelte.ts';
 import type { CanvasClick, Viewport } from './viewport/viewport.ts';
 
 /**
  * Performance measures of the last prompt (bench and e2e read them): the request until its first
- * selection is drawn (a preview, or the finished one when there is no preview).
+ * answer is on screen as the selection hint (the raw selection, before 3D post-processing, when the
+ * prompt is staged).
  */
 export const MEASURE_PREVIEW = 'saga:prompt-preview';
-/** The request until its answer is in the window (the backend's share, transport included). */
+/** The request until its first answer is in the window (the backend's share, transport included). */
 export const MEASURE_PROMPT_ANSWER = 'saga:prompt-answer';
-/** The request until the selection's colours are handed to the viewport (before the frame that draws them). */
+/** The request until the finished selection's colours are handed to the viewport (before the frame that draws them). */
 export const MEASURE_PROMPT_UPLOADED = 'saga:prompt-uploaded';
-/** The request until the finished selection (3D post-processing included) is drawn. */
+/** The request until the finished selection (3D post-processing included) is drawn in the splats' own colours. */
 export const MEASURE_PROMPT_FINAL = 'saga:prompt-final';
 
 export interface EditingHooks {
@@ -130,10 +131,12 @@ export class Editing {
     const inView = view ? promptInView(prompt, camera, view.camera) : null;
     const target = view && inView ? { view: view.name, prompt: inView } : { camera, prompt };
     // Replacing the selection at a free camera goes in two requests: first the raw selection,
-    // without the 3D post-processing that takes most of the host's time at 300k Gaussians, drawn at
-    // once; then the finished one replaces it. Other modes combine with the selection in the host,
-    // where a preview would be combined twice; at a training view the view's threshold, not the
-    // post-processing, is the slow part. Those go in one request.
+    // without the 3D post-processing that takes most of the host's time at 300k Gaussians; then the
+    // finished one replaces it. Other modes combine with the selection in the host, where a preview
+    // would be combined twice; at a training view the view's threshold, not the post-processing, is
+    // the slow part. Those go in one request. Every answer shows at once as the viewport's selection
+    // hint (a flat overlay, tens of milliseconds); the splats are recoloured once, for the last
+    // answer, because a frame of them takes hundreds of milliseconds on a software GPU.
     const staged = mode === 'replace' && !('view' in target);
     await this.serial(async () => {
       const start = performance.now();
@@ -142,39 +145,45 @@ export class Editing {
         performance.measure(measure, { start, end: start + ms });
         return ms;
       };
+      const hint = async (out: SegmentOutcome) => {
+        await viewport.showSelectionHint(out.bits, SELECTION_TINT);
+        if (generation === this.generation) this.previewMs = shown(MEASURE_PREVIEW);
+      };
+      let previewFlipped: Uint32Array | null = null;
       if (staged) {
         const preview = await this.api.call('segment.prompt', { ...target, mode, post: false });
         shown(MEASURE_PROMPT_ANSWER);
-        if (!(await this.showSelection(preview, generation))) return;
-        shown(MEASURE_PROMPT_UPLOADED);
-        // The finished selection is asked for once the preview is on screen: asked at once, the
-        // host's post-processing and the frame compete for the same cores and the preview shows late.
-        await viewport.whenDrawn();
-        if (generation !== this.generation) return;
-        this.previewMs = shown(MEASURE_PREVIEW);
+        previewFlipped = await this.takeSelection(preview, generation);
+        if (!previewFlipped) return;
+        await hint(preview);
       }
       const out = await this.api.call('segment.prompt', { ...target, mode });
       if (!staged) shown(MEASURE_PROMPT_ANSWER);
-      if (!(await this.showSelection(out, generation))) return;
-      if (!staged) shown(MEASURE_PROMPT_UPLOADED);
+      const flipped = await this.takeSelection(out, generation);
+      if (!flipped) return;
+      if (!staged) await hint(out);
+      if (generation !== this.generation) return;
+      this.display.redraw(previewFlipped ? mergeChanged(previewFlipped, flipped) : flipped);
+      shown(MEASURE_PROMPT_UPLOADED);
       await viewport.whenDrawn();
-      const finished = shown(MEASURE_PROMPT_FINAL);
-      if (!staged) this.previewMs = shown(MEASURE_PREVIEW);
-      this.finalMs = finished;
+      this.finalMs = shown(MEASURE_PROMPT_FINAL);
       this.lastClick = remember;
     });
   }
 
-  /** A segmentation answer into the state and the viewport; false when it came for another project. */
-  private async showSelection(out: SegmentOutcome, generation: number): Promise<boolean> {
-    if (generation !== this.generation || !this.mirror) return false;
+  /**
+   * A segmentation answer into the state and the display mirror, without drawing it: returns the
+   * Gaussians whose selected bit flipped (the caller redraws them), or null when the answer came for
+   * another project. When other changes came between, they are fetched and drawn at once.
+   */
+  private async takeSelection(out: SegmentOutcome, generation: number): Promise<Uint32Array | null> {
+    if (generation !== this.generation || !this.mirror) return null;
     const { bits, prompted: _prompted, timings, ...state } = out;
     this.promptTimings = timings;
     const { flipped, current } = this.mirror.applySelection(bits, out.version);
-    this.display.redraw(flipped);
     if (!current) await this.sync(generation);
     this.state = state;
-    return generation === this.generation;
+    return generation === this.generation ? flipped : null;
   }
 
   undo(): Promise<void> {

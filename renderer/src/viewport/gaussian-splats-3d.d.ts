@@ -47,7 +47,13 @@ declare module '@mkkellogg/gaussian-splats-3d' {
   /** The splat data the shaders read. Kept while `freeIntermediateSplatData` is false (its default). */
   export interface SplatDataTextures {
     /** Per splat, as loaded: 8-bit RGBA colours (alpha = opacity), the source of `centerColors`. */
-    baseData: { colors: Uint8Array };
+    baseData: {
+      colors: Uint8Array;
+      /** xyz per splat (the scene's own coordinates: we load with no scene transform). */
+      centers: Float32Array;
+      /** Six covariance entries per splat (xx, xy, xz, yy, yz, zz); half-float bit patterns when the material says so. */
+      covariances: Float32Array;
+    };
     /**
      * One RGBA32UI texel per splat: packed RGBA colour, then the centre's floats as bits. `data` is
      * the texture's own array (`texture.image.data`), `size` its width and height in texels.
@@ -57,6 +63,8 @@ declare module '@mkkellogg/gaussian-splats-3d' {
 
   export interface SplatMesh {
     splatDataTextures: SplatDataTextures;
+    /** The splat shader's material; `covariancesAreHalfFloat` is 1 when the covariances are kept as half floats. */
+    material: { uniforms: { covariancesAreHalfFloat?: { value: number } } };
     /** Reveal animation state: the scene counts as "changing" (and is redrawn) until start ≈ buffer radius. */
     visibleRegionFadeStartRadius: number;
     visibleRegionBufferRadius: number;

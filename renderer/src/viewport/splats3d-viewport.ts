@@ -12,6 +12,7 @@ import type { Camera } from '../../../main/scene/camera.ts';
 import { boundsRadius, cameraFromPose, frameBounds, GAUSSIAN_SPLATTING_UP, initialViewDirection, poseFromCamera, robustBounds, type Bounds, type Vec3 } from './camera-math.ts';
 import { FLY_KEYS, flyStep } from './fly.ts';
 import { FrustumOverlay } from './frusta.ts';
+import { drawSelectionHint, splatRadii, type HintScene, type HintScratch } from './selection-hint.ts';
 import { writeSplatColors } from './splat-texture.ts';
 import type { CanvasClick, FrameStats, LoadOptions, Viewport } from './viewport.ts';
 
@@ -76,6 +77,12 @@ export class Splats3dViewport implements Viewport {
   private firstFrameWaiters: (() => void)[] = [];
   private readonly resizeObserver: ResizeObserver;
   private readonly cleanups: (() => void)[] = [];
+  /** The selection hint's 2D canvas over the splats (showSelectionHint); empty between hints. */
+  private readonly hintCanvas: HTMLCanvasElement;
+  private hintShown = false;
+  /** The loaded splats' centres, colours and sizes as the hint needs them (made at the first hint). */
+  private hintScene: HintScene | null = null;
+  private hintScratch: HintScratch | undefined;
 
   constructor(options: Splats3dViewportOptions) {
     this.canvas = options.canvas;
@@ -91,6 +98,12 @@ export class Splats3dViewport implements Viewport {
     this.threeCamera.lookAt(0, 0, 0);
     this.controls = this.createControls();
     this.overlay.add(this.frusta.group);
+    this.hintCanvas = document.createElement('canvas');
+    this.hintCanvas.dataset.testid = 'selection-hint';
+    this.hintCanvas.setAttribute('aria-hidden', 'true');
+    Object.assign(this.hintCanvas.style, { position: 'absolute', inset: '0', width: '100%', height: '100%', pointerEvents: 'none', display: 'block' });
+    this.container.append(this.hintCanvas);
+    this.cleanups.push(() => this.hintCanvas.remove());
 
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(this.container);
@@ -230,6 +243,8 @@ export class Splats3dViewport implements Viewport {
     this.viewer = null;
     this.bounds = null;
     this.ownColors = new Uint8Array(0);
+    this.hintScene = null;
+    this.clearSelectionHint();
     this.frusta.clear();
     if (viewer) await viewer.dispose();
     this.markDirty();
@@ -362,6 +377,38 @@ export class Splats3dViewport implements Viewport {
     this.markDirty();
   }
 
+  async showSelectionHint(selected: Uint8Array, tint: readonly [number, number, number]): Promise<number> {
+    const viewer = this.viewer;
+    if (!viewer || this.paused) return 0;
+    const hint = this.hintCanvas;
+    const { width, height } = this.canvas;
+    if (hint.width !== width || hint.height !== height) {
+      hint.width = width;
+      hint.height = height;
+    }
+    const context = hint.getContext('2d');
+    if (!context) return 0;
+    this.threeCamera.updateMatrixWorld();
+    const viewProjection = new THREE.Matrix4().multiplyMatrices(this.threeCamera.projectionMatrix, this.threeCamera.matrixWorldInverse);
+    const image = context.createImageData(width, height);
+    const { drawn, scratch } = drawSelectionHint(
+      this.hintSceneFor(viewer),
+      { viewProjection: viewProjection.elements, focalY: this.threeCamera.projectionMatrix.elements[5]!, width, height },
+      selected,
+      new Uint32Array(image.data.buffer),
+      tint,
+      150,
+      this.hintScratch,
+    );
+    this.hintScratch = scratch;
+    context.putImageData(image, 0, 0);
+    this.hintShown = true;
+    hint.dataset.drawn = String(drawn);
+    // On screen once a frame has been produced after the draw: the second animation frame from now.
+    await new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
+    return drawn;
+  }
+
   pause(): void {
     this.paused = true;
   }
@@ -398,6 +445,23 @@ export class Splats3dViewport implements Viewport {
     this.threeCamera.near = this.sceneRadius / 1000;
     this.threeCamera.far = this.sceneRadius * 1000;
     this.threeCamera.updateProjectionMatrix();
+  }
+
+  /** The splats as the selection hint reads them: the library's own centres and colours, sizes from its covariances. */
+  private hintSceneFor(viewer: Viewer): HintScene {
+    const count = this.splatCount();
+    if (this.hintScene?.count === count) return this.hintScene;
+    const mesh = viewer.splatMesh;
+    const base = mesh.splatDataTextures.baseData;
+    const halfFloat = mesh.material.uniforms.covariancesAreHalfFloat?.value === 1;
+    this.hintScene = { centers: base.centers, colors: this.ownColors, radii: splatRadii(base.covariances, count, halfFloat), count, radius: this.sceneRadius };
+    return this.hintScene;
+  }
+
+  private clearSelectionHint(): void {
+    if (!this.hintShown) return;
+    this.hintShown = false;
+    this.hintCanvas.getContext('2d')?.clearRect(0, 0, this.hintCanvas.width, this.hintCanvas.height);
   }
 
   private markDirty(): void {
@@ -505,6 +569,8 @@ export class Splats3dViewport implements Viewport {
       if (!viewer.shouldRender() && !this.overlayDirty) return;
       if (!viewer.splatRenderReady) return;
       viewer.render();
+      // The splats now drawn show the selection themselves (or the camera moved away from the hint).
+      this.clearSelectionHint();
       // Without this the library asks for a redraw on every frame forever (its self-driven loop,
       // which we do not use, is what resets the flag).
       viewer.renderNextFrame = false;

@@ -94,6 +94,14 @@ export interface Viewport {
    * per-splat state (hidden, selected, layer colours) can be shown this way after every edit.
    */
   setSplatColors(colors: Uint8Array, target?: { first: number } | { indices: Uint32Array }): void;
+  /**
+   * Shows `selected` (a bitset: bit i & 7 of byte i >> 3 is splat i) at once as a flat tinted
+   * overlay of the splats' centres, in `tint`, before the splats themselves are recoloured (a frame
+   * of the splat renderer takes hundreds of milliseconds on a software GPU). Resolves once the
+   * overlay is on screen, with the number of splats it shows. The next frame of the splats (the
+   * recoloured selection, or any camera move) takes it away.
+   */
+  showSelectionHint(selected: Uint8Array, tint: readonly [number, number, number]): Promise<number>;
   /** Stops drawing (screenshots, background windows); `resume` redraws at once. */
   pause(): void;
   resume(): void;
