@@ -12,7 +12,8 @@
  *   with and without trained features.
  *
  * - click to visible selection preview in the browser app (headless Chromium, WebGL on llvmpipe):
- *   a click in the viewport until the selection's tint is drawn (target <= 200 ms at 300k, 400 ms
+ *   a click in the viewport until the selection shows (the viewport's selection hint, a flat overlay
+ *   drawn before the splats are recoloured; target <= 200 ms at 300k, 400 ms
  *   at 1M), on a generated tabletop scene with trained-like features (`--preview-gaussians N`,
  *   default 300k; `--preview-only` skips the host figures above; `--no-preview` skips this).
  *

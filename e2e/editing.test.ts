@@ -90,6 +90,8 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     await waitForSplatCount(page, GAUSSIANS);
     await page.getByTestId('tool-click').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('tool-click').getAttribute('aria-pressed')).toBe('true');
+    // The views were prepared without SAM: the SAM tool is not offered.
+    expect(await page.getByTestId('tool-sam').isDisabled()).toBe(true);
     expect(await selectionCount(page)).toBe(0);
     expect(await page.getByTestId('history-row').count()).toBe(0);
     // Drawn training cameras would take the click (a click on one jumps to its view).

@@ -11,7 +11,7 @@ describe('clickRequest', () => {
     const r = clickRequest({ x: 100, y: 80 }, plain, camera, null);
     expect(r.prompt).toEqual({ kind: 'points', points: [{ x: 100, y: 80, label: 1 }] });
     expect(r.mode).toBe('replace');
-    expect(r.remember).toEqual({ points: [{ x: 100, y: 80, label: 1 }], camera, mode: 'replace' });
+    expect(r.remember).toEqual({ points: [{ x: 100, y: 80, label: 1 }], camera, mode: 'replace', sam: false });
     expect(clickRequest({ x: 1, y: 1 }, { ...plain, shiftKey: true }, camera, null).mode).toBe('add');
     expect(clickRequest({ x: 1, y: 1 }, { ...plain, ctrlKey: true }, camera, null).mode).toBe('subtract');
   });
@@ -36,6 +36,19 @@ describe('clickRequest', () => {
       expect(r.mode).toBe('subtract');
       expect(r.remember).toBeNull();
     }
+  });
+
+  it('the SAM tool asks for SAM prompts, and its Alt+click adds to a SAM click only', () => {
+    const first = clickRequest({ x: 100, y: 80 }, plain, camera, null, true);
+    expect(first.prompt).toEqual({ kind: 'points', points: [{ x: 100, y: 80, label: 1 }], sam: true });
+    expect(first.remember?.sam).toBe(true);
+    const negative = clickRequest({ x: 150, y: 90 }, { ...plain, altKey: true }, camera, first.remember, true);
+    expect(negative.prompt).toEqual({ kind: 'points', points: [{ x: 100, y: 80, label: 1 }, { x: 150, y: 90, label: 0 }], sam: true });
+    // After a plain click, a SAM Alt+click does not extend it: it takes the object away.
+    const plainFirst = clickRequest({ x: 100, y: 80 }, plain, camera, null);
+    const mixed = clickRequest({ x: 150, y: 90 }, { ...plain, altKey: true }, camera, plainFirst.remember, true);
+    expect(mixed.mode).toBe('subtract');
+    expect(mixed.prompt).toEqual({ kind: 'points', points: [{ x: 150, y: 90, label: 1 }], sam: true });
   });
 
   it('sameCamera tells a moved or resized camera apart', () => {

@@ -14,6 +14,8 @@ export interface LastClick {
   points: PromptPoint[];
   camera: Camera;
   mode: SelectionMode;
+  /** A SAM click (the SAM tool): its negative points go to SAM's decoder too. */
+  sam: boolean;
 }
 
 export interface ClickRequest {
@@ -24,21 +26,23 @@ export interface ClickRequest {
 }
 
 /**
- * A click at canvas point `at` with `modifiers`, seen by `camera`. A plain click is a positive point
+ * A click at canvas point `at` with `modifiers`, seen by `camera` (with `sam`, a SAM prompt: the SAM
+ * tool's click). A plain click is a positive point
  * (Shift adds, Ctrl subtracts). Alt makes it negative: added to the last click's points when the
  * camera has not moved since (the same object, minus what was under the pointer); without a last
  * click in this camera, a negative point alone says nothing to select, so the object under the
  * pointer is taken away from the selection instead.
  */
-export function clickRequest(at: CanvasPoint, modifiers: Modifiers, camera: Camera, last: LastClick | null): ClickRequest {
+export function clickRequest(at: CanvasPoint, modifiers: Modifiers, camera: Camera, last: LastClick | null, sam = false): ClickRequest {
   const point = clickPoint(at, modifiers, camera);
-  if (point.label === 0 && last && sameCamera(last.camera, camera)) {
+  const prompt = (points: PromptPoint[]): SegmentPrompt => ({ kind: 'points', points, ...(sam ? { sam: true } : {}) });
+  if (point.label === 0 && last && last.sam === sam && sameCamera(last.camera, camera)) {
     const points = [...last.points, point];
-    return { prompt: { kind: 'points', points }, mode: last.mode, remember: { points, camera, mode: last.mode } };
+    return { prompt: prompt(points), mode: last.mode, remember: { points, camera, mode: last.mode, sam } };
   }
-  if (point.label === 0) return { prompt: { kind: 'points', points: [{ ...point, label: 1 }] }, mode: 'subtract', remember: null };
+  if (point.label === 0) return { prompt: prompt([{ ...point, label: 1 }]), mode: 'subtract', remember: null };
   const mode = selectionMode(modifiers);
-  return { prompt: { kind: 'points', points: [point] }, mode, remember: { points: [point], camera, mode } };
+  return { prompt: prompt([point]), mode, remember: { points: [point], camera, mode, sam } };
 }
 
 /** Whether two cameras have the same pose, intrinsics and size (the viewport did not move). */

@@ -110,7 +110,7 @@ export class Editing {
     const viewport = this.hooks.viewport();
     if (!viewport || !this.mirror) return;
     const camera = viewport.camera();
-    const request = clickRequest(click, click, camera, this.lastClick);
+    const request = clickRequest(click, click, camera, this.lastClick, this.tool === 'sam');
     await this.segment(request.prompt, request.mode, camera, request.remember);
   }
 

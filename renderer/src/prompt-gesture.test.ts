@@ -130,6 +130,9 @@ describe('promptInView', () => {
     const box = promptInView({ kind: 'box', box: [a.x, a.y, b.x, b.y] }, wide, view);
     if (box?.kind !== 'box') throw new Error('expected a box');
     box.box.forEach((v, i) => expect(v).toBeCloseTo([20, 30, 70, 60][i]!, 9));
+    // A SAM prompt stays one in the view.
+    expect(promptInView({ kind: 'box', box: [a.x, a.y, b.x, b.y], sam: true }, wide, view)).toMatchObject({ kind: 'box', sam: true });
+    expect(promptInView({ kind: 'points', points: [{ ...a, label: 1 }], sam: true }, wide, view)).toMatchObject({ kind: 'points', sam: true });
   });
 
   it('is null when the prompt reaches past the view\'s image, or for a mask', () => {

@@ -9,13 +9,14 @@ import type { PromptPoint, SegmentPrompt, SelectionMode } from '../../main/contr
 import type { Camera } from '../../main/scene/camera.ts';
 import { canvasToViewPixel } from './viewport/camera-math.ts';
 
-export type PromptTool = 'click' | 'scribble' | 'box' | 'mask';
+export type PromptTool = 'click' | 'scribble' | 'box' | 'mask' | 'sam';
 
 export const PROMPT_TOOLS: readonly { tool: PromptTool; label: string }[] = [
   { tool: 'click', label: 'Click' },
   { tool: 'scribble', label: 'Scribble' },
   { tool: 'box', label: 'Box' },
   { tool: 'mask', label: 'Mask' },
+  { tool: 'sam', label: 'SAM' },
 ];
 
 /** The modifier keys of a pointer event (a PointerEvent has them as getters). */
@@ -155,14 +156,15 @@ export function promptInView(prompt: SegmentPrompt, canvas: CanvasSize, view: Ca
     case 'points':
     case 'scribble': {
       const points = prompt.points.map(move);
-      return points.every((p): p is PromptPoint => p !== null) ? { kind: prompt.kind, points } : null;
+      // Spread, so a SAM prompt stays one.
+      return points.every((p): p is PromptPoint => p !== null) ? { ...prompt, points } : null;
     }
     case 'box': {
       const [x0, y0, x1, y1] = prompt.box;
       const a = canvasToViewPixel(view, canvas, x0, y0);
       const b = canvasToViewPixel(view, canvas, x1, y1);
       if (a.x < 0 || a.y < 0 || b.x > view.width || b.y > view.height || !(b.x > a.x && b.y > a.y)) return null;
-      return { kind: 'box', box: [a.x, a.y, b.x, b.y] };
+      return { ...prompt, box: [a.x, a.y, b.x, b.y] };
     }
     case 'mask':
       return null;

@@ -17,6 +17,7 @@ export type ShortcutAction =
   | 'tool-scribble'
   | 'tool-box'
   | 'tool-mask'
+  | 'tool-sam'
   | 'undo'
   | 'redo'
   | 'delete-selected'
@@ -98,6 +99,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { code: 'Digit2', action: 'tool-scribble', label: 'Scribble tool: drag a stroke over an object', menu: { menu: 'Tools', label: 'Scribble' } },
   { code: 'Digit3', action: 'tool-box', label: 'Box tool: drag a box around an object', menu: { menu: 'Tools', label: 'Box' } },
   { code: 'Digit4', action: 'tool-mask', label: 'Mask tool: draw the outline of an object', menu: { menu: 'Tools', label: 'Mask (Lasso)' } },
+  { code: 'Digit5', action: 'tool-sam', label: 'SAM tool: SAM outlines what a click or a dragged box points at (views prepared with SAM)', menu: { menu: 'Tools', label: 'SAM' } },
   { code: 'KeyF', action: 'frame-scene', label: 'Frame the scene', menu: { menu: 'View', label: 'Frame Scene' } },
   { code: 'KeyC', action: 'toggle-views', label: 'Show or hide training cameras', menu: { menu: 'View', label: 'Toggle Cameras' } },
   { code: 'KeyU', action: 'flip-up', label: 'Turn the scene upside down (remembered with the project)', menu: { menu: 'View', label: 'Flip Upside Down' } },

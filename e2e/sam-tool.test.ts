@@ -1,0 +1,124 @@
+/**
+ * The SAM tool in the editor, end to end in browser mode: a small synthetic project prepared with
+ * the tiny test SAM model (engine/masks/testing/tiny-sam.ts) and trained briefly in Node, opened in
+ * headless Chromium. The SAM tool is offered because the views were prepared with SAM; key 5 picks
+ * it, and a click on an object selects Gaussians through SAM's decoder (the answer's timings have a
+ * `sam` phase) and shows them; a dragged box does too. A project prepared without SAM keeps the
+ * tool disabled (e2e/editing.test.ts checks that side).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPrompts } from '../main/engine/eval/folder.ts';
+import type { EvalPrompt } from '../main/engine/eval/types.ts';
+import { ModelManager } from '../main/engine/masks/models.ts';
+import { tinySamDecoder, tinySamEncoderColour } from '../main/engine/masks/testing/tiny-sam.ts';
+import { EngineClient } from '../main/host/engine-client.ts';
+import { synthProject, type SynthProject } from '../main/host/testing/synth-project.ts';
+import { runProjectTraining } from '../main/host/training-run.ts';
+import { openProject } from '../main/project/store.ts';
+import { viewToCanvasPixel } from '../renderer/src/viewport/camera-math.ts';
+import { openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
+
+const GAUSSIANS = 4000;
+const E2E_TIMEOUT_MS = 180_000;
+
+const selectionCount = async (page: Page) => Number(await page.getByTestId('selection-count').textContent());
+
+/** The last prompt's backend phases, as the toolbar keeps them. */
+async function lastTimings(page: Page): Promise<Record<string, number>> {
+  return JSON.parse((await page.getByTestId('preview-ms').getAttribute('data-timings')) ?? '{}') as Record<string, number>;
+}
+
+describe('Editing: the SAM tool', () => {
+  let studio: StudioSession;
+  let root: string;
+  let synth: SynthProject;
+  let prompt: EvalPrompt;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'saga-e2e-sam-'));
+    const modelDir = join(root, 'tiny-sam');
+    mkdirSync(modelDir);
+    writeFileSync(join(modelDir, 'tiny.encoder.onnx'), tinySamEncoderColour());
+    writeFileSync(join(modelDir, 'tiny.decoder.onnx'), tinySamDecoder());
+    const model = new ModelManager({ modelsDir: join(root, 'models') }).resolve(modelDir);
+    synth = await synthProject(root, { gaussians: GAUSSIANS, views: 3, width: 160, height: 120, sam: model });
+    const engine = await EngineClient.start();
+    const project = openProject(synth.projectDir);
+    let firstView: string;
+    try {
+      await engine.loadScene(synth.scene);
+      await runProjectTraining({ project, engine, count: synth.scene.count }, { iterations: 150, seed: 1, tuning: { lr: 0.025, guidancePixels: 2048, corrPixels: 512, threads: 1 } });
+      firstView = project.views()[0]!.name;
+    } finally {
+      project.close();
+      await engine.close();
+    }
+    // The viewport opens at the first training view: click the largest object seen from there.
+    prompt = (await readPrompts(join(synth.synthDir, 'prompts.json'))).filter((p) => p.view === firstView).sort((a, b) => b.visibleArea - a.visibleArea)[0]!;
+    expect(prompt, `no prompt in view ${firstView}`).toBeDefined();
+    studio = await openStudio();
+  }, E2E_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await studio?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('is offered for views prepared with SAM, and a click or a box selects through SAM', async () => {
+    const { page } = studio;
+    await page.setViewportSize({ width: 1700, height: 900 });
+    await openProjectByPath(page, synth.projectDir);
+    await waitForSplatCount(page, GAUSSIANS);
+    const tool = page.getByTestId('tool-sam');
+    await expect.poll(() => tool.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('cameras-toggle').click();
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('5');
+    expect(await tool.getAttribute('aria-pressed')).toBe('true');
+
+    const geometry = await page.getByTestId('viewport').evaluate((el) => {
+      const c = el as HTMLCanvasElement;
+      const r = c.getBoundingClientRect();
+      return { width: c.width, height: c.height, left: r.left, top: r.top, cssWidth: r.width, cssHeight: r.height };
+    });
+    const project = openProject(synth.projectDir);
+    const camera = project.views()[0]!.camera;
+    project.close();
+    const toPage = (x: number, y: number) => {
+      const at = viewToCanvasPixel(camera, geometry, x, y);
+      return { x: geometry.left + (at.x * geometry.cssWidth) / geometry.width, y: geometry.top + (at.y * geometry.cssHeight) / geometry.height };
+    };
+    const finals = () => page.evaluate(() => performance.getEntriesByName('saga:prompt-final').length);
+    const answered = async (before: number) => {
+      await expect.poll(async () => `${(await finals()) > before}: ${(await page.getByTestId('error-banner').count()) ? await page.getByTestId('error-banner').textContent() : ''}`, { timeout: 60_000 }).toBe('true: ');
+    };
+
+    const click = prompt.points.find((p) => p.label === 1)!;
+    let before = await finals();
+    const at = toPage(click.x, click.y);
+    await page.mouse.click(at.x, at.y);
+    await answered(before);
+    const byClick = await selectionCount(page);
+    expect(byClick).toBeGreaterThan(0);
+    expect(byClick).toBeLessThan(GAUSSIANS / 2);
+    expect((await lastTimings(page)).sam).toBeGreaterThan(0);
+
+    // A drag with the SAM tool is a box for SAM (not an orbit).
+    before = await finals();
+    const from = toPage(Math.max(0, click.x - 6), Math.max(0, click.y - 6));
+    const to = toPage(click.x + 14, click.y + 14);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 4 });
+    await page.mouse.move(to.x, to.y, { steps: 4 });
+    await page.mouse.up();
+    await answered(before);
+    expect(await selectionCount(page)).toBeGreaterThan(0);
+    expect((await lastTimings(page)).sam).toBeGreaterThan(0);
+    expect(studio.pageErrors).toEqual([]);
+  }, E2E_TIMEOUT_MS);
+});
