@@ -25,11 +25,14 @@ fn adamStep(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.rowThreads;
   if (i >= params.count) { return; }
   let g = gradients[i];
+  // Lazy, as the CPU kernel (feature-gather.wat): a vec4 the step's pixels did not reach keeps its
+  // value and moments.
+  if (all(g == vec4<f32>(0.0))) { return; }
   let m = params.beta1 * moment1[i] + (1.0 - params.beta1) * g;
   let v = params.beta2 * moment2[i] + (1.0 - params.beta2) * g * g;
   moment1[i] = m;
   moment2[i] = v;
-  let mHat = m / params.correction1;
-  let vHat = v / params.correction2;
-  features[i] = features[i] - params.lr * mHat / (sqrt(vHat) + params.eps);
+  // torch's update with the bias corrections folded into scalars: one division per vec4, not three.
+  let step = params.lr / params.correction1;
+  features[i] = features[i] - step * m / (sqrt(v * (1.0 / params.correction2)) + params.eps);
 }

@@ -174,26 +174,30 @@
         (br $each))))
 
   ;; One Adam step over $bytes bytes of floats (a multiple of 16), in place, as adam.wgsl:
-  ;;   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr (m / c1) / (sqrt(v / c2) + eps)
-  ;; with c1 = 1 - b1^t and c2 = 1 - b2^t.
+  ;;   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= (lr / c1) m / (sqrt(v (1 / c2)) + eps)
+  ;; with c1 = 1 - b1^t and c2 = 1 - b2^t (torch's update, the bias corrections folded into
+  ;; constants). Lazy, as torch's SparseAdam: a group of four floats whose gradient is all zero (a
+  ;; Gaussian the step's pixels did not reach) keeps its value and moments, and only its gradient is
+  ;; read. A view reaches a few per cent of a large scene's Gaussians, so this reads and writes a
+  ;; small share of the 28 bytes per float a dense step moves.
   (func (export "adam")
     (param $bytes i32) (param $params i32) (param $grads i32) (param $m1 i32) (param $m2 i32)
     (param $lr f32) (param $b1 f32) (param $b2 f32) (param $eps f32) (param $c1 f32) (param $c2 f32)
     (local $i i32) (local $g v128) (local $m v128) (local $v v128)
     (local $vb1 v128) (local $vb2 v128) (local $nb1 v128) (local $nb2 v128)
-    (local $vlr v128) (local $veps v128) (local $vc1 v128) (local $vc2 v128)
+    (local $step v128) (local $veps v128) (local $ic2 v128)
     (local.set $vb1 (f32x4.splat (local.get $b1)))
     (local.set $vb2 (f32x4.splat (local.get $b2)))
     (local.set $nb1 (f32x4.splat (f32.sub (f32.const 1) (local.get $b1))))
     (local.set $nb2 (f32x4.splat (f32.sub (f32.const 1) (local.get $b2))))
-    (local.set $vlr (f32x4.splat (local.get $lr)))
+    (local.set $step (f32x4.splat (f32.div (local.get $lr) (local.get $c1))))
     (local.set $veps (f32x4.splat (local.get $eps)))
-    (local.set $vc1 (f32x4.splat (local.get $c1)))
-    (local.set $vc2 (f32x4.splat (local.get $c2)))
+    (local.set $ic2 (f32x4.splat (f32.div (f32.const 1) (local.get $c2))))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $bytes)))
         (local.set $g (v128.load (i32.add (local.get $grads) (local.get $i))))
+        (if (v128.any_true (f32x4.ne (local.get $g) (v128.const f32x4 0 0 0 0))) (then
         (local.set $m (f32x4.add
           (f32x4.mul (local.get $vb1) (v128.load (i32.add (local.get $m1) (local.get $i))))
           (f32x4.mul (local.get $nb1) (local.get $g))))
@@ -206,8 +210,8 @@
           (f32x4.sub
             (v128.load (i32.add (local.get $params) (local.get $i)))
             (f32x4.div
-              (f32x4.mul (local.get $vlr) (f32x4.div (local.get $m) (local.get $vc1)))
-              (f32x4.add (f32x4.sqrt (f32x4.div (local.get $v) (local.get $vc2))) (local.get $veps)))))
+              (f32x4.mul (local.get $step) (local.get $m))
+              (f32x4.add (f32x4.sqrt (f32x4.mul (local.get $v) (local.get $ic2))) (local.get $veps)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $each))))
 )

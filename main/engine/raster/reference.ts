@@ -384,3 +384,37 @@ export function backwardReference(
   });
   return Float32Array.from(grad);
 }
+
+/**
+ * One step of the engine's lazy Adam on per-Gaussian features (count x dim, row-major), in place
+ * in float64: torch.optim.Adam's update, except that each group of four channels of a row (the
+ * kernels' vec4 lanes: channels 0-3, 4-7, ...) whose gradient is all zero is left alone, value
+ * and moments, as torch.optim.SparseAdam leaves the rows a sparse gradient does not hold.
+ */
+export function lazyAdamReference(
+  params: Float64Array,
+  grad: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+  dim: number,
+  options: { lr: number; beta1?: number; beta2?: number; eps?: number },
+): void {
+  const b1 = options.beta1 ?? 0.9;
+  const b2 = options.beta2 ?? 0.999;
+  const eps = options.eps ?? 1e-8;
+  for (let row = 0; row * dim < params.length; row++) {
+    for (let from = row * dim; from < (row + 1) * dim; from += 4) {
+      const to = Math.min(from + 4, (row + 1) * dim);
+      let reached = false;
+      for (let k = from; k < to; k++) reached ||= grad[k] !== 0;
+      if (!reached) continue;
+      for (let k = from; k < to; k++) {
+        const g = grad[k]!;
+        m[k] = b1 * m[k]! + (1 - b1) * g;
+        v[k] = b2 * v[k]! + (1 - b2) * g * g;
+        params[k] = params[k]! - (options.lr * (m[k]! / (1 - b1 ** t))) / (Math.sqrt(v[k]! / (1 - b2 ** t)) + eps);
+      }
+    }
+  }
+}

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeKernelHelpers } from '../../host/kernel-threads.ts';
 import { loadShaderFromDisk } from '../gpu/node-shaders.ts';
 import { mulberry32 } from '../../common/random.ts';
+import { lazyAdamReference } from './reference.ts';
 import { maxAbsDiff, randomFeatures } from './test-scenes.ts';
 import { WasmFeatureGather } from './wasm-gather.ts';
 
@@ -95,13 +96,14 @@ describe('WebAssembly feature gathers', () => {
     gather.destroy();
   });
 
-  it('runs Adam as the WGSL kernel does, and new features reset the optimiser', async () => {
+  it('runs lazy Adam as the plain reference and the WGSL kernel do, and new features reset the optimiser', async () => {
     const gather = await WasmFeatureGather.create(loadShaderFromDisk, { helpers: nodeKernelHelpers(1) });
     const count = 64;
     const dim = 32;
     const features = randomFeatures(count, dim, 6);
     gather.setFeatures(features, count, dim);
-    const lists = randomLists(40, count, 7);
+    // Only Gaussians 0 to 47 are in the lists.
+    const lists = randomLists(40, 48, 7);
     const view = gather.addView(40, lists.offsets, lists.entries);
     const lr = 0.01;
     const m = new Float64Array(count * dim);
@@ -112,13 +114,15 @@ describe('WebAssembly feature gathers', () => {
       gather.backward(view, grad);
       const g = gather.readGradients();
       expect(gather.adamStep({ lr, eps: 1e-8 })).toBe(t);
-      for (let k = 0; k < g.length; k++) {
-        m[k] = 0.9 * m[k]! + 0.1 * g[k]!;
-        v[k] = 0.999 * v[k]! + 0.001 * g[k]! * g[k]!;
-        expected[k] = expected[k]! - (lr * (m[k]! / (1 - 0.9 ** t))) / (Math.sqrt(v[k]! / (1 - 0.999 ** t)) + 1e-8);
-      }
+      lazyAdamReference(expected, g, m, v, t, dim, { lr, eps: 1e-8 });
     }
     expect(maxAbsDiff(gather.readFeatures(), expected)).toBeLessThan(1e-6);
+    // Lazy: Gaussians 48 to 63, which no listed pixel reaches, keep their features and zero moments.
+    const after = gather.readFeatures();
+    const state = gather.readAdamState();
+    expect(after.subarray(48 * dim)).toEqual(features.subarray(48 * dim));
+    expect(state.m.subarray(48 * dim).every((x) => x === 0) && state.v.subarray(48 * dim).every((x) => x === 0)).toBe(true);
+    expect(maxAbsDiff(after.subarray(0, 48 * dim), features.subarray(0, 48 * dim))).toBeGreaterThan(1e-3);
     gather.setFeatures(features, count, dim);
     gather.backward(view, randomFeatures(40, dim, 20));
     expect(gather.adamStep({ lr })).toBe(1);
