@@ -1,7 +1,8 @@
 /**
  * Adam for the projection MLP's parameters (a few tens of thousands of values, so plain loops).
- * The Gaussian features have their own Adam in the engine (WGSL or WebAssembly), with the same
- * update and defaults as torch.optim.Adam.
+ * The Gaussian features have their own Adam in the engine (WGSL or WebAssembly): the same update
+ * and defaults as torch.optim.Adam, but lazy (features whose gradient is zero are left alone, see
+ * raster/reference.ts lazyAdamReference).
  */
 export interface AdamOptions {
   lr: number;
