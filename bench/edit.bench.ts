@@ -26,7 +26,7 @@ import { WebSocket } from 'ws';
 import type { ApiMethods, ExportParams, JobEvent } from '../main/contract/api.ts';
 import { decodeDisplayFrame } from '../main/contract/display-state.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
-import { connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
+import { browserModeSocketUrl, connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
 import { mulberry32 } from '../main/common/random.ts';
 import { startServer } from '../main/host/server/server.ts';
 import { writeCheckpoint } from '../main/project/checkpoints.ts';
@@ -152,7 +152,7 @@ async function hostBench(args: string[]): Promise<void> {
     await writeScene(syntheticScene(count), scenePath);
     const sceneBytes = statSync(scenePath).size;
     console.log(`edit bench: ${count.toLocaleString('en-US')} Gaussians, SH degree 3, ${(sceneBytes / 1e6).toFixed(1)} MB PLY; ${load()}`);
-    const transport = await connectWebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`, WebSocket as unknown as WebSocketConstructor);
+    const transport = await connectWebSocket(browserModeSocketUrl(server.url), WebSocket as unknown as WebSocketConstructor);
     const client = new RpcClient<ApiMethods>(transport);
     const backend = server.backend;
     const jobDone = (jobId: string) => new Promise<JobEvent>((resolve) => {
@@ -236,7 +236,7 @@ async function hostBench(args: string[]): Promise<void> {
           rmSync(out, { force: true });
         }
         const mbs = (t: number) => (written / 1e6 / (t / 1000)).toFixed(0);
-        report(`save ${label}: ${(written / 1e6).toFixed(1)} MB, ${ms(times)} = ${mbs(median(times))} MB/s  target >= 400 (cpu time median ${median(cpu).toFixed(0)} ms = ${mbs(median(cpu))} MB/s); ${load()}`);
+        report(`save ${label}: ${(written / 1e6).toFixed(1)} MB, ${ms(times)} = ${mbs(median(times))} MB/s  target >= 400 (cpu time median ${median(cpu).toFixed(0)} ms = ${mbs(median(cpu))} MB/s; runs ${times.map((t) => t.toFixed(0)).join(', ')} ms); ${load()}`);
       };
       const saveRuns = Math.max(3, Math.min(runs, 5));
       await save(`edited scene (${(count - deleteCount).toLocaleString('en-US')} kept, scattered deletions)`, {}, saveRuns);
