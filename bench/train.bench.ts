@@ -139,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
     const p1m = await benchProject(root, 1_000_000, 200, 200, 150);
     const before = process.memoryUsage.rss();
     const mem = await withPeakRss(() => trainOnce(p1m.dir, p1m.scene, 600), 20);
-    console.log(`TARGET peak memory training 1M Gaussians on 200 views (600 iterations, view window ${mem.result.summary.views} views in a ${f1(TRAIN_DEFAULTS.listBudgetBytes / MB)} MB list budget): ` +
+    console.log(`TARGET peak memory training 1M Gaussians on 200 views (600 iterations over ${mem.result.summary.views} views, lists held within the ${f1(TRAIN_DEFAULTS.listBudgetBytes / MB)} MB budget): ` +
       `${f1(mem.peakRss / MB)} MB RSS (target <= 4096), ${f1(before / MB)} MB before; ${f1(mem.result.ms / 600)} ms per iteration; load ${load()}`);
   } finally {
     rmSync(root, { recursive: true, force: true });

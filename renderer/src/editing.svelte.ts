@@ -11,7 +11,7 @@ import { decodeDisplayFrame } from '../../main/contract/display-state.ts';
 import type { SagaErrorData } from '../../main/contract/errors.ts';
 import type { Camera } from '../../main/scene/camera.ts';
 import { describeError } from './api/errors.ts';
-import { DisplayMirror, mergeChanged } from './display-mirror.ts';
+import { DisplayMirror, mergeChanged, type Changed } from './display-mirror.ts';
 import { clickRequest, saveConfirmation, type LastClick } from './edit-actions.ts';
 import { promptInView, selectionMode, type Modifiers, type PromptTool } from './prompt-gesture.ts';
 import { layerTints, SELECTION_TINT } from './splat-colors.ts';
@@ -149,25 +149,38 @@ export class Editing {
         await viewport.showSelectionHint(out.bits, SELECTION_TINT);
         if (generation === this.generation) this.previewMs = shown(MEASURE_PREVIEW);
       };
-      let previewFlipped: Uint32Array | null = null;
-      if (staged) {
-        const preview = await this.api.call('segment.prompt', { ...target, mode, post: false });
-        shown(MEASURE_PROMPT_ANSWER);
-        previewFlipped = await this.takeSelection(preview, generation);
-        if (!previewFlipped) return;
-        await hint(preview);
+      // What the mirror took in but the splats do not show yet: drawn in the end, also when the
+      // finished request fails after the preview (the host keeps the preview's selection then).
+      let undrawn: Changed | null = null;
+      let finished = false;
+      try {
+        if (staged) {
+          const preview = await this.api.call('segment.prompt', { ...target, mode, post: false });
+          shown(MEASURE_PROMPT_ANSWER);
+          undrawn = await this.takeSelection(preview, generation);
+          if (!undrawn) return;
+          await hint(preview);
+        }
+        const out = await this.api.call('segment.prompt', { ...target, mode });
+        if (!staged) shown(MEASURE_PROMPT_ANSWER);
+        const flipped = await this.takeSelection(out, generation);
+        if (!flipped) return;
+        undrawn = undrawn ? mergeChanged(undrawn, flipped) : flipped;
+        if (!staged) await hint(out);
+        finished = true;
+      } finally {
+        if (undrawn && generation === this.generation) {
+          this.display.redraw(undrawn);
+          if (finished) shown(MEASURE_PROMPT_UPLOADED);
+          // The frame that draws them also takes the hint away (also when no splat changed).
+          viewport.dropSelectionHint();
+          await viewport.whenDrawn();
+          if (finished) {
+            this.finalMs = shown(MEASURE_PROMPT_FINAL);
+            this.lastClick = remember;
+          }
+        }
       }
-      const out = await this.api.call('segment.prompt', { ...target, mode });
-      if (!staged) shown(MEASURE_PROMPT_ANSWER);
-      const flipped = await this.takeSelection(out, generation);
-      if (!flipped) return;
-      if (!staged) await hint(out);
-      if (generation !== this.generation) return;
-      this.display.redraw(previewFlipped ? mergeChanged(previewFlipped, flipped) : flipped);
-      shown(MEASURE_PROMPT_UPLOADED);
-      await viewport.whenDrawn();
-      this.finalMs = shown(MEASURE_PROMPT_FINAL);
-      this.lastClick = remember;
     });
   }
 

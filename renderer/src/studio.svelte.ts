@@ -100,6 +100,14 @@ export class Studio {
   private jobDone: ((event: JobEvent) => void) | null = null;
   /** How far the open project's views are prepared (null: no project, or not asked yet). */
   prepareState = $state<PrepareState | null>(null);
+  /**
+   * SAM prompts work: some views were prepared with a SAM model (its image features trained the
+   * projection they use; a free camera needs the model, a view its SAM embedding).
+   */
+  get samPrompts(): boolean {
+    const source = this.prepareState?.maskSource;
+    return source === 'sam' || source === 'mixed';
+  }
   /** The prepare job of the open project this window follows (started here or found running on open). */
   prepareJob = $state<{ id: string; progress: PrepareJobProgress | null } | null>(null);
   /** The last finished prepare run's summary, until the next run or project change. */

@@ -52,8 +52,9 @@ describe('drawSelectionHint', () => {
     const at: [number, number, number] = [0.3, -0.2, -2];
     const s = scene([{ at }, { at: [-0.5, 0.4, -3] }]);
     const pixels = new Uint32Array(W * H);
-    const { drawn } = drawSelectionHint(s, camera(), bitset(2, [0]), pixels, TINT);
+    const { drawn, tinted } = drawSelectionHint(s, camera(), bitset(2, [0]), pixels, TINT);
     expect(drawn).toBe(1);
+    expect(tinted).toBe(9);
     // The smallest square: the centre pixel and its eight neighbours.
     const [cx, cy] = pixelOf(at);
     expect(drawnPixels(pixels)).toEqual([-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [cx + dx, cy + dy])));
@@ -95,6 +96,15 @@ describe('drawSelectionHint', () => {
     const s = scene([{ at: [0, 0, 2] }, { at: [50, 0, -2] }, { at: [0, 0, -1] }]);
     expect(drawSelectionHint(s, camera(), bitset(3, [0, 1]), pixels, TINT).drawn).toBe(0);
     expect(drawnPixels(pixels)).toEqual([]);
+  });
+
+  it('counts each tinted pixel once where squares overlap', () => {
+    const s = scene([{ at: [0, 0, -2] }, { at: [0.01, 0, -2] }]);
+    const pixels = new Uint32Array(W * H);
+    const { drawn, tinted } = drawSelectionHint(s, camera(), bitset(2, [0, 1]), pixels, TINT);
+    expect(drawn).toBe(2);
+    expect(tinted).toBe(drawnPixels(pixels).length);
+    expect(tinted).toBeLessThan(18);
   });
 
   it('reuses its scratch depth cells between hints', () => {

@@ -44,7 +44,8 @@ export interface HintScratch {
 
 /**
  * Draws the splats whose bit is set in `selected` (bit i & 7 of byte i >> 3) into `pixels` (RGBA,
- * `width` x `height`, cleared first) in `tint` at `alpha`. Returns how many splats were drawn.
+ * `width` x `height`, cleared first) in `tint` at `alpha`. Returns how many splats were drawn and
+ * how many pixels they tinted.
  */
 export function drawSelectionHint(
   scene: HintScene,
@@ -54,7 +55,7 @@ export function drawSelectionHint(
   tint: readonly [number, number, number],
   alpha = 150,
   scratch?: HintScratch,
-): { drawn: number; scratch: HintScratch } {
+): { drawn: number; tinted: number; scratch: HintScratch } {
   const { width, height } = camera;
   const m = camera.viewProjection;
   const cols = Math.ceil(width / HINT_CELL_PX);
@@ -85,6 +86,7 @@ export function drawSelectionHint(
   const focalPx = camera.focalY * halfH;
   const slack = DEPTH_SLACK * scene.radius;
   let drawn = 0;
+  let tinted = 0;
   for (let byte = 0; byte < selected.length; byte++) {
     const b = selected[byte]!;
     if (b === 0) continue;
@@ -103,11 +105,16 @@ export function drawSelectionHint(
       const r = Math.min(MAX_DOT_PX, Math.max(1, Math.round((radii[i]! * focalPx) / w)));
       const x0 = Math.max(0, Math.floor(px) - r), x1 = Math.min(width, Math.floor(px) + r + 1);
       const y0 = Math.max(0, Math.floor(py) - r), y1 = Math.min(height, Math.floor(py) + r + 1);
-      for (let row = y0; row < y1; row++) pixels.fill(colour, row * width + x0, row * width + x1);
+      for (let row = y0; row < y1; row++) {
+        for (let p = row * width + x0, end = row * width + x1; p < end; p++) {
+          if (pixels[p] === 0) tinted++;
+          pixels[p] = colour;
+        }
+      }
       drawn++;
     }
   }
-  return { drawn, scratch: { depth } };
+  return { drawn, tinted, scratch: { depth } };
 }
 
 /**

@@ -79,7 +79,11 @@ export class Splats3dViewport implements Viewport {
   private readonly cleanups: (() => void)[] = [];
   /** The selection hint's 2D canvas over the splats (showSelectionHint); empty between hints. */
   private readonly hintCanvas: HTMLCanvasElement;
-  private hintShown = false;
+  /**
+   * The hint on screen: redrawn for the new camera after a frame that moved it, and taken away after
+   * the frame that draws recoloured splats (setSplatColors makes it obsolete).
+   */
+  private hint: { selected: Uint8Array; tint: readonly [number, number, number]; obsolete: boolean } | null = null;
   /** The loaded splats' centres, colours and sizes as the hint needs them (made at the first hint). */
   private hintScene: HintScene | null = null;
   private hintScratch: HintScratch | undefined;
@@ -374,38 +378,54 @@ export class Splats3dViewport implements Viewport {
     // Upload now, not at the next draw: the cost is paid (and measured) here, and a paused render
     // loop already holds the new colours when it resumes.
     this.renderer.initTexture(texture);
+    // The splats will show the state themselves from the next frame on.
+    if (this.hint) this.hint.obsolete = true;
     this.markDirty();
   }
 
   async showSelectionHint(selected: Uint8Array, tint: readonly [number, number, number]): Promise<number> {
+    if (!this.viewer || this.paused) return 0;
+    this.hint = { selected, tint, obsolete: false };
+    const drawn = this.drawSelectionHint();
+    // On screen once a frame has been produced after the draw: the second animation frame from now.
+    await new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
+    return drawn;
+  }
+
+  dropSelectionHint(): void {
+    if (!this.hint) return;
+    this.hint.obsolete = true;
+    this.markDirty();
+  }
+
+  /** Draws `this.hint` for the camera now; returns the splats drawn. */
+  private drawSelectionHint(): number {
     const viewer = this.viewer;
-    if (!viewer || this.paused) return 0;
-    const hint = this.hintCanvas;
+    const canvas = this.hintCanvas;
+    const context = canvas.getContext('2d');
+    if (!viewer || !this.hint || !context) return 0;
     const { width, height } = this.canvas;
-    if (hint.width !== width || hint.height !== height) {
-      hint.width = width;
-      hint.height = height;
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
     }
-    const context = hint.getContext('2d');
-    if (!context) return 0;
     this.threeCamera.updateMatrixWorld();
     const viewProjection = new THREE.Matrix4().multiplyMatrices(this.threeCamera.projectionMatrix, this.threeCamera.matrixWorldInverse);
     const image = context.createImageData(width, height);
-    const { drawn, scratch } = drawSelectionHint(
+    const { drawn, tinted, scratch } = drawSelectionHint(
       this.hintSceneFor(viewer),
       { viewProjection: viewProjection.elements, focalY: this.threeCamera.projectionMatrix.elements[5]!, width, height },
-      selected,
+      this.hint.selected,
       new Uint32Array(image.data.buffer),
-      tint,
+      this.hint.tint,
       150,
       this.hintScratch,
     );
     this.hintScratch = scratch;
     context.putImageData(image, 0, 0);
-    this.hintShown = true;
-    hint.dataset.drawn = String(drawn);
-    // On screen once a frame has been produced after the draw: the second animation frame from now.
-    await new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
+    // What the last hint showed (tests read it; the pixels are gone once the splats are recoloured).
+    canvas.dataset.drawn = String(drawn);
+    canvas.dataset.tinted = String(tinted);
     return drawn;
   }
 
@@ -459,8 +479,8 @@ export class Splats3dViewport implements Viewport {
   }
 
   private clearSelectionHint(): void {
-    if (!this.hintShown) return;
-    this.hintShown = false;
+    if (!this.hint) return;
+    this.hint = null;
     this.hintCanvas.getContext('2d')?.clearRect(0, 0, this.hintCanvas.width, this.hintCanvas.height);
   }
 
@@ -569,8 +589,9 @@ export class Splats3dViewport implements Viewport {
       if (!viewer.shouldRender() && !this.overlayDirty) return;
       if (!viewer.splatRenderReady) return;
       viewer.render();
-      // The splats now drawn show the selection themselves (or the camera moved away from the hint).
-      this.clearSelectionHint();
+      // Recoloured splats show the selection themselves; a hint still waiting for them follows the camera.
+      if (this.hint?.obsolete) this.clearSelectionHint();
+      else if (this.hint) this.drawSelectionHint();
       // Without this the library asks for a redraw on every frame forever (its self-driven loop,
       // which we do not use, is what resets the flag).
       viewer.renderNextFrame = false;

@@ -98,10 +98,13 @@ export interface Viewport {
    * Shows `selected` (a bitset: bit i & 7 of byte i >> 3 is splat i) at once as a flat tinted
    * overlay of the splats' centres, in `tint`, before the splats themselves are recoloured (a frame
    * of the splat renderer takes hundreds of milliseconds on a software GPU). Resolves once the
-   * overlay is on screen, with the number of splats it shows. The next frame of the splats (the
-   * recoloured selection, or any camera move) takes it away.
+   * overlay is on screen, with the number of splats it shows. It follows the camera until the
+   * splats are recoloured (setSplatColors) or `dropSelectionHint` is called; the next frame then
+   * takes it away.
    */
   showSelectionHint(selected: Uint8Array, tint: readonly [number, number, number]): Promise<number>;
+  /** The splats show the selection now (or it is abandoned): the hint goes with the next frame. */
+  dropSelectionHint(): void;
   /** Stops drawing (screenshots, background windows); `resume` redraws at once. */
   pause(): void;
   resume(): void;
