@@ -14,17 +14,14 @@ import { join } from 'node:path';
 import { decode } from 'fast-png';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPrompts } from '../main/engine/eval/folder.ts';
 import type { EvalPrompt } from '../main/engine/eval/types.ts';
-import { EngineClient } from '../main/host/engine-client.ts';
-import { synthProject, type SynthProject } from '../main/host/testing/synth-project.ts';
-import { runProjectTraining } from '../main/host/training-run.ts';
-import { openProject } from '../main/project/store.ts';
+import type { SynthProject } from '../main/host/testing/synth-project.ts';
 import { readScene } from '../main/scene/io.ts';
-import { viewToCanvasPixel } from '../renderer/src/viewport/camera-math.ts';
+import type { Camera } from '../main/scene/camera.ts';
 import { ARTIFACTS } from './fixtures.ts';
 import { changedShare, type Image } from './support/pixels.ts';
 import { afterFrames, openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
+import { pageAt, trainedSynthProject, viewportGeometry } from './support/trained-project.ts';
 
 const GAUSSIANS = 4000;
 const E2E_TIMEOUT_MS = 180_000;
@@ -42,6 +39,17 @@ async function shot(page: Page, name: string): Promise<Image> {
   return { width: png.width, height: png.height, data: png.data as Uint8Array, channels: png.channels };
 }
 
+/** The selection hint's last draw (splats, tinted pixels) and the tinted pixels it shows now. */
+function hintState(page: Page): Promise<{ splats: number; tinted: number; left: number }> {
+  return page.evaluate(() => {
+    const hint = document.querySelector<HTMLCanvasElement>('[data-testid=selection-hint]')!;
+    const data = hint.getContext('2d')!.getImageData(0, 0, hint.width, hint.height).data;
+    let left = 0;
+    for (let p = 3; p < data.length; p += 4) left += data[p]! > 0 ? 1 : 0;
+    return { splats: Number(hint.dataset.drawn ?? 0), tinted: Number(hint.dataset.tinted ?? 0), left };
+  });
+}
+
 /** Keys go to the window, not to a field that still has focus (there they would be typing). */
 async function pressForEditor(page: Page, keys: string): Promise<void> {
   await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
@@ -54,26 +62,12 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
   let synth: SynthProject;
   let prompt: EvalPrompt;
   let sourcePath: string;
+  /** The first training view's camera, where the viewport opens. */
+  let camera: Camera;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'saga-e2e-editing-'));
-    synth = await synthProject(root, { gaussians: GAUSSIANS });
-    const engine = await EngineClient.start();
-    const project = openProject(synth.projectDir);
-    let firstView: string;
-    try {
-      sourcePath = project.sceneSource().scenePath;
-      await engine.loadScene(synth.scene);
-      await runProjectTraining({ project, engine, count: synth.scene.count }, { iterations: 400, seed: 1, tuning: { lr: 0.025, guidancePixels: 2048, corrPixels: 512 } });
-      firstView = project.views()[0]!.name;
-    } finally {
-      project.close();
-      await engine.close();
-    }
-    // The viewport opens at the first training view: click the largest object seen from there.
-    const prompts = (await readPrompts(join(synth.synthDir, 'prompts.json'))).filter((p) => p.view === firstView);
-    prompt = prompts.sort((a, b) => b.visibleArea - a.visibleArea)[0]!;
-    expect(prompt, `no prompt in view ${firstView}`).toBeDefined();
+    ({ synth, sourcePath, camera, prompt } = await trainedSynthProject(root, { gaussians: GAUSSIANS, iterations: 400 }));
     studio = await openStudio();
   }, E2E_TIMEOUT_MS);
 
@@ -98,18 +92,10 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     await page.getByTestId('cameras-toggle').click();
 
     // Where the prompt's view pixel shows on the page: the viewport sits exactly at that view.
-    const geometry = await page.getByTestId('viewport').evaluate((el) => {
-      const c = el as HTMLCanvasElement;
-      const r = c.getBoundingClientRect();
-      return { width: c.width, height: c.height, left: r.left, top: r.top, cssWidth: r.width, cssHeight: r.height };
-    });
-    const project = openProject(synth.projectDir);
-    const camera = project.views()[0]!.camera;
-    project.close();
+    const geometry = await viewportGeometry(page);
     const click = prompt.points.find((p) => p.label === 1)!;
-    const at = viewToCanvasPixel(camera, geometry, click.x, click.y);
-    await page.getByTestId('tool-click').click();
-    await page.mouse.click(geometry.left + (at.x * geometry.cssWidth) / geometry.width, geometry.top + (at.y * geometry.cssHeight) / geometry.height);
+    const at = pageAt(camera, geometry, click.x, click.y);
+    await page.mouse.click(at.x, at.y);
     // Polled with the banner, so a refused prompt fails with what the app said.
     await expect.poll(async () => `${await selectionCount(page) > 0}: ${(await page.getByTestId('error-banner').count()) ? await page.getByTestId('error-banner').textContent() : ''}`, { timeout: 30_000 }).toBe('true: ');
     // A click at a free camera shows a preview first; the count to keep is the finished selection's.
@@ -122,14 +108,8 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     expect(await splatCount(page)).toBe(GAUSSIANS);
     // The selection hint (the flat overlay drawn before the splats are recoloured) showed the
     // selection first, and was gone once the splats showed it.
-    const hinted = await page.evaluate(() => {
-      const hint = document.querySelector<HTMLCanvasElement>('[data-testid=selection-hint]')!;
-      const data = hint.getContext('2d')!.getImageData(0, 0, hint.width, hint.height).data;
-      let left = 0;
-      for (let p = 3; p < data.length; p += 4) left += data[p]! > 0 ? 1 : 0;
-      return { pixels: Number(hint.dataset.tinted), splats: Number(hint.dataset.drawn), left };
-    });
-    expect(hinted.pixels).toBeGreaterThan(0);
+    const hinted = await hintState(page);
+    expect(hinted.tinted).toBeGreaterThan(0);
     expect(hinted.splats).toBeGreaterThan(0);
     expect(hinted.splats).toBeLessThanOrEqual(selected);
     expect(hinted.left).toBe(0);
@@ -247,16 +227,10 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     });
     const beforeFree = await page.evaluate(() => performance.getEntriesByName('saga:prompt-final').length);
     // The largest object of the first view, a few degrees of orbit away: still under its old pixel.
-    await page.mouse.click(geometry.left + (at.x * geometry.cssWidth) / geometry.width, geometry.top + (at.y * geometry.cssHeight) / geometry.height);
+    await page.mouse.click(at.x, at.y);
     await page.waitForFunction((n) => performance.getEntriesByName('saga:prompt-final').length > n, beforeFree, { timeout: 60_000, polling: 50 });
     expect(await page.getByTestId('error-banner').count()).toBe(0);
-    const free = await page.evaluate(() => {
-      const hint = document.querySelector<HTMLCanvasElement>('[data-testid=selection-hint]')!;
-      const data = hint.getContext('2d')!.getImageData(0, 0, hint.width, hint.height).data;
-      let left = 0;
-      for (let p = 3; p < data.length; p += 4) left += data[p]! > 0 ? 1 : 0;
-      return { tinted: Number(hint.dataset.tinted ?? 0), left };
-    });
+    const free = await hintState(page);
     expect(await selectionCount(page)).toBeGreaterThan(0);
     expect(free.tinted).toBeGreaterThan(0);
     expect(free.left).toBe(0);

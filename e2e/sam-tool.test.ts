@@ -11,16 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPrompts } from '../main/engine/eval/folder.ts';
 import type { EvalPrompt } from '../main/engine/eval/types.ts';
 import { ModelManager } from '../main/engine/masks/models.ts';
 import { tinySamDecoder, tinySamEncoderColour } from '../main/engine/masks/testing/tiny-sam.ts';
-import { EngineClient } from '../main/host/engine-client.ts';
-import { synthProject, type SynthProject } from '../main/host/testing/synth-project.ts';
-import { runProjectTraining } from '../main/host/training-run.ts';
-import { openProject } from '../main/project/store.ts';
-import { viewToCanvasPixel } from '../renderer/src/viewport/camera-math.ts';
+import type { SynthProject } from '../main/host/testing/synth-project.ts';
+import type { Camera } from '../main/scene/camera.ts';
 import { openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
+import { pageAt, trainedSynthProject, viewportGeometry } from './support/trained-project.ts';
 
 const GAUSSIANS = 4000;
 const E2E_TIMEOUT_MS = 180_000;
@@ -37,6 +34,8 @@ describe('Editing: the SAM tool', () => {
   let root: string;
   let synth: SynthProject;
   let prompt: EvalPrompt;
+  /** The first training view's camera, where the viewport opens. */
+  let camera: Camera;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'saga-e2e-sam-'));
@@ -45,21 +44,7 @@ describe('Editing: the SAM tool', () => {
     writeFileSync(join(modelDir, 'tiny.encoder.onnx'), tinySamEncoderColour());
     writeFileSync(join(modelDir, 'tiny.decoder.onnx'), tinySamDecoder());
     const model = new ModelManager({ modelsDir: join(root, 'models') }).resolve(modelDir);
-    synth = await synthProject(root, { gaussians: GAUSSIANS, views: 3, width: 160, height: 120, sam: model });
-    const engine = await EngineClient.start();
-    const project = openProject(synth.projectDir);
-    let firstView: string;
-    try {
-      await engine.loadScene(synth.scene);
-      await runProjectTraining({ project, engine, count: synth.scene.count }, { iterations: 150, seed: 1, tuning: { lr: 0.025, guidancePixels: 2048, corrPixels: 512, threads: 1 } });
-      firstView = project.views()[0]!.name;
-    } finally {
-      project.close();
-      await engine.close();
-    }
-    // The viewport opens at the first training view: click the largest object seen from there.
-    prompt = (await readPrompts(join(synth.synthDir, 'prompts.json'))).filter((p) => p.view === firstView).sort((a, b) => b.visibleArea - a.visibleArea)[0]!;
-    expect(prompt, `no prompt in view ${firstView}`).toBeDefined();
+    ({ synth, camera, prompt } = await trainedSynthProject(root, { gaussians: GAUSSIANS, views: 3, width: 160, height: 120, sam: model, iterations: 150, threads: 1 }));
     studio = await openStudio();
   }, E2E_TIMEOUT_MS);
 
@@ -80,18 +65,8 @@ describe('Editing: the SAM tool', () => {
     await page.keyboard.press('5');
     expect(await tool.getAttribute('aria-pressed')).toBe('true');
 
-    const geometry = await page.getByTestId('viewport').evaluate((el) => {
-      const c = el as HTMLCanvasElement;
-      const r = c.getBoundingClientRect();
-      return { width: c.width, height: c.height, left: r.left, top: r.top, cssWidth: r.width, cssHeight: r.height };
-    });
-    const project = openProject(synth.projectDir);
-    const camera = project.views()[0]!.camera;
-    project.close();
-    const toPage = (x: number, y: number) => {
-      const at = viewToCanvasPixel(camera, geometry, x, y);
-      return { x: geometry.left + (at.x * geometry.cssWidth) / geometry.width, y: geometry.top + (at.y * geometry.cssHeight) / geometry.height };
-    };
+    const geometry = await viewportGeometry(page);
+    const toPage = (x: number, y: number) => pageAt(camera, geometry, x, y);
     const finals = () => page.evaluate(() => performance.getEntriesByName('saga:prompt-final').length);
     const answered = async (before: number) => {
       await expect.poll(async () => `${(await finals()) > before}: ${(await page.getByTestId('error-banner').count()) ? await page.getByTestId('error-banner').textContent() : ''}`, { timeout: 60_000 }).toBe('true: ');
