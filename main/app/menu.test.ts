@@ -29,7 +29,7 @@ describe('application menu', () => {
     expect(t.map((m) => m.label)).toEqual(['File', 'Edit', 'Tools', 'View']);
     expect(items(t[0]).map((m) => m.label)).toEqual(['Open Scene…', 'Open Project…', 'New Project from…', 'Recent', 'Save Edited Scene…', 'Quit']);
     expect(items(t[1]).map((m) => m.label)).toEqual(['Undo', 'Redo', 'Delete Selected', 'Invert Selection', 'Clear Selection', 'New Layer from Selection']);
-    expect(items(t[2]).map((m) => m.label)).toEqual(['Click', 'Scribble', 'Box', 'Mask (Lasso)']);
+    expect(items(t[2]).map((m) => m.label)).toEqual(['Click', 'Scribble', 'Box', 'Mask (Lasso)', 'SAM']);
     expect(items(t[3]).map((m) => m.label)).toEqual(['Frame Scene', 'Toggle Cameras', 'Flip Upside Down', 'Toggle Features']);
     const recent = items(t[0]).find((m) => m.label === 'Recent');
     (recent?.submenu as MenuItemConstructorOptions[])[0]?.click?.({} as never, undefined, {} as never);
