@@ -16,20 +16,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { ApiMethods, SelectionMode } from '../main/contract/api.ts';
-import { RpcClient } from '../main/contract/rpc.ts';
-import { memoryTransportPair } from '../main/contract/transports/memory.ts';
+import type { SelectionMode } from '../main/contract/api.ts';
 import { Mulberry32 } from '../main/common/random.ts';
 import { generateSynthScene } from '../main/engine/synth/generate.ts';
 import { createRandom } from '../main/engine/synth/random.ts';
 import { synthCameras } from '../main/engine/synth/views.ts';
-import { SagaBackend, createBackendServer } from '../main/host/backend.ts';
 import { writeCheckpoint } from '../main/project/checkpoints.ts';
 import { resolveProjectSource } from '../main/project/source.ts';
 import { createProject } from '../main/project/store.ts';
 import { encodeScene } from '../main/scene/io.ts';
 import { objectClicker, trainedLikeFeatures } from './synth-features.ts';
 import { MB } from './util.ts';
+import { memoryBackend } from '../main/host/testing/memory-backend.ts';
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -83,10 +81,7 @@ export async function run(args: string[]): Promise<void> {
     const click = objectClicker(scene, truth, cameras, r);
 
     const rssBefore = rss();
-    const backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), blobUrl: (id) => `memory://blob/${id}` });
-    const [c, s] = memoryTransportPair();
-    createBackendServer(backend).attach(s);
-    const client = new RpcClient<ApiMethods>(c);
+    const { backend, client } = memoryBackend(join(root, 'user'));
     try {
       await client.call('project.open', { dir: projectDir });
       const modes: SelectionMode[] = ['replace', 'add', 'subtract'];

@@ -17,13 +17,12 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiMethods, EditState, HistoryStepInfo, JobEvent } from '../main/contract/api.ts';
 import { RpcClient } from '../main/contract/rpc.ts';
-import { memoryTransportPair } from '../main/contract/transports/memory.ts';
 import { browserModeSocketUrl, connectWebSocket, type WebSocketConstructor } from '../main/contract/transports/websocket.ts';
-import { SagaBackend, createBackendServer } from '../main/host/backend.ts';
 import { synthProject, type SynthProject } from '../main/host/testing/synth-project.ts';
 import { listCheckpoints, loadCheckpoint } from '../main/project/checkpoints.ts';
 import { readScene } from '../main/scene/io.ts';
 import { PROJECT_ROOT } from './fixtures.ts';
+import { memoryBackend } from '../main/host/testing/memory-backend.ts';
 
 const BIN = join(PROJECT_ROOT, 'main/host/bin.mjs');
 const Ws = WebSocket as unknown as WebSocketConstructor;
@@ -126,10 +125,7 @@ async function checkAfterKill(expected: { history?: HistoryStepInfo[]; state?: E
     const scene = await readScene(join(outDir, f));
     expect(scene.count).toBeGreaterThan(0);
   }
-  const backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'check-user'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  const client = new RpcClient<ApiMethods>(c);
+  const { backend, client } = memoryBackend(join(root, 'check-user'));
   try {
     await client.call('project.open', { dir: synth.projectDir });
     const state = await client.call('edit.state', {});
@@ -303,10 +299,7 @@ describe('kill -9 at random moments', () => {
 });
 
 async function prepared(): Promise<boolean> {
-  const backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'check-user'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  const client = new RpcClient<ApiMethods>(c);
+  const { backend, client } = memoryBackend(join(root, 'check-user'));
   try {
     await client.call('project.open', { dir: synth.projectDir });
     const state = await client.call('project.prepared', {});

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../e2e/fixtures.ts';
 import type { ApiMethods, ExportSummary, JobEvent } from '../contract/api.ts';
 import { DISPLAY_DELETED, DISPLAY_SELECTED, DISPLAY_SHOWN, decodeDisplayFrame } from '../contract/display-state.ts';
-import { RpcClient } from '../contract/rpc.ts';
-import { memoryTransportPair } from '../contract/transports/memory.ts';
+import type { RpcClient } from '../contract/rpc.ts';
 import { parsePlyHeader } from '../scene/ply-header.ts';
-import { SagaBackend, createBackendServer } from './backend.ts';
+import type { SagaBackend } from './backend.ts';
+import { memoryBackend } from './testing/memory-backend.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'saga-edit-api-'));
 let client: RpcClient<ApiMethods>;
@@ -17,10 +17,7 @@ let scenePath: string;
 const COUNT = 9080;
 
 beforeAll(() => {
-  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user-data'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  client = new RpcClient<ApiMethods>(c);
+  ({ backend, client } = memoryBackend(join(root, 'user-data')));
   scenePath = join(root, 'scene.ply');
   copyFileSync(sharedScene(SCENES.inria), scenePath);
 });

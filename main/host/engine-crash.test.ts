@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiMethods, HostNotice, JobEvent, TrainJobProgress } from '../contract/api.ts';
-import { RpcClient } from '../contract/rpc.ts';
-import { memoryTransportPair } from '../contract/transports/memory.ts';
-import { SagaBackend, createBackendServer } from './backend.ts';
+import type { ApiMethods, HostNotice, JobEvent } from '../contract/api.ts';
+import type { RpcClient } from '../contract/rpc.ts';
+import type { SagaBackend } from './backend.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
+import { jobEvents, until } from './testing/job-events.ts';
+import { memoryBackend } from './testing/memory-backend.ts';
 
 let root: string;
 let synth: SynthProject;
@@ -25,10 +26,7 @@ const notices: HostNotice[] = [];
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'saga-engine-crash-'));
   synth = await synthProject(root);
-  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  client = new RpcClient<ApiMethods>(c);
+  ({ backend, client } = memoryBackend(join(root, 'user')));
   client.onJobEvent((e) => events.push(e));
   client.onNotice((n) => notices.push(n));
 });
@@ -38,16 +36,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function until(ok: () => boolean, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const ofJob = (jobId: string) => events.filter((e) => e.jobId === jobId);
-const progressOf = (jobId: string) => ofJob(jobId).flatMap((e) => (e.kind === 'progress' ? [e.progress as TrainJobProgress] : []));
+const { ofJob, progressOf } = jobEvents(events);
 
 describe('engine crash recovery', () => {
   it('ends the running job with ENGINE_CRASHED, restarts the engine with a notice, keeps the project, and training resumes', async () => {

@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiMethods } from '../contract/api.ts';
-import { RpcClient } from '../contract/rpc.ts';
-import { memoryTransportPair } from '../contract/transports/memory.ts';
+import type { RpcClient } from '../contract/rpc.ts';
 import { readPrompts } from '../engine/eval/folder.ts';
 import type { EvalPrompt } from '../engine/eval/types.ts';
 import { ModelManager } from '../engine/masks/models.ts';
@@ -22,13 +21,14 @@ import { tinySamDecoder, tinySamEncoderColour, TINY_RADII } from '../engine/mask
 import { writeCheckpoint } from '../project/checkpoints.ts';
 import { openProject } from '../project/store.ts';
 import type { Camera } from '../scene/camera.ts';
-import { SagaBackend, createBackendServer } from './backend.ts';
+import type { SagaBackend } from './backend.ts';
 import { main } from './cli.ts';
 import { EngineClient } from './engine-client.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
 import { runProjectTraining } from './training-run.ts';
 import { decoderPrompt, SamPredictors, trainedMlp } from './sam-prompts.ts';
 import { mlpSize } from '../engine/train/mlp.ts';
+import { memoryBackend } from './testing/memory-backend.ts';
 
 const WIDTH = 160;
 const HEIGHT = 120;
@@ -84,10 +84,7 @@ beforeAll(async () => {
     project.close();
     await engine.close();
   }
-  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), modelsDir: join(root, 'models'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  client = new RpcClient<ApiMethods>(c);
+  ({ backend, client } = memoryBackend(join(root, 'user'), { modelsDir: join(root, 'models') }));
   await client.call('project.open', { dir: synth.projectDir });
 }, 120_000);
 

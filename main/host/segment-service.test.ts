@@ -10,18 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiMethods } from '../contract/api.ts';
-import { RpcClient } from '../contract/rpc.ts';
-import { memoryTransportPair } from '../contract/transports/memory.ts';
+import type { RpcClient } from '../contract/rpc.ts';
 import { readPrompts } from '../engine/eval/folder.ts';
 import type { EvalPrompt } from '../engine/eval/types.ts';
 import { gaussianIoU } from '../engine/eval/metrics.ts';
 import { openProject } from '../project/store.ts';
 import { readScene } from '../scene/io.ts';
-import { SagaBackend, createBackendServer } from './backend.ts';
+import type { SagaBackend } from './backend.ts';
 import { main } from './cli.ts';
 import { EngineClient } from './engine-client.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
 import { runProjectTraining } from './training-run.ts';
+import { memoryBackend } from './testing/memory-backend.ts';
 
 let root: string;
 let synth: SynthProject;
@@ -33,10 +33,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'saga-segment-'));
   synth = await synthProject(root);
   prompts = await readPrompts(join(synth.synthDir, 'prompts.json'));
-  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  client = new RpcClient<ApiMethods>(c);
+  ({ backend, client } = memoryBackend(join(root, 'user')));
   await client.call('project.open', { dir: synth.projectDir });
   await expect(client.call('segment.prompt', { view: prompts[0]!.view, prompt: { kind: 'points', points: prompts[0]!.points } })).rejects.toMatchObject({ code: 'NOT_TRAINED' });
   // Train once, as the CLI would (the same record and checkpoints).

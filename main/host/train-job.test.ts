@@ -8,15 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiMethods, JobEvent, TrainJobProgress } from '../contract/api.ts';
-import { RpcClient } from '../contract/rpc.ts';
-import { memoryTransportPair } from '../contract/transports/memory.ts';
+import type { ApiMethods, JobEvent } from '../contract/api.ts';
+import type { RpcClient } from '../contract/rpc.ts';
 import { resolveProjectSource } from '../project/source.ts';
 import { createProject } from '../project/store.ts';
-import { SagaBackend, createBackendServer } from './backend.ts';
+import type { SagaBackend } from './backend.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
 import { readTrainedFeatures } from '../project/checkpoints.ts';
 import { pcaColors } from './feature-colors.ts';
+import { jobEvents, until } from './testing/job-events.ts';
+import { memoryBackend } from './testing/memory-backend.ts';
 
 let root: string;
 let synth: SynthProject;
@@ -27,10 +28,7 @@ const events: JobEvent[] = [];
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'saga-train-job-'));
   synth = await synthProject(root);
-  backend = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(backend).attach(s);
-  client = new RpcClient<ApiMethods>(c);
+  ({ backend, client } = memoryBackend(join(root, 'user')));
   client.onJobEvent((e) => events.push(e));
 });
 
@@ -39,16 +37,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function until(ok: () => boolean, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const ofJob = (jobId: string) => events.filter((e) => e.jobId === jobId);
-const progressOf = (jobId: string) => ofJob(jobId).flatMap((e) => (e.kind === 'progress' ? [e.progress as TrainJobProgress] : []));
+const { ofJob, progressOf } = jobEvents(events);
 
 describe('project.train through the backend', () => {
   it('refuses before a project is open, and says to prepare first on an unprepared project', async () => {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENES, sharedScene } from '../../../e2e/fixtures.ts';
 import type { ApiMethods } from '../../contract/api.ts';
-import { RpcClient } from '../../contract/rpc.ts';
-import { memoryTransportPair } from '../../contract/transports/memory.ts';
+import type { RpcClient } from '../../contract/rpc.ts';
 import { writeCheckpoint } from '../../project/checkpoints.ts';
 import { readScene } from '../../scene/io.ts';
 import { parsePlyHeader } from '../../scene/ply-header.ts';
-import { SagaBackend, createBackendServer } from '../backend.ts';
+import type { SagaBackend } from '../backend.ts';
 import { main } from '../cli.ts';
+import { memoryBackend } from '../testing/memory-backend.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'saga-export-cli-'));
 const projectDir = join(root, 'project');
@@ -35,10 +35,7 @@ beforeAll(async () => {
   const imported = await runCli(['import', scenePath, '--project', projectDir]);
   expect(imported.code).toBe(0);
   // The app opens the same project and edits it; it stays open while the CLI exports.
-  app = new SagaBackend({ host: 'memory', userDataDir: join(root, 'user-data'), blobUrl: (id) => `memory://blob/${id}` });
-  const [c, s] = memoryTransportPair();
-  createBackendServer(app).attach(s);
-  client = new RpcClient<ApiMethods>(c);
+  ({ backend: app, client } = memoryBackend(join(root, 'user-data')));
   await client.call('project.open', { dir: projectDir });
   const select = (from: number, to: number) => app.edits.select('replace', { bytes: new Uint8Array(COUNT).fill(1, from, to) });
   select(0, 2000);

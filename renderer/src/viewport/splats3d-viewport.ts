@@ -87,6 +87,7 @@ export class Splats3dViewport implements Viewport {
   /** The loaded splats' centres, colours and sizes as the hint needs them (made at the first hint). */
   private hintScene: HintScene | null = null;
   private hintScratch: HintScratch | undefined;
+  private hintImage: ImageData | undefined;
 
   constructor(options: Splats3dViewportOptions) {
     this.canvas = options.canvas;
@@ -411,7 +412,9 @@ export class Splats3dViewport implements Viewport {
     }
     this.threeCamera.updateMatrixWorld();
     const viewProjection = new THREE.Matrix4().multiplyMatrices(this.threeCamera.projectionMatrix, this.threeCamera.matrixWorldInverse);
-    const image = context.createImageData(width, height);
+    // Reused while the size holds (the hint is redrawn on every frame of an orbit); drawing clears it.
+    if (this.hintImage?.width !== width || this.hintImage.height !== height) this.hintImage = context.createImageData(width, height);
+    const image = this.hintImage;
     const { drawn, tinted, scratch } = drawSelectionHint(
       this.hintSceneFor(viewer),
       { viewProjection: viewProjection.elements, focalY: this.threeCamera.projectionMatrix.elements[5]!, width, height },
