@@ -186,7 +186,7 @@ export function colourImage(color: Float32Array, width: number, height: number):
 
 export interface SamPromptRun {
   project: Project;
-  data: Pick<SegmentData, 'scene' | 'index' | 'probe' | 'unit' | 'dim' | 'checkpoint'>;
+  data: Pick<SegmentData, 'scene' | 'index' | 'probe' | 'unit' | 'dim' | 'checkpoint' | 'viewVotes'>;
   camera: Camera;
   /** The training view the prompt is in; undefined for a free camera. */
   view: string | undefined;
@@ -212,9 +212,10 @@ export async function runSamPrompt(x: SamPromptRun): Promise<SamSegmentResult & 
   }
   const mask = await samMask(predictor, source.embedding, decoderPrompt(x.camera, x.prompt, { width: source.embedding.imageWidth, height: source.embedding.imageHeight }));
   const sam = performance.now() - t0;
-  const { scene, index, probe, unit, dim } = x.data;
+  const { scene, index, probe, unit, dim, viewVotes } = x.data;
   const result = samSegment({
     scene, camera: x.camera, samMask: mask, grid: source.grid, mlp, unit, dim, probe, index,
+    ...(viewVotes ? { viewVotes } : {}),
     ...(x.scorer ? { scorer: x.scorer } : {}),
     ...(x.options ? { options: x.options } : {}),
   });

@@ -64,7 +64,8 @@ describe('segment.prompt', () => {
     expect(out.selected).toBe(selection.reduce((a, b) => a + b, 0));
     expect(out.prompted).toBe(out.selected);
     expect(gaussianIoU(selection, synth.objectIds, prompt.targetId)).toBeGreaterThanOrEqual(0.9);
-    for (const phase of ['queries', 'score', 'threshold', 'extend', 'grow', 'total']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
+    // 'views': the project's prepared views hold the selection to their masks (the multi-view check).
+    for (const phase of ['queries', 'score', 'threshold', 'extend', 'grow', 'views', 'total']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
   });
 
   it('combines with the current selection (add, subtract) and takes a free camera', async () => {
@@ -113,6 +114,7 @@ describe('saga-studio segment', () => {
     expect(json.indices.length).toBeGreaterThan(0);
     expect([...json.indices].sort((a, b) => a - b)).toEqual(json.indices);
     expect(json.timings.score).toBeGreaterThanOrEqual(0);
+    expect(json.timings.views).toBeGreaterThanOrEqual(0);
     const selected = await readScene(ply);
     expect(selected.count).toBe(json.indices.length);
     const ids = selected.extras.find((e) => e.name === 'object_id')!.data;

@@ -3,13 +3,15 @@
  * segmentation, engine/segment/saga.ts) combined with the open project's current selection.
  *
  * Per project it keeps what segmentation reads, made once and reused for every prompt: the
- * spatial index of the scene's centres, the pixel probe, and the trained features smoothed over
- * spatial neighbours and made unit length. They are made again when training has written newer
- * features (a newer checkpoint), so a user can segment while training runs.
+ * spatial index of the scene's centres, the pixel probe, the training views' blends recorded for the
+ * multi-view check (engine/segment/view-check.ts), and the trained features smoothed over spatial
+ * neighbours and made unit length. The features are made again when training has written newer
+ * ones (a newer checkpoint), so a user can segment while training runs.
  *
  * A prompt with `sam` is SAGA's SAM-based prompt (sam-prompts.ts, engine/segment/sam-prompt.ts):
  * the SAM model the views were prepared with is loaded once and kept until the project closes.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiMethods, SegmentOutcome, SegmentPrompt } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
 import type { Handlers } from '../contract/rpc.ts';
@@ -17,7 +19,8 @@ import { buildSpatialIndex, type SpatialIndex } from '../engine/post/spatial-ind
 import { normalizeRows } from '../engine/segment/kmeans.ts';
 import type { Mask2D } from '../engine/segment/mask2d.ts';
 import { PixelProbe } from '../engine/segment/pixel-probe.ts';
-import { sagaSegment } from '../engine/segment/saga.ts';
+import { NO_POST, sagaSegment } from '../engine/segment/saga.ts';
+import { buildViewVotesAsync, spreadPick, VIEW_VOTE_DEFAULTS, type ViewVotes } from '../engine/segment/view-check.ts';
 import { ScoreKernel, scoreWith } from '../engine/segment/wasm-score.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
 import type { Prompt } from '../engine/segment/types.ts';
@@ -41,9 +44,14 @@ export interface SegmentData {
   unit: Float32Array;
   dim: number;
   checkpoint: string;
+  /** The prepared views' blends and masks for the multi-view check, once recorded (none: no check). */
+  viewVotes?: ViewVotes;
   /** The SIMD scoring kernel holding these features (undefined: the plain loop scores). */
   kernel?: ScoreKernel;
 }
+
+/** How long a prompt waits for the prepared views' recording (the multi-view check) before it runs without. */
+const VOTES_WAIT_MS = 3000;
 
 export interface SegmentDeps {
   scene: () => GaussianScene | undefined;
@@ -57,6 +65,7 @@ export interface SegmentDeps {
 
 export class SegmentService {
   private data: SegmentData | undefined;
+  private votes: { scene: GaussianScene; promise: Promise<ViewVotes | undefined>; value?: ViewVotes } | undefined;
   private kernel: Promise<ScoreKernel> | undefined;
   private predictors: SamPredictors | undefined;
   readonly handlers: Pick<Handlers<ApiMethods>, 'segment.prompt'>;
@@ -70,6 +79,7 @@ export class SegmentService {
   /** Forget the open project's data (on close). */
   reset(): void {
     this.data = undefined;
+    this.votes = undefined;
     const predictors = this.predictors;
     this.predictors = undefined;
     void predictors?.close();
@@ -85,16 +95,49 @@ export class SegmentService {
     return this.data;
   }
 
+  /**
+   * The prepared views recorded for the multi-view check, once per scene. Recording takes a fraction
+   * of a second a view at 300k Gaussians and a few seconds at 1M, so a prompt waits for it at most
+   * VOTES_WAIT_MS; until it is done, prompts run without the check (their timings have no 'views').
+   * A recording that fails (a damaged masks file) leaves the check out and is logged.
+   */
+  private async viewVotes(project: Project, scene: GaussianScene): Promise<ViewVotes | undefined> {
+    if (this.votes?.scene !== scene) {
+      const entry: { scene: GaussianScene; promise: Promise<ViewVotes | undefined>; value?: ViewVotes } = {
+        scene,
+        promise: projectViewVotes(project, scene).catch((e: unknown) => {
+          console.error(`Recording the prepared views for the multi-view check failed; segmenting without it: ${e instanceof Error ? e.message : String(e)}`);
+          return undefined;
+        }),
+      };
+      void entry.promise.then((v) => {
+        if (v) entry.value = v;
+      });
+      this.votes = entry;
+    }
+    const entry = this.votes;
+    if (entry.value) return entry.value;
+    const stop = new AbortController();
+    const waited = sleep(VOTES_WAIT_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+    try {
+      return await Promise.race([entry.promise, waited]);
+    } finally {
+      stop.abort();
+    }
+  }
+
   private async prompt(params: ApiMethods['segment.prompt']['params']): Promise<SegmentOutcome> {
     const started = performance.now();
     const project = this.deps.project();
     const scene = this.deps.scene();
     if (!project || !scene) throw new SagaError('NO_PROJECT', 'No project is open, so there is nothing to segment. Open a project first.');
     const { camera, viewMasks } = promptCamera(project, params.view, params.camera);
-    const data = await this.prepare(project, scene);
+    const prepared = await this.prepare(project, scene);
+    const viewVotes = params.post === false ? undefined : await this.viewVotes(project, scene);
+    const data = viewVotes ? { ...prepared, viewVotes } : prepared;
     const t0 = performance.now();
     const scorer = (queries: Float32Array) => scoreWith(data.kernel, data.unit, data.dim, queries);
-    const noPost = { post: { filter: false, region: false, extend: 0, grow: false } };
+    const noPost = { post: NO_POST };
     const result = 'sam' in params.prompt && params.prompt.sam
       ? await runSamPrompt({
         project, data, camera, view: params.view, prompt: toPrompt(params.prompt), scorer,
@@ -105,6 +148,7 @@ export class SegmentService {
       : sagaSegment({
         scene, camera, prompt: toPrompt(params.prompt), unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
         ...(viewMasks ? { viewMasks } : {}),
+        ...(data.viewVotes ? { viewVotes: data.viewVotes } : {}),
         scorer,
         ...(params.post === false ? { options: noPost } : {}),
       });
@@ -139,17 +183,36 @@ export function promptCamera(project: Project, view: string | undefined, camera:
   }
   const v = project.views().find((x) => x.name === view);
   if (!v) throw new SagaError('BAD_ARGUMENT', `The project has no view named '${view}'. Choose one of its training views.`, { view });
+  const viewMasks = preparedMasks(project, v);
+  return { camera: v.camera, ...(viewMasks ? { viewMasks } : {}) };
+}
+
+/** A prepared view's automatic masks, undefined when the view is not prepared. */
+function preparedMasks(project: Project, v: { id: number; name: string }): Mask2D[] | undefined {
   const dir = viewDir(project.cacheDir, viewKey(v.id, v.name));
   const manifest = readManifest(dir);
-  const viewMasks = manifest
+  return manifest
     ? readPreparedMasks(dir, manifest).map((bits) => ({ width: manifest.maskWidth, height: manifest.maskHeight, data: unpackMask(bits, manifest.maskWidth * manifest.maskHeight) }))
     : undefined;
-  return { camera: v.camera, ...(viewMasks ? { viewMasks } : {}) };
+}
+
+/**
+ * The prepared views' blends recorded for the multi-view check (at most VIEW_VOTE_DEFAULTS.maxViews
+ * of them, spread over the views); undefined when no view is prepared.
+ */
+export async function projectViewVotes(project: Project, scene: GaussianScene): Promise<ViewVotes | undefined> {
+  const prepared = project.views().filter((v) => readManifest(viewDir(project.cacheDir, viewKey(v.id, v.name))) !== undefined);
+  const views = spreadPick(prepared, VIEW_VOTE_DEFAULTS.maxViews).flatMap((v) => {
+    const masks = preparedMasks(project, v);
+    return masks?.length ? [{ camera: v.camera, masks }] : [];
+  });
+  return views.length ? buildViewVotesAsync(scene, views) : undefined;
 }
 
 /**
  * What segmentation reads for a project: its trained features (newest good checkpoint) smoothed
  * and made unit length, with the scene's index and probe (reused from `geometry` for the same scene).
+ * The prepared views for the multi-view check are recorded apart (projectViewVotes).
  */
 export function loadSegmentData(project: Project, scene: GaussianScene, geometry?: { index: SpatialIndex; probe: PixelProbe }): SegmentData {
   const trained = readTrainedFeatures(project.dir, scene.count);

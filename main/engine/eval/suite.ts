@@ -244,13 +244,16 @@ Trained SAGA segmentation should beat single-view on 3D IoU and 2D mIoU in every
 **saga** is the app's segmentation with its defaults (\`main/engine/segment/saga.ts\`): queries are
 the features rendered at the prompt's pixels (k-means over them for scribbles and masks; a box
 becomes the automatic mask that best fills it), every Gaussian scores its highest cosine with a
-query, and the threshold is the one whose selection, rendered in the prompt view, covers the
-prompt's 2D mask best (a click or scribble picks its 2D mask among the view's automatic masks).
-Post-processing follows: the statistical filter (points, scribbles) or region growing from the
-seeds inside the mask (boxes, masks), hysteresis growth through connected Gaussians scoring just
-below the threshold, and ball-query growing. **saga-no-post** leaves the post-processing out;
-**saga-no-corr** and **saga-no-guidance** segment the same way on the features trained without one
-of the two losses. No SAM model runs here, so SAM-based prompts are not in these tables.
+query, and the threshold is a fixed 0.7 for clicks and scribbles and, for boxes and masks, the one
+whose selection, rendered in the prompt view, covers the prompt's 2D mask best. Post-processing
+follows: region growing from the seeds inside the mask (boxes, masks), hysteresis growth through
+connected Gaussians scoring just below the threshold, ball-query growing, and the multi-view check,
+which holds the selection to the automatic masks of the other training views
+(\`main/engine/segment/view-check.ts\`). The check reads those views' automatic masks, never their
+label maps, so the 2D mIoU below is scored in views whose (imperfect) masks it has seen, as training
+has. **saga-no-post** leaves the post-processing out; **saga-no-views** leaves out only the
+multi-view check; **saga-no-corr** and **saga-no-guidance** segment the same way on the features
+trained without one of the two losses. No SAM model runs here, so SAM-based prompts are not in these tables.
 
 **Feature probe.** Before any segmentation, the training itself is judged by the share of
 Gaussians whose trained 32-dimensional feature is closer, by cosine, to the mean feature of its own

@@ -24,6 +24,7 @@ import type { PointPrompt, Prompt } from './types.ts';
 import { maskForBox, maskForPoints } from './view-masks.ts';
 import { boxFeatureMask, featureMask } from './feature-mask.ts';
 import { viewThreshold } from './view-threshold.ts';
+import { VIEW_CHECK_DEFAULTS, viewCheck, type ViewCheckOptions, type ViewVotes } from './view-check.ts';
 
 /** A box's feature-drawn object mask is taken when its bounding box fits the box at least this well (IoU). */
 const BOX_FIT = 0.8;
@@ -48,6 +49,8 @@ export interface PostOptions {
   extend: number;
   /** Ball-query growing. */
   grow: boolean;
+  /** The multi-view check against the other training views' automatic masks (view-check.ts), when they are recorded. */
+  views: boolean;
 }
 
 export interface SagaOptions {
@@ -82,6 +85,8 @@ export interface SagaOptions {
   viewSlack: number;
   /** Highest threshold the 'view' rule may choose. */
   viewCap: number;
+  /** The multi-view check's rules (view-check.ts). */
+  viewCheck: ViewCheckOptions;
 }
 
 export const SAGA_DEFAULTS: SagaOptions = {
@@ -91,15 +96,20 @@ export const SAGA_DEFAULTS: SagaOptions = {
   pointQueriesFromMask: false,
   // Measured per phase on the evaluation suite (README, "Segmentation"): the statistical filter
   // lowers 3D IoU for points and scribbles (it drops thin parts: legs, stands, shelf boards), so it
-  // is available but off; hysteresis growth (extend) and ball-query growing raise it for every kind.
-  post: { filter: false, region: true, extend: 0.1, grow: true },
+  // is available but off; hysteresis growth (extend), ball-query growing and the multi-view check
+  // raise it for every kind.
+  post: { filter: false, region: true, extend: 0.1, grow: true, views: true },
   clusters: 5,
   maxPromptPixels: 256,
   viewPixels: 2000,
   featureMask: true,
   viewSlack: 0,
   viewCap: 1,
+  viewCheck: VIEW_CHECK_DEFAULTS,
 };
+
+/** Every post-processing phase off: the thresholded selection as it is. */
+export const NO_POST: PostOptions = { filter: false, region: false, extend: 0, grow: false, views: false };
 
 export interface SagaInput {
   scene: GaussianScene;
@@ -113,6 +123,8 @@ export interface SagaInput {
   index: SpatialIndex;
   /** The view's automatic masks (box prompts without SAM), when it is a prepared training view. */
   viewMasks?: readonly Mask2D[];
+  /** The training views' recorded blends and masks, for the multi-view check (view-check.ts). */
+  viewVotes?: ViewVotes;
   /** Highest cosine of each Gaussian with the queries: the SIMD kernel (wasm-score.ts); default the plain loop. */
   scorer?: (queries: Float32Array) => Float32Array;
   options?: Partial<SagaOptions>;
@@ -294,7 +306,7 @@ export function phaseTimer(): { timings: Record<string, number>; lap: (phase: st
 }
 
 export function sagaSegment(input: SagaInput): SagaResult {
-  const o: SagaOptions = { ...SAGA_DEFAULTS, ...input.options, post: { ...SAGA_DEFAULTS.post, ...input.options?.post } };
+  const o: SagaOptions = { ...SAGA_DEFAULTS, ...input.options, post: { ...SAGA_DEFAULTS.post, ...input.options?.post }, viewCheck: { ...SAGA_DEFAULTS.viewCheck, ...input.options?.viewCheck } };
   const { scene, camera, prompt, unit, dim } = input;
   const { timings, lap } = phaseTimer();
   let positive: Float32Array;
@@ -364,7 +376,7 @@ export function sagaSegment(input: SagaInput): SagaResult {
   for (let g = 0; g < n; g++) if (effective[g]! > threshold) selection[g] = 1;
   lap('threshold');
   const exclude = neg ? Uint8Array.from(pos, (p, g) => (p > neg[g]! ? 0 : 1)) : undefined;
-  selection = postProcess({ scene, camera, index: input.index, selection, scores: effective, threshold, mask: dense ? mask : undefined, post: o.post, ...(exclude ? { exclude } : {}), lap });
+  selection = postProcess({ scene, camera, index: input.index, selection, scores: effective, threshold, mask: dense ? mask : undefined, post: o.post, ...(exclude ? { exclude } : {}), ...(input.viewVotes ? { viewVotes: input.viewVotes, viewCheck: o.viewCheck } : {}), lap });
   return { selection, timings, threshold, queries: positive.length / dim + negative.length / dim };
 }
 
@@ -385,6 +397,9 @@ export interface PostInput {
    * so growing does not undo a negative click.
    */
   exclude?: Uint8Array;
+  /** The training views' recorded blends and masks (the multi-view check runs when given and `post.views` is on). */
+  viewVotes?: ViewVotes;
+  viewCheck?: Partial<ViewCheckOptions>;
   /** Records the time of the phase that just ended. */
   lap: (phase: string) => void;
 }
@@ -410,6 +425,10 @@ export function postProcess(x: PostInput): Uint8Array {
   if (post.grow) {
     selection = ballQueryGrow(scene, selection, { index: x.index, ...(x.exclude ? { exclude: x.exclude } : {}) }).selection;
     lap('grow');
+  }
+  if (post.views && x.viewVotes && x.viewVotes.count === n) {
+    selection = viewCheck(x.viewVotes, selection, x.viewCheck, x.exclude).selection;
+    lap('views');
   }
   return selection;
 }

@@ -26,6 +26,7 @@
 import type { Camera } from '../../scene/camera.ts';
 import type { GaussianScene } from '../../scene/gaussians.ts';
 import type { SpatialIndex } from '../post/spatial-index.ts';
+import type { ViewVotes } from './view-check.ts';
 import { mlpForwardReference, SAM_CHANNELS } from '../train/mlp.ts';
 import { SagaError } from '../../contract/errors.ts';
 import { weightedKMeans } from './kmeans.ts';
@@ -159,6 +160,8 @@ export interface SamSegmentInput {
   dim: number;
   probe: PixelProbe;
   index: SpatialIndex;
+  /** The training views' recorded blends and masks, for the multi-view check. */
+  viewVotes?: ViewVotes;
   /** Highest dot product of each Gaussian's unit feature with queries of length at most 1 (the SIMD kernel); default the plain loop. */
   scorer?: (queries: Float32Array) => Float32Array;
   options?: Partial<SamPromptOptions>;
@@ -199,6 +202,6 @@ export function samSegment(input: SamSegmentInput): SamSegmentResult {
   let selection: Uint8Array = new Uint8Array(n);
   for (let g = 0; g < n; g++) if (scores[g]! > threshold) selection[g] = 1;
   lap('threshold');
-  selection = postProcess({ scene, camera, index: input.index, selection, scores, threshold, mask: samMask, post: o.post, lap });
+  selection = postProcess({ scene, camera, index: input.index, selection, scores, threshold, mask: samMask, post: o.post, ...(input.viewVotes ? { viewVotes: input.viewVotes } : {}), lap });
   return { selection, timings, threshold: threshold * longest, queries: queries.length / dim, rule, coverage };
 }

@@ -1,13 +1,13 @@
 import { writeDataAtomic } from '../../common/atomic-write.ts';
 import { SagaError } from '../../contract/errors.ts';
 import type { PointPrompt, Prompt } from '../../engine/segment/types.ts';
-import { sagaSegment } from '../../engine/segment/saga.ts';
+import { NO_POST, sagaSegment } from '../../engine/segment/saga.ts';
 import { readMask } from '../../engine/eval/png.ts';
 import { readProjectScene } from '../../project/export.ts';
 import { openProject } from '../../project/store.ts';
 import { writeSceneRows } from '../../scene/write-rows.ts';
 import { parseCommandArgs, type Command } from '../command.ts';
-import { loadSegmentData, promptCamera } from '../segment-service.ts';
+import { loadSegmentData, projectViewVotes, promptCamera } from '../segment-service.ts';
 import { runSamPrompt, SamPredictors } from '../sam-prompts.ts';
 import { defaultModelsDir, ModelManager } from '../../engine/masks/models.ts';
 
@@ -105,9 +105,11 @@ const command: Command = {
       const t0 = performance.now();
       const scene = await readProjectScene(project);
       const { camera, viewMasks } = promptCamera(project, values.view, undefined);
-      const data = loadSegmentData(project, scene);
+      const loaded = loadSegmentData(project, scene);
+      const viewVotes = await projectViewVotes(project, scene);
+      const data = viewVotes ? { ...loaded, viewVotes } : loaded;
       const t1 = performance.now();
-      const noPost = { post: { filter: false, region: false, extend: 0, grow: false } };
+      const noPost = { post: NO_POST };
       let result;
       if (values.sam) {
         const models = new ModelManager({ modelsDir: values['models-dir'] ?? defaultModelsDir() });
@@ -121,6 +123,7 @@ const command: Command = {
         result = sagaSegment({
           scene, camera, prompt, unit: data.unit, dim: data.dim, probe: data.probe, index: data.index,
           ...(viewMasks ? { viewMasks } : {}),
+          ...(data.viewVotes ? { viewVotes: data.viewVotes } : {}),
           ...(values['no-post'] ? { options: noPost } : {}),
         });
       }
