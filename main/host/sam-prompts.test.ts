@@ -105,7 +105,8 @@ describe('SAM-based prompts', () => {
       expect(shareInsideDisc(selected, click.x, click.y, discRadius(1))).toBeGreaterThanOrEqual(0.8);
       expect(selected.filter((g) => synth.objectIds[g] === prompt.targetId).length / selected.length).toBeGreaterThanOrEqual(0.6);
       expect(out.timings.sam).toBeGreaterThan(0);
-      for (const phase of ['queries', 'score', 'threshold', 'region', 'grow']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
+      // The project's prepared views are recorded, so the multi-view check runs last (and ball-query growing does not).
+      for (const phase of ['queries', 'score', 'threshold', 'region', 'views']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
     }
   });
 

@@ -65,7 +65,7 @@ describe('segment.prompt', () => {
     expect(out.prompted).toBe(out.selected);
     expect(gaussianIoU(selection, synth.objectIds, prompt.targetId)).toBeGreaterThanOrEqual(0.9);
     // 'views': the project's prepared views hold the selection to their masks (the multi-view check).
-    for (const phase of ['queries', 'score', 'threshold', 'extend', 'grow', 'views', 'total']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
+    for (const phase of ['queries', 'score', 'threshold', 'extend', 'views', 'total']) expect(out.timings[phase]).toBeGreaterThanOrEqual(0);
   });
 
   it('combines with the current selection (add, subtract) and takes a free camera', async () => {

@@ -141,6 +141,8 @@ export async function evaluate(data: EvalData, options: EvalOptions): Promise<Ev
     ...(options.trained ? { trained: options.trained } : {}),
     ...(options.index ? { index: options.index } : {}),
   };
+  // What a method makes once per scene (the app makes it once per project) is not a prompt's latency.
+  for (const method of options.methods) await method.prepare?.(context);
   const results: MethodResult[] = [];
   const runs = options.methods.length * kinds.length;
   let run = 0;

@@ -42,6 +42,9 @@ export function sagaMethod(name: string, description: string, variant: string, o
   return {
     name,
     description,
+    async prepare(context: SegmentationContext): Promise<void> {
+      if (options.post?.views !== false) await contextViewVotes(context);
+    },
     async segment(context: SegmentationContext, prompt: PromptInput): Promise<Uint8Array> {
       const trained = context.trained?.get(variant);
       if (!trained || !context.index) {

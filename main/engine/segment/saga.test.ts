@@ -109,8 +109,8 @@ function boxOf(mask: Mask2D): [number, number, number, number] {
   return [x0, y0, x1, y1];
 }
 
-const NO_FILTER = { post: { filter: false, region: true, extend: 0, grow: true, views: false } };
-const NO_POST = { post: { filter: false, region: false, extend: 0, grow: false, views: false } };
+const NO_FILTER = { post: { filter: false, region: true, extend: 0, grow: true, growWithViews: false, views: false } };
+const NO_POST = { post: { filter: false, region: false, extend: 0, grow: false, growWithViews: false, views: false } };
 
 /** Objects in the prompt view worth a prompt, most visible first. */
 let visible: number[];

@@ -62,6 +62,8 @@ export interface SegmentationMethod {
   name: string;
   /** One line for the results table. */
   description: string;
+  /** Makes what the method keeps per scene (SAGA: the recorded views), before any prompt is timed. */
+  prepare?(context: SegmentationContext): Promise<void>;
   /** Per-Gaussian selection (1 = selected), length scene.count. */
   segment(context: SegmentationContext, prompt: PromptInput, signal?: AbortSignal): Promise<Uint8Array>;
 }

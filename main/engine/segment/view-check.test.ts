@@ -182,9 +182,18 @@ describe('the multi-view check', () => {
           for (let p = 0; p < pixels; p++) if (r.next() < 0.4) bits[p >> 5]! |= 1 << (p & 31);
           return bits;
         });
-        return { name: `v${i}`, width, height, offsets, gaussians: Uint32Array.from(gaussians), weights: Float32Array.from(weights), masks: bitsets };
+        // A pinhole at the origin looking down z with unit focal length: (x, y, 1) lands on pixel (x, y).
+        const camera: Camera = { name: `v${i}`, width, height, fx: 1, fy: 1, cx: 0, cy: 0, rotation: [1, 0, 0, 0, 1, 0, 0, 0, 1], translation: [0, 0, 0] };
+        const boxes = Int32Array.from(bitsets.flatMap(() => [0, 0, width - 1, height - 1]));
+        const totals = new Float32Array(n);
+        gaussians.forEach((g, k) => (totals[g]! += weights[k]!));
+        return { name: `v${i}`, camera, width, height, offsets, gaussians: Uint32Array.from(gaussians), weights: Float32Array.from(weights), masks: bitsets, boxes, totals };
       });
-      const random: ViewVotes = { count: n, views };
+      // Centres at two opposite corners of every view, so that the selection's region is the whole grid
+      // and the plain reference, which walks every pixel, must agree exactly.
+      const positions = new Float32Array(3 * n);
+      for (let g = 0; g < n; g++) positions.set(g % 2 ? [0.1, 0.1, 1] : [6.9, 4.9, 1], 3 * g);
+      const random: ViewVotes = { count: n, positions, views };
       const selection = Uint8Array.from({ length: n }, () => (r.next() < 0.5 ? 1 : 0));
       const exclude = trial % 2 ? Uint8Array.from({ length: n }, () => (r.next() < 0.2 ? 1 : 0)) : undefined;
       const options: ViewCheckOptions = { match: 0.2 + 0.1 * r.below(3), add: 0.4, remove: 0.2, seen: 0.05, passes: 1 + r.below(3) };

@@ -19,7 +19,9 @@
  *
  * Rendering a view costs about as much as a frame on the CPU, so each checked view's blend is
  * recorded once per scene on a coarse grid (`buildViewVotes`: at most `maxPixels` pixels, weights of
- * at least `minWeight`), and a check replays the recordings: a few milliseconds a view. The
+ * at least `minWeight`), and a check replays the recordings. It replays only what can matter: the
+ * selection's render in the box its centres span, each Gaussian's weight inside the matched mask's
+ * box, and, for the selected Gaussians and those with weight inside, the view's recorded total. The
  * recording is the reference rasterizer's blend (raster/reference.ts: projection, front-to-back
  * order, alpha cut-offs, early stop) with each Gaussian cut at its 3-sigma box, binned in 4-pixel
  * cells so that a pixel walks only the Gaussians whose box holds it.
@@ -74,6 +76,8 @@ export const VIEW_CHECK_DEFAULTS: ViewCheckOptions = { match: 0.3, add: 0.4, rem
 /** One view's recorded blend on its grid, and its masks as bitsets on the same grid. */
 interface VoteView {
   name: string;
+  /** The view's camera at the grid's size. */
+  camera: Camera;
   width: number;
   height: number;
   /** Pixel p's contributions are entries offsets[p] .. offsets[p + 1] - 1. */
@@ -82,11 +86,16 @@ interface VoteView {
   weights: Float32Array;
   /** One bit per grid pixel (bit p & 31 of word p >> 5) per automatic mask. */
   masks: Uint32Array[];
+  /** Each mask's pixel box on the grid: x0, y0, x1, y1 (inclusive; x0 > x1 when empty). */
+  boxes: Int32Array;
+  /** Each Gaussian's recorded weight summed over the whole view. */
+  totals: Float32Array;
 }
 
 export interface ViewVotes {
-  /** Gaussians in the scene the votes were recorded for. */
+  /** Gaussians in the scene the votes were recorded for, and their centres. */
   count: number;
+  positions: Float32Array;
   views: VoteView[];
 }
 
@@ -183,7 +192,7 @@ export function buildViewVotes(scene: GaussianScene, views: readonly CheckView[]
   const o = { ...VIEW_VOTE_DEFAULTS, ...options };
   const out: VoteView[] = [];
   for (const view of spreadPick(views.filter((v) => v.masks.length > 0), o.maxViews)) out.push(recordView(scene, view, o));
-  return { count: scene.count, views: out };
+  return { count: scene.count, positions: scene.positions, views: out };
 }
 
 /** The same, one view per turn of the event loop, so that a host stays responsive while it records. */
@@ -194,7 +203,7 @@ export async function buildViewVotesAsync(scene: GaussianScene, views: readonly 
     await new Promise((resolve) => setImmediate(resolve));
     out.push(recordView(scene, view, o));
   }
-  return { count: scene.count, views: out };
+  return { count: scene.count, positions: scene.positions, views: out };
 }
 
 function recordView(scene: GaussianScene, view: CheckView, o: ViewVoteOptions): VoteView {
@@ -202,14 +211,31 @@ function recordView(scene: GaussianScene, view: CheckView, o: ViewVoteOptions): 
   const s = Math.min(1, Math.sqrt(o.maxPixels / (camera.width * camera.height)));
   const width = Math.max(1, Math.round(camera.width * s));
   const height = Math.max(1, Math.round(camera.height * s));
-  const blend = recordBlend(scene, scaleCamera(camera, width, height), o.minWeight);
-  return { name: camera.name, width, height, ...blend, masks: view.masks.map((m) => maskBits(m, width, height)) };
+  const grid = scaleCamera(camera, width, height);
+  const blend = recordBlend(scene, grid, o.minWeight);
+  const masks = view.masks.map((m) => maskBits(m, width, height));
+  const boxes = new Int32Array(4 * masks.length);
+  masks.forEach((bits, k) => {
+    let x0 = width, y0 = height, x1 = -1, y1 = -1;
+    for (let p = 0; p < width * height; p++) {
+      if (!((bits[p >>> 5]! >>> (p & 31)) & 1)) continue;
+      const x = p % width, y = (p / width) | 0;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    boxes.set([x0, y0, x1, y1], 4 * k);
+  });
+  const totals = new Float32Array(scene.count);
+  for (let k = 0; k < blend.gaussians.length; k++) totals[blend.gaussians[k]!]! += blend.weights[k]!;
+  return { name: camera.name, camera: grid, width, height, ...blend, masks, boxes, totals };
 }
 
 /** Bytes the recordings hold. */
 export function viewVotesBytes(votes: ViewVotes): number {
   let bytes = 0;
-  for (const v of votes.views) bytes += v.offsets.byteLength + v.gaussians.byteLength + v.weights.byteLength + v.masks.reduce((a, m) => a + m.byteLength, 0);
+  for (const v of votes.views) bytes += v.offsets.byteLength + v.gaussians.byteLength + v.weights.byteLength + v.totals.byteLength + v.boxes.byteLength + v.masks.reduce((a, m) => a + m.byteLength, 0);
   return bytes;
 }
 
@@ -248,29 +274,70 @@ export function viewCheck(votes: ViewVotes, selection: Uint8Array, options: Part
   return result;
 }
 
+/** Selected centres projected per view to find where the selection can render: at most this many. */
+const REGION_SAMPLES = 4096;
+
+/**
+ * The grid box where the selection can render in `view`: the box of (a spread sample of) the
+ * selected centres, widened by a quarter of its size and 4 pixels for the splats' extent; undefined
+ * when no centre lands in the view.
+ */
+function selectionRegion(view: VoteView, positions: Float32Array, selected: Uint32Array): [number, number, number, number] | undefined {
+  const { camera } = view;
+  const R = camera.rotation, t = camera.translation;
+  const step = Math.max(1, Math.floor(selected.length / REGION_SAMPLES));
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let j = 0; j < selected.length; j += step) {
+    const g = selected[j]!;
+    const px = positions[3 * g]!, py = positions[3 * g + 1]!, pz = positions[3 * g + 2]!;
+    const z = R[6]! * px + R[7]! * py + R[8]! * pz + t[2]!;
+    if (!(z > 0)) continue;
+    const u = (camera.fx * (R[0]! * px + R[1]! * py + R[2]! * pz + t[0]!)) / z + camera.cx;
+    const v = (camera.fy * (R[3]! * px + R[4]! * py + R[5]! * pz + t[1]!)) / z + camera.cy;
+    if (u < x0) x0 = u;
+    if (u > x1) x1 = u;
+    if (v < y0) y0 = v;
+    if (v > y1) y1 = v;
+  }
+  if (!(x1 >= x0)) return undefined;
+  const padX = 4 + 0.25 * (x1 - x0), padY = 4 + 0.25 * (y1 - y0);
+  const box: [number, number, number, number] = [
+    Math.max(0, Math.floor(x0 - padX)), Math.max(0, Math.floor(y0 - padY)),
+    Math.min(view.width - 1, Math.ceil(x1 + padX)), Math.min(view.height - 1, Math.ceil(y1 + padY)),
+  ];
+  return box[0] <= box[2] && box[1] <= box[3] ? box : undefined;
+}
+
 function checkOnce(votes: ViewVotes, selection: Uint8Array, o: ViewCheckOptions, exclude: Uint8Array | undefined): Omit<ViewCheckResult, 'passes'> {
   const n = selection.length;
-  const seen = new Float32Array(n);
   const inside = new Float32Array(n);
+  const matchedViews: VoteView[] = [];
+  let count = 0;
+  for (let g = 0; g < n; g++) count += selection[g]!;
+  const selected = new Uint32Array(count);
+  for (let g = 0, k = 0; g < n; g++) if (selection[g]) selected[k++] = g;
   let matched = 0;
   for (const view of votes.views) {
-    const { offsets, gaussians, weights } = view;
-    const pixels = view.width * view.height;
+    const { offsets, gaussians, weights, width } = view;
+    const region = selectionRegion(view, votes.positions, selected);
+    if (!region) continue;
     // The selection's render on the grid, as a bitset: pixels more than half covered by it.
-    const rendered = new Uint32Array(Math.ceil(pixels / 32));
+    const rendered = new Uint32Array(Math.ceil((width * view.height) / 32));
     let renderedArea = 0;
-    for (let p = 0; p < pixels; p++) {
-      let cover = 0;
-      for (let k = offsets[p]!; k < offsets[p + 1]!; k++) if (selection[gaussians[k]!]) cover += weights[k]!;
-      if (cover > 0.5) {
-        rendered[p >>> 5]! |= 1 << (p & 31);
-        renderedArea++;
+    for (let y = region[1]; y <= region[3]; y++) {
+      for (let p = y * width + region[0]; p <= y * width + region[2]; p++) {
+        let cover = 0;
+        for (let k = offsets[p]!; k < offsets[p + 1]!; k++) if (selection[gaussians[k]!]) cover += weights[k]!;
+        if (cover > 0.5) {
+          rendered[p >>> 5]! |= 1 << (p & 31);
+          renderedArea++;
+        }
       }
     }
     if (renderedArea === 0) continue;
-    let best: Uint32Array | undefined;
+    let best = -1;
     let bestIoU = 0;
-    for (const mask of view.masks) {
+    view.masks.forEach((mask, m) => {
       let inter = 0;
       let union = 0;
       for (let w = 0; w < rendered.length; w++) {
@@ -280,17 +347,21 @@ function checkOnce(votes: ViewVotes, selection: Uint8Array, o: ViewCheckOptions,
       const iou = union ? inter / union : 0;
       if (iou > bestIoU) {
         bestIoU = iou;
-        best = mask;
+        best = m;
       }
-    }
-    if (!best || bestIoU < o.match) continue;
+    });
+    if (best < 0 || bestIoU < o.match) continue;
     matched++;
-    for (let p = 0; p < pixels; p++) {
-      const inMask = (best[p >>> 5]! >>> (p & 31)) & 1;
-      for (let k = offsets[p]!; k < offsets[p + 1]!; k++) {
-        const g = gaussians[k]!;
-        seen[g]! += weights[k]!;
-        if (inMask) inside[g]! += weights[k]!;
+    const mask = view.masks[best]!;
+    // Only Gaussians inside the matched mask can join, and only selected ones can leave: the pixels
+    // of the mask's box and of the selection's region hold all of them.
+    matchedViews.push(view);
+    // Each Gaussian's weight inside the mask: all of it lies in the mask's box.
+    const b = view.boxes;
+    for (let y = b[4 * best + 1]!; y <= b[4 * best + 3]!; y++) {
+      for (let p = y * width + b[4 * best]!; p <= y * width + b[4 * best + 2]!; p++) {
+        if (!((mask[p >>> 5]! >>> (p & 31)) & 1)) continue;
+        for (let k = offsets[p]!; k < offsets[p + 1]!; k++) inside[gaussians[k]!]! += weights[k]!;
       }
     }
   }
@@ -299,8 +370,13 @@ function checkOnce(votes: ViewVotes, selection: Uint8Array, o: ViewCheckOptions,
   let removed = 0;
   if (matched === 0) return { selection: out, matched, added, removed };
   for (let g = 0; g < n; g++) {
-    if (seen[g]! < o.seen) continue;
-    const share = inside[g]! / seen[g]!;
+    // Only a selected Gaussian can leave and only one with weight inside a mask can join; what the
+    // matched views saw of it is their recorded totals.
+    if (!selection[g] && inside[g] === 0) continue;
+    let seen = 0;
+    for (const v of matchedViews) seen += v.totals[g]!;
+    if (seen < o.seen) continue;
+    const share = inside[g]! / seen;
     if (selection[g]) {
       if (share < o.remove) {
         out[g] = 0;
