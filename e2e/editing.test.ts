@@ -215,7 +215,10 @@ describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {
     expect(changedShare(still, await shot(page, 'box-cleared'))).toBeLessThan(0.005);
 
     // Away from the training views a click goes in two requests: the hint shows the raw selection
-    // at once, the splats the finished one; the hint is gone once they do.
+    // at once, the splats the finished one; the hint is gone once they do. The clicked object was
+    // deleted above: going back in the history to before the delete brings it back to click on.
+    await page.getByTestId('history-row').nth(0).click();
+    await expect.poll(() => splatCount(page), { timeout: 30_000 }).toBe(GAUSSIANS);
     await page.keyboard.press('1');
     await page.mouse.move(cx, cy);
     await page.mouse.down();

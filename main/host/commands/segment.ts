@@ -27,7 +27,10 @@ own size):
 Options:
   --project <dir>   the project folder (required)
   --view <name>     the training view the prompt is in (required)
-  --no-post         skip the 3D post-processing (statistical filter, region and ball-query growing)
+  --no-post         skip the 3D post-processing (region growing, hysteresis growth, the multi-view
+                    check against the other prepared views' masks, and ball-query growing where
+                    that check cannot run); without it the prepared views are recorded first for
+                    the check (seconds at 1M Gaussians)
   --out <file>      where to write selection.json (required)
   --ply <file>      also write the selected Gaussians with all their properties (.ply, .splat, .spz)
   --sam             SAGA's SAM-based prompt, with --point or --box: SAM's decoder turns the clicks
@@ -42,7 +45,7 @@ Options:
   SAM-based prompt: the mask-averaged query is used when the rendered features agree with it on
   at least 90% of SAM's mask, otherwise k-means queries from the SAM features in the mask; each
   Gaussian scores its highest dot product with them, the threshold is mean + standard deviation,
-  then region growing from the Gaussians inside SAM's mask and ball-query growing (--no-post skips
+  then region growing from the Gaussians inside SAM's mask and the multi-view check (--no-post skips
   both). selection.json's timings add "sam" (the decoder).
 `;
 
@@ -106,7 +109,8 @@ const command: Command = {
       const scene = await readProjectScene(project);
       const { camera, viewMasks } = promptCamera(project, values.view, undefined);
       const loaded = loadSegmentData(project, scene);
-      const viewVotes = await projectViewVotes(project, scene);
+      // The multi-view check's recording of the prepared views (seconds at 1M Gaussians); --no-post skips the check.
+      const viewVotes = values['no-post'] ? undefined : await projectViewVotes(project, scene);
       const data = viewVotes ? { ...loaded, viewVotes } : loaded;
       const t1 = performance.now();
       const noPost = { post: NO_POST };
