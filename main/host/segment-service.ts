@@ -12,6 +12,7 @@
  * the SAM model the views were prepared with is loaded once and kept until the project closes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildViewVotesInWorker } from '../engine/segment/view-votes-worker.ts';
 import type { ApiMethods, SegmentOutcome, SegmentPrompt } from '../contract/api.ts';
 import { SagaError } from '../contract/errors.ts';
 import type { Handlers } from '../contract/rpc.ts';
@@ -20,7 +21,7 @@ import { normalizeRows } from '../engine/segment/kmeans.ts';
 import type { Mask2D } from '../engine/segment/mask2d.ts';
 import { PixelProbe } from '../engine/segment/pixel-probe.ts';
 import { NO_POST, sagaSegment } from '../engine/segment/saga.ts';
-import { buildViewVotesAsync, spreadPick, VIEW_VOTE_DEFAULTS, type ViewVotes } from '../engine/segment/view-check.ts';
+import { spreadPick, VIEW_VOTE_DEFAULTS, type ViewVotes } from '../engine/segment/view-check.ts';
 import { ScoreKernel, scoreWith } from '../engine/segment/wasm-score.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
 import type { Prompt } from '../engine/segment/types.ts';
@@ -96,9 +97,10 @@ export class SegmentService {
   }
 
   /**
-   * The prepared views recorded for the multi-view check, once per scene. Recording takes a fraction
-   * of a second a view at 300k Gaussians and a few seconds at 1M, so a prompt waits for it at most
-   * VOTES_WAIT_MS; until it is done, prompts run without the check (their timings have no 'views').
+   * The prepared views recorded for the multi-view check, once per scene, in a worker thread.
+   * Recording takes about a second a view at 300k Gaussians and three at 1M, so a prompt waits for it
+   * at most VOTES_WAIT_MS; until it is done, prompts run without the check (their timings have no
+   * 'views').
    * A recording that fails (a damaged masks file) leaves the check out and is logged.
    */
   private async viewVotes(project: Project, scene: GaussianScene): Promise<ViewVotes | undefined> {
@@ -206,7 +208,7 @@ export async function projectViewVotes(project: Project, scene: GaussianScene): 
     const masks = preparedMasks(project, v);
     return masks?.length ? [{ camera: v.camera, masks }] : [];
   });
-  return views.length ? buildViewVotesAsync(scene, views) : undefined;
+  return views.length ? buildViewVotesInWorker(scene, views) : undefined;
 }
 
 /**

@@ -195,17 +195,6 @@ export function buildViewVotes(scene: GaussianScene, views: readonly CheckView[]
   return { count: scene.count, positions: scene.positions, views: out };
 }
 
-/** The same, one view per turn of the event loop, so that a host stays responsive while it records. */
-export async function buildViewVotesAsync(scene: GaussianScene, views: readonly CheckView[], options: Partial<ViewVoteOptions> = {}): Promise<ViewVotes> {
-  const o = { ...VIEW_VOTE_DEFAULTS, ...options };
-  const out: VoteView[] = [];
-  for (const view of spreadPick(views.filter((v) => v.masks.length > 0), o.maxViews)) {
-    await new Promise((resolve) => setImmediate(resolve));
-    out.push(recordView(scene, view, o));
-  }
-  return { count: scene.count, positions: scene.positions, views: out };
-}
-
 function recordView(scene: GaussianScene, view: CheckView, o: ViewVoteOptions): VoteView {
   const { camera } = view;
   const s = Math.min(1, Math.sqrt(o.maxPixels / (camera.width * camera.height)));
