@@ -29,6 +29,7 @@ import { runProjectTraining } from './training-run.ts';
 import { decoderPrompt, SamPredictors, trainedMlp } from './sam-prompts.ts';
 import { mlpSize } from '../engine/train/mlp.ts';
 import { memoryBackend } from './testing/memory-backend.ts';
+import { whenViewsRecorded } from './testing/views-recorded.ts';
 
 const WIDTH = 160;
 const HEIGHT = 120;
@@ -86,6 +87,7 @@ beforeAll(async () => {
   }
   ({ backend, client } = memoryBackend(join(root, 'user'), { modelsDir: join(root, 'models') }));
   await client.call('project.open', { dir: synth.projectDir });
+  await whenViewsRecorded(client, { view: prompt.view, prompt: { kind: 'points', points: prompt.points } });
 }, 120_000);
 
 afterAll(() => {

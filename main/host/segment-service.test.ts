@@ -22,6 +22,7 @@ import { EngineClient } from './engine-client.ts';
 import { synthProject, type SynthProject } from './testing/synth-project.ts';
 import { runProjectTraining } from './training-run.ts';
 import { memoryBackend } from './testing/memory-backend.ts';
+import { whenViewsRecorded } from './testing/views-recorded.ts';
 
 let root: string;
 let synth: SynthProject;
@@ -46,6 +47,7 @@ beforeAll(async () => {
     project.close();
     await engine.close();
   }
+  await whenViewsRecorded(client, { view: prompts[0]!.view, prompt: { kind: 'points', points: prompts[0]!.points } });
 });
 
 afterAll(() => {
