@@ -26,7 +26,7 @@ import { ScoreKernel, scoreWith } from '../engine/segment/wasm-score.ts';
 import { loadShaderFromDisk } from '../engine/gpu/node-shaders.ts';
 import type { Prompt } from '../engine/segment/types.ts';
 import { smoothFeatures } from '../engine/train/smoothing.ts';
-import { packMask, readManifest, readPreparedMasks, unpackMask, viewDir, viewKey } from '../engine/masks/storage.ts';
+import { packMask, readManifest, readPreparedMasks, unpackMask, viewDir, viewKey, type ViewManifest } from '../engine/masks/storage.ts';
 import { listCheckpoints, readTrainedFeatures } from '../project/checkpoints.ts';
 import type { Project } from '../project/store.ts';
 import type { Camera } from '../scene/camera.ts';
@@ -66,7 +66,7 @@ export interface SegmentDeps {
 
 export class SegmentService {
   private data: SegmentData | undefined;
-  private votes: { scene: GaussianScene; promise: Promise<ViewVotes | undefined>; value?: ViewVotes } | undefined;
+  private votes: { scene: GaussianScene; promise: Promise<ViewVotes | undefined> } | undefined;
   private kernel: Promise<ScoreKernel> | undefined;
   private predictors: SamPredictors | undefined;
   readonly handlers: Pick<Handlers<ApiMethods>, 'segment.prompt'>;
@@ -105,24 +105,17 @@ export class SegmentService {
    */
   private async viewVotes(project: Project, scene: GaussianScene): Promise<ViewVotes | undefined> {
     if (this.votes?.scene !== scene) {
-      const entry: { scene: GaussianScene; promise: Promise<ViewVotes | undefined>; value?: ViewVotes } = {
-        scene,
-        promise: projectViewVotes(project, scene).catch((e: unknown) => {
-          console.error(`Recording the prepared views for the multi-view check failed; segmenting without it: ${e instanceof Error ? e.message : String(e)}`);
-          return undefined;
-        }),
-      };
-      void entry.promise.then((v) => {
-        if (v) entry.value = v;
+      const promise = projectViewVotes(project, scene).catch((e: unknown) => {
+        console.error(`Recording the prepared views for the multi-view check failed; segmenting without it: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
       });
-      this.votes = entry;
+      this.votes = { scene, promise };
     }
-    const entry = this.votes;
-    if (entry.value) return entry.value;
+    // Once recorded, the race goes to the settled promise at once.
     const stop = new AbortController();
     const waited = sleep(VOTES_WAIT_MS, undefined, { signal: stop.signal }).catch(() => undefined);
     try {
-      return await Promise.race([entry.promise, waited]);
+      return await Promise.race([this.votes.promise, waited]);
     } finally {
       stop.abort();
     }
@@ -193,9 +186,11 @@ export function promptCamera(project: Project, view: string | undefined, camera:
 function preparedMasks(project: Project, v: { id: number; name: string }): Mask2D[] | undefined {
   const dir = viewDir(project.cacheDir, viewKey(v.id, v.name));
   const manifest = readManifest(dir);
-  return manifest
-    ? readPreparedMasks(dir, manifest).map((bits) => ({ width: manifest.maskWidth, height: manifest.maskHeight, data: unpackMask(bits, manifest.maskWidth * manifest.maskHeight) }))
-    : undefined;
+  return manifest ? masksOf(dir, manifest) : undefined;
+}
+
+function masksOf(dir: string, manifest: ViewManifest): Mask2D[] {
+  return readPreparedMasks(dir, manifest).map((bits) => ({ width: manifest.maskWidth, height: manifest.maskHeight, data: unpackMask(bits, manifest.maskWidth * manifest.maskHeight) }));
 }
 
 /**
@@ -203,10 +198,15 @@ function preparedMasks(project: Project, v: { id: number; name: string }): Mask2
  * of them, spread over the views); undefined when no view is prepared.
  */
 export async function projectViewVotes(project: Project, scene: GaussianScene): Promise<ViewVotes | undefined> {
-  const prepared = project.views().filter((v) => readManifest(viewDir(project.cacheDir, viewKey(v.id, v.name))) !== undefined);
-  const views = spreadPick(prepared, VIEW_VOTE_DEFAULTS.maxViews).flatMap((v) => {
-    const masks = preparedMasks(project, v);
-    return masks?.length ? [{ camera: v.camera, masks }] : [];
+  // Each view's manifest is read once: to know it is prepared, then to read the picked ones' masks.
+  const prepared = project.views().flatMap((v) => {
+    const dir = viewDir(project.cacheDir, viewKey(v.id, v.name));
+    const manifest = readManifest(dir);
+    return manifest ? [{ camera: v.camera, dir, manifest }] : [];
+  });
+  const views = spreadPick(prepared, VIEW_VOTE_DEFAULTS.maxViews).flatMap(({ camera, dir, manifest }) => {
+    const masks = masksOf(dir, manifest);
+    return masks.length ? [{ camera, masks }] : [];
   });
   return views.length ? buildViewVotesInWorker(scene, views) : undefined;
 }
