@@ -24,7 +24,7 @@ import type { PointPrompt, Prompt } from './types.ts';
 import { maskForBox, maskForPoints } from './view-masks.ts';
 import { boxFeatureMask, featureMask } from './feature-mask.ts';
 import { viewThreshold } from './view-threshold.ts';
-import { VIEW_CHECK_DEFAULTS, viewCheck, type ViewCheckOptions, type ViewVotes } from './view-check.ts';
+import { viewCheck, type ViewCheckOptions, type ViewVotes } from './view-check.ts';
 
 /** A box's feature-drawn object mask is taken when its bounding box fits the box at least this well (IoU). */
 const BOX_FIT = 0.8;
@@ -91,8 +91,8 @@ export interface SagaOptions {
   viewSlack: number;
   /** Highest threshold the 'view' rule may choose. */
   viewCap: number;
-  /** The multi-view check's rules (view-check.ts). */
-  viewCheck: ViewCheckOptions;
+  /** The multi-view check's rules that differ from VIEW_CHECK_DEFAULTS (view-check.ts fills in the rest). */
+  viewCheck: Partial<ViewCheckOptions>;
 }
 
 export const SAGA_DEFAULTS: SagaOptions = {
@@ -111,7 +111,7 @@ export const SAGA_DEFAULTS: SagaOptions = {
   featureMask: true,
   viewSlack: 0,
   viewCap: 1,
-  viewCheck: VIEW_CHECK_DEFAULTS,
+  viewCheck: {},
 };
 
 /** Every post-processing phase off: the thresholded selection as it is. */
@@ -312,7 +312,7 @@ export function phaseTimer(): { timings: Record<string, number>; lap: (phase: st
 }
 
 export function sagaSegment(input: SagaInput): SagaResult {
-  const o: SagaOptions = { ...SAGA_DEFAULTS, ...input.options, post: { ...SAGA_DEFAULTS.post, ...input.options?.post }, viewCheck: { ...SAGA_DEFAULTS.viewCheck, ...input.options?.viewCheck } };
+  const o: SagaOptions = { ...SAGA_DEFAULTS, ...input.options, post: { ...SAGA_DEFAULTS.post, ...input.options?.post } };
   const { scene, camera, prompt, unit, dim } = input;
   const { timings, lap } = phaseTimer();
   let positive: Float32Array;
