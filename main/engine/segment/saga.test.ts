@@ -11,7 +11,7 @@ import { normalizeRows } from './kmeans.ts';
 import type { Mask2D } from './mask2d.ts';
 import { PixelProbe } from './pixel-probe.ts';
 import { featureMask, otsuSplit } from './feature-mask.ts';
-import { SAGA_DEFAULTS, sagaSegment, type SagaInput } from './saga.ts';
+import { NO_POST, SAGA_DEFAULTS, sagaSegment, type SagaInput } from './saga.ts';
 import { buildViewVotes } from './view-check.ts';
 import type { Prompt } from './types.ts';
 
@@ -110,7 +110,6 @@ function boxOf(mask: Mask2D): [number, number, number, number] {
 }
 
 const NO_FILTER = { post: { filter: false, region: true, extend: 0, grow: true, growWithViews: false, views: false } };
-const NO_POST = { post: { filter: false, region: false, extend: 0, grow: false, growWithViews: false, views: false } };
 
 /** Objects in the prompt view worth a prompt, most visible first. */
 let visible: number[];
@@ -145,7 +144,7 @@ describe('sagaSegment on perfect features (one-hot objects plus noise)', () => {
     expect(visible.length).toBeGreaterThanOrEqual(2);
     for (const id of visible) {
       const prompt: Prompt = { kind: 'points', points: [{ ...clickOn(id), label: 1 }] };
-      const raw = segment(prompt, unit, { options: { ...NO_POST, featureMask: false } });
+      const raw = segment(prompt, unit, { options: { post: NO_POST, featureMask: false } });
       expect(raw.queries).toBe(1);
       expect(iou3d(raw.selection, truthOf(id))).toBe(1);
       expect(iou3d(segment(prompt, unit, { options: NO_FILTER }).selection, truthOf(id))).toBeGreaterThanOrEqual(0.9);

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Mulberry32 } from '../../common/random.ts';
 import type { Camera } from '../../scene/camera.ts';
 import { scaleCamera } from '../../scene/cameras/math.ts';
+import { gaussianIoU } from '../eval/metrics.ts';
 import { forEachContribution } from '../raster/reference.ts';
 import { generateSynthScene, type SynthScene } from '../synth/generate.ts';
 import { createRandom } from '../synth/random.ts';
@@ -37,16 +38,6 @@ function objectMasks(camera: Camera): Mask2D[] {
 
 function truthOf(id: number): Uint8Array {
   return Uint8Array.from(synth.truth.objectIds, (o) => (o === id ? 1 : 0));
-}
-
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let union = 0;
-  for (let g = 0; g < a.length; g++) {
-    if (a[g] && b[g]) inter++;
-    if (a[g] || b[g]) union++;
-  }
-  return union ? inter / union : 1;
 }
 
 /** The object with the most Gaussians (the table is object 1 in a tabletop; take a thing on it). */
@@ -204,17 +195,16 @@ describe('the multi-view check', () => {
 
   it('mends a selection that missed part of an object and took in part of its neighbour', () => {
     const id = someObject();
-    const truth = truthOf(id);
     const r = new Mulberry32(3);
     // Drop 40% of the object and take 10% of the table it stands on.
     const start = Uint8Array.from(synth.truth.objectIds, (o) => (o === id ? (r.next() < 0.6 ? 1 : 0) : o === 1 ? (r.next() < 0.1 ? 1 : 0) : 0));
-    const before = iou(start, truth);
+    const before = gaussianIoU(start, synth.truth.objectIds, id);
     const result = viewCheck(votes, start);
     expect(result.matched).toBeGreaterThanOrEqual(4);
     expect(result.added).toBeGreaterThan(0);
     expect(result.removed).toBeGreaterThan(0);
     expect(before).toBeLessThan(0.6);
-    expect(iou(result.selection, truth)).toBeGreaterThan(0.85);
+    expect(gaussianIoU(result.selection, synth.truth.objectIds, id)).toBeGreaterThan(0.85);
   });
 
   it('leaves Gaussians that no matched view sees as they were', () => {
