@@ -21,13 +21,12 @@ import type { Camera } from '../main/scene/camera.ts';
 import { ARTIFACTS } from './fixtures.ts';
 import { changedShare, type Image } from './support/pixels.ts';
 import { afterFrames, openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
-import { pageAt, trainedSynthProject, viewportGeometry } from './support/trained-project.ts';
+import { pageAt, pressForEditor, selectionCount, trainedSynthProject, viewportGeometry } from './support/trained-project.ts';
 
 const GAUSSIANS = 4000;
 const E2E_TIMEOUT_MS = 180_000;
 
 const splatCount = async (page: Page) => Number(await page.getByTestId('splat-count').textContent());
-const selectionCount = async (page: Page) => Number(await page.getByTestId('selection-count').textContent());
 
 /** A still screenshot of the window (the render loop paused), kept as an artifact; returns the viewport's pixels. */
 async function shot(page: Page, name: string): Promise<Image> {
@@ -48,12 +47,6 @@ function hintState(page: Page): Promise<{ splats: number; tinted: number; left: 
     for (let p = 3; p < data.length; p += 4) left += data[p]! > 0 ? 1 : 0;
     return { splats: Number(hint.dataset.drawn ?? 0), tinted: Number(hint.dataset.tinted ?? 0), left };
   });
-}
-
-/** Keys go to the window, not to a field that still has focus (there they would be typing). */
-async function pressForEditor(page: Page, keys: string): Promise<void> {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  await page.keyboard.press(keys);
 }
 
 describe('Editing: prompt, layer, delete, undo, redo, history, save', () => {

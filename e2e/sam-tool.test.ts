@@ -17,12 +17,10 @@ import { tinySamDecoder, tinySamEncoderColour } from '../main/engine/masks/testi
 import type { SynthProject } from '../main/host/testing/synth-project.ts';
 import type { Camera } from '../main/scene/camera.ts';
 import { openProjectByPath, openStudio, waitForSplatCount, type StudioSession } from './support/studio.ts';
-import { pageAt, trainedSynthProject, viewportGeometry } from './support/trained-project.ts';
+import { pageAt, pressForEditor, selectionCount, trainedSynthProject, viewportGeometry } from './support/trained-project.ts';
 
 const GAUSSIANS = 4000;
 const E2E_TIMEOUT_MS = 180_000;
-
-const selectionCount = async (page: Page) => Number(await page.getByTestId('selection-count').textContent());
 
 /** The last prompt's backend phases, as the toolbar keeps them. */
 async function lastTimings(page: Page): Promise<Record<string, number>> {
@@ -61,8 +59,7 @@ describe('Editing: the SAM tool', () => {
     const tool = page.getByTestId('tool-sam');
     await expect.poll(() => tool.isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.getByTestId('cameras-toggle').click();
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await page.keyboard.press('5');
+    await pressForEditor(page, '5');
     expect(await tool.getAttribute('aria-pressed')).toBe('true');
 
     const geometry = await viewportGeometry(page);

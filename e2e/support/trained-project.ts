@@ -1,7 +1,8 @@
 /**
  * The editing tests' starting point: a synthetic project (main/host/testing/synth-project.ts)
  * trained briefly in Node, as the CLI would, and the object to click: the largest one the first
- * training view shows (the viewport opens there). Also where a pixel of that view lands on the page.
+ * training view shows (the viewport opens there). Also where a pixel of that view lands on the page,
+ * the selection count the toolbar shows, and keys sent to the editor rather than to a field.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -70,4 +71,15 @@ export function viewportGeometry(page: Page): Promise<CanvasGeometry> {
 export function pageAt(camera: Camera, geometry: CanvasGeometry, x: number, y: number): { x: number; y: number } {
   const at = viewToCanvasPixel(camera, geometry, x, y);
   return { x: geometry.left + (at.x * geometry.cssWidth) / geometry.width, y: geometry.top + (at.y * geometry.cssHeight) / geometry.height };
+}
+
+/** The number of selected Gaussians the toolbar shows. */
+export async function selectionCount(page: Page): Promise<number> {
+  return Number(await page.getByTestId('selection-count').textContent());
+}
+
+/** Keys go to the window, not to a field that still has focus (there they would be typing). */
+export async function pressForEditor(page: Page, keys: string): Promise<void> {
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press(keys);
 }
